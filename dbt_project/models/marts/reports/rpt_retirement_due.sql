@@ -1,0 +1,56 @@
+-- One row per currently insured person: statutory retirement month (retirement_age_rules),
+-- pension months actually paid and arrived across all units, the minimum for the year the
+-- person reaches statutory age, and the flexible window (early only with the minimum met).
+with pension_types as (
+    select cast(insurance_type as varchar) as insurance_type
+    from {{ ref('insurance_types') }}
+    where is_pension
+),
+
+current_enrolments as (
+    select
+        e.person_id,
+        e.unit_id,
+        row_number() over (
+            partition by e.person_id
+            order by case when p.insurance_type is not null then 0 else 1 end,
+                     e.start_month desc, e.unit_id
+        ) as rn
+    from {{ ref('fct_enrolments') }} as e
+    left join pension_types as p on cast(e.insurance_type as varchar) = p.insurance_type
+    where e.is_current
+),
+
+paid_months as (
+    select c.person_id, count(distinct c.fee_month) as contribution_months
+    from {{ ref('fct_contributions') }} as c
+    inner join pension_types as p on cast(c.insurance_type as varchar) = p.insurance_type
+    where c.is_paid and c.contribution_type <> '退收'
+    group by c.person_id
+)
+
+select
+    p.person_id,
+    p.name,
+    p.id_number_masked,
+    p.sex,
+    ce.unit_id,
+    u.unit_name,
+    p.retirement_group,
+    p.birth_month,
+    r.statutory_age_months,
+    r.statutory_age_label,
+    r.retirement_month,
+    cast(coalesce(pm.contribution_months, 0) as integer) as contribution_months,
+    r.required_months,
+    cast(greatest(r.required_months - coalesce(pm.contribution_months, 0), 0) as integer) as shortfall_months,
+    case when coalesce(pm.contribution_months, 0) >= r.required_months
+         then r.earliest_flexible_month end as earliest_flexible_month,
+    r.latest_flexible_month
+from current_enrolments as ce
+inner join {{ ref('dim_persons') }} as p on p.person_id = ce.person_id
+left join {{ ref('dim_units') }} as u on u.unit_id = ce.unit_id
+left join {{ ref('retirement_age_rules') }} as r
+    on r.birth_month = p.birth_month and r.retirement_group = p.retirement_group
+left join paid_months as pm on pm.person_id = p.person_id
+where ce.rn = 1

@@ -1,0 +1,2 @@
+{# The loader owns this table's shape (one row per landing file seen); passed through as is. #}
+select * from {{ source('shebao', 'load_files') }}

@@ -1,0 +1,72 @@
+"""The serving copy: a read-only snapshot of the marts that readers open instead of the warehouse.
+
+DuckDB allows one writer and no reader beside it, so dashboards, certificates and queries
+read `serving.duckdb`, which is rebuilt after each successful build and swapped in with an
+atomic rename: readers never block the pipeline and never see a half-built state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.assets.transformations import AS_OF_TAG
+from pipelines.resources import WarehouseResource
+
+# Schemas copied whole; raw contributes only its small audit tables (for data-quality pages).
+SERVED_SCHEMAS = ("marts", "reference")
+SERVED_RAW_TABLES = ("quarantine", "load_files")
+
+
+def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = None) -> dict[str, int]:
+    """Copy the served tables into a fresh file, then atomically replace the old copy."""
+    tmp = serving.with_name(serving.name + f".tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        tables = con.execute(
+            """select table_schema, table_name from duckdb_tables()
+               where database_name = 'wh' and (table_schema in (select unnest(?))
+                     or (table_schema = 'raw' and table_name in (select unnest(?))))
+               order by 1, 2""",
+            [list(SERVED_SCHEMAS), list(SERVED_RAW_TABLES)],
+        ).fetchall()
+        for schema in sorted({s for s, _ in tables}):
+            con.execute(f'create schema if not exists "{schema}"')
+        for schema, table in tables:
+            con.execute(f'create table "{schema}"."{table}" as select * from wh."{schema}"."{table}"')
+            counts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+        con.execute("create schema if not exists meta")
+        con.execute(
+            "create table meta.build_info as select ?::timestamp as published_at, ?::date as as_of",
+            [dt.datetime.now().replace(microsecond=0), as_of or dt.date.today().isoformat()],
+        )
+        con.execute("detach wh")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, serving)
+    return counts
+
+
+def build_serving_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(["serving_copy"]),
+        group_name="serving",
+        deps=mart_keys,
+        kinds={"duckdb"},
+        description="Read-only snapshot of the marts (serving.duckdb) for dashboards, certificates and queries.",
+    )
+    def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        as_of = context.run.tags.get(AS_OF_TAG) if context.run else None
+        counts = publish_serving_copy(warehouse.file, warehouse.serving_file, as_of)
+        return dg.MaterializeResult(metadata={"path": str(warehouse.serving_file), "tables": counts,
+                                              "dagster/row_count": sum(counts.values())})
+
+    return serving_copy

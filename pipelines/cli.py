@@ -1,0 +1,59 @@
+"""The `shebao` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pipelines import settings
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def add_warehouse_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", type=Path, default=None,
+                        help="DuckDB warehouse file (default $SHEBAO_HOME/warehouse.duckdb; readers use serving.duckdb beside it)")
+
+
+def _warehouse(args: argparse.Namespace) -> Path:
+    return Path(args.warehouse or settings.default_warehouse()).resolve()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.run import run_pipeline
+
+    summary = run_pipeline(Path(args.landing).resolve(), _warehouse(args), args.as_of)
+    print("\n".join(summary.lines()))
+    return 0 if summary.success else 1
+
+
+def add_run_parser(subparsers) -> None:
+    p = subparsers.add_parser("run", help="load a landing folder and build every asset into a warehouse")
+    p.add_argument("--landing", required=True, type=Path, help="landing folder (employers/, persons/, enrolments/, ledgers/)")
+    add_warehouse_option(p)
+    p.add_argument("--as-of", default=None, help="ISO date arrears and ages are computed as of (default today)")
+    p.set_defaults(func=cmd_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pipelines import demo, generate, queries
+
+    parser = argparse.ArgumentParser(prog="shebao", description="Social-insurance data warehouse, reports and certificates")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    generate.add_parser(subparsers)
+    add_run_parser(subparsers)
+    demo.add_parser(subparsers)
+    queries.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
