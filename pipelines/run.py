@@ -44,7 +44,7 @@ class RunSummary:
         return out
 
 
-def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None) -> RunSummary:
+def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_level: str = "WARNING") -> RunSummary:
     from pipelines.definitions import LOAD_AND_BUILD_JOB, build_defs
 
     as_of = as_of or dt.date.today().isoformat()
@@ -53,10 +53,13 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None) -> Ru
     defs = build_defs(landing=landing, warehouse=warehouse)
     job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags={AS_OF_TAG: as_of}, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, tags={AS_OF_TAG: as_of}, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
     summary = RunSummary(success=result.success)
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.event_specific_data.materialization
         if mat and mat.asset_key.path[0] == "raw" and "summary" in mat.metadata:
             summary.ingestion[mat.asset_key.path[-1]] = mat.metadata["summary"].value
     for evaluation in result.get_asset_check_evaluations():

@@ -5,7 +5,6 @@ with a Chinese reason, and records per-file counts as asset metadata. A sensor n
 the assets notices new files in the landing folder.
 """
 
-from __future__ import annotations
 
 import hashlib
 import json
@@ -69,7 +68,7 @@ def landing_fingerprint(landing: LandingResource) -> dict[str, str]:
     return fingerprint
 
 
-def build_landing_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def build_landing_sensor(job) -> dg.SensorDefinition:
     @dg.sensor(job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
                description="Starts a load-and-build run when files appear or change in the landing folder.")
     def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):

@@ -4,7 +4,6 @@ The raw-table suites block everything downstream when they fail; the soft suite 
 contribution lines checked against reference data only reports.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

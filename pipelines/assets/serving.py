@@ -5,7 +5,6 @@ read `serving.duckdb`, which is rebuilt after each successful build and swapped 
 atomic rename: readers never block the pipeline and never see a half-built state.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import os
@@ -31,9 +30,9 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
     try:
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         tables = con.execute(
-            """select table_schema, table_name from duckdb_tables()
-               where database_name = 'wh' and (table_schema in (select unnest(?))
-                     or (table_schema = 'raw' and table_name in (select unnest(?))))
+            """select schema_name, table_name from duckdb_tables()
+               where database_name = 'wh' and (schema_name in (select unnest(?))
+                     or (schema_name = 'raw' and table_name in (select unnest(?))))
                order by 1, 2""",
             [list(SERVED_SCHEMAS), list(SERVED_RAW_TABLES)],
         ).fetchall()

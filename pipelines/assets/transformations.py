@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets: every model and seed an asset, every dbt test an asset check."""
 
-from __future__ import annotations
 
 import json
 import os
@@ -73,7 +72,7 @@ AS_OF_TAG = "shebao/as_of"  # run tag: ISO date arrears and ages are computed as
 )
 def shebao_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     as_of = context.run.tags.get(AS_OF_TAG) if context.run else None
-    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test", *dbt_vars(as_of)], context=context).stream().fetch_row_counts()
+    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test", *dbt_vars(as_of)], context=context).stream()
 
 
 def dbt_resource() -> DbtCliResource:

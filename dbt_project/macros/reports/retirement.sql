@@ -20,3 +20,4 @@ end
 {% macro add_months(month_date, n) -%}
 cast({{ month_date }} + to_months(cast({{ n }} as integer)) as date)
 {%- endmacro %}
+

@@ -1,2 +1,38 @@
-{# The loader owns this table's shape (one row per landing file seen); passed through as is. #}
-select * from {{ source('shebao', 'load_files') }}
+with
+
+source as (
+
+    select * from {{ source('shebao', 'load_files') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        cast(file_hash as varchar) as file_hash,
+        cast(load_id as varchar) as load_id,
+
+        ---------- file
+        cast(source as varchar) as source_name,
+        cast(source_file as varchar) as source_file,
+        cast(logical_name as varchar) as logical_name,
+        cast(version as integer) as file_version,
+        cast(replaced_by as varchar) as replaced_by,
+
+        ---------- outcome
+        cast(status as varchar) as status,
+        cast(error as varchar) as error,
+        cast(rows_read as integer) as rows_read,
+        cast(rows_loaded as integer) as rows_loaded,
+        cast(rows_quarantined as integer) as rows_quarantined,
+        cast(rows_skipped as integer) as rows_skipped,
+
+        ---------- when
+        cast(loaded_at as timestamp) as loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -14,8 +14,7 @@ with groups as (
 ),
 
 birth_months as (
-    select cast(m as date) as birth_month
-    from range(date '1940-01-01', date '2016-01-01', interval 1 month) as t(m)
+    select birth_month from {{ ref('int_birth_months') }}
 ),
 
 ages as (

@@ -1,0 +1,193 @@
+"""`shebao cert ...`, `shebao keys ...` and `shebao serve verify`; the lead wires add_parser in."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from certificates import config
+
+
+def _warehouse_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--warehouse", type=Path, default=None,
+                   help="warehouse DuckDB file (documents read serving.duckdb beside it)")
+
+
+def _params(args) -> dict:
+    return {k: v for k, v in {"unit": getattr(args, "unit", None), "person": getattr(args, "person", None),
+                              "from": getattr(args, "from_", None), "to": getattr(args, "to", None),
+                              "period": getattr(args, "period", None), "all": getattr(args, "all", False)}.items()
+            if v}
+
+
+def cmd_issue(args) -> int:
+    from certificates.data import DataError
+    from certificates.documents import DocumentError
+    from certificates.issue import issue_document
+    from certificates.render import local_date
+
+    try:
+        cert = issue_document(args.kind, _params(args), args.warehouse, out=args.out)
+    except (DataError, DocumentError) as exc:
+        print(f"开具失败：{exc}", file=sys.stderr)
+        return 2
+    print(f"证明编号: {cert.id}\n校验码: {cert.code}\n有效期至: {local_date(cert.expires_at)}\n"
+          f"文件: {cert.path}\n验证地址: {cert.url}")
+    if cert.superseded:
+        print("已替换: " + ", ".join(cert.superseded))
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from certificates.registry import Registry
+    from certificates.verify import verify_any
+
+    registry = None
+    if not args.offline and config.registry_path().exists():
+        registry = Registry()
+    verdict = verify_any(args.input, registry=registry)
+    if args.json:
+        print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(f"{verdict.status_zh}（{verdict.reason}）：{verdict.reason_zh}")
+        if verdict.cert_id:
+            print(f"证明编号: {verdict.cert_id}  类型: {verdict.title}  期间: {verdict.period}  有效期至: {verdict.expires_at}")
+        if verdict.detail:
+            print(f"详情: {verdict.detail}")
+    return 0 if verdict.valid else 1
+
+
+def cmd_revoke(args) -> int:
+    from certificates.registry import Registry
+
+    if Registry().revoke(args.id, args.reason):
+        print(f"已撤销 {args.id}：{args.reason}")
+        return 0
+    print(f"撤销失败：证明 {args.id} 不存在或已撤销", file=sys.stderr)
+    return 1
+
+
+def cmd_batch(args) -> int:
+    from tqdm import tqdm
+
+    from certificates import data
+    from certificates.issue import issue_document
+
+    with data.connect(args.warehouse) as con:
+        units = data.units_of_type(con, args.unit_type)
+    if not units:
+        print(f"没有单位类型为“{args.unit_type}”的单位", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for unit_id in tqdm(units, desc=f"开具{args.kind}", unit="份"):
+        params = {**_params(args), "unit": unit_id}
+        try:
+            cert = issue_document(args.kind, params, args.warehouse, out=out / f"{args.kind}-{unit_id}.pdf")
+            tqdm.write(f"{unit_id}: {cert.id} {cert.code}")
+        except (data.DataError, ValueError) as exc:
+            failures += 1
+            tqdm.write(f"{unit_id}: 未开具（{exc}）")
+    print(f"完成：{len(units) - failures} 份，未开具 {failures} 份，输出目录 {out}")
+    return 0 if failures < len(units) else 1
+
+
+def cmd_keys_rotate(args) -> int:
+    from certificates.keys import KeyStore
+
+    kid = KeyStore().rotate()
+    print(f"新签名密钥 kid={kid.hex()}；旧密钥继续验证其签发的未过期证明")
+    return 0
+
+
+def cmd_keys_list(args) -> int:
+    from certificates.keys import KeyStore
+
+    for key in KeyStore().trust_list().as_json()["keys"]:
+        print(f"{key['kid']}  {key['status']:<9} 签发 {key['sign_from']} ~ {key['sign_until']}  验证至 {key['verify_until']}")
+    return 0
+
+
+def cmd_serve_verify(args) -> int:
+    from certificates.service import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    cert = subparsers.add_parser("cert", help="issue, verify and revoke signed certificates (PDF + QR)")
+    sub = cert.add_subparsers(dest="cert_command", required=True)
+
+    issue = sub.add_parser("issue", help="issue one document as a signed PDF")
+    kinds = issue.add_subparsers(dest="kind", required=True)
+    specs = {
+        "unit-proof": ("单位参保证明", ["unit", "from", "to"]),
+        "summary-proof": ("缴费人员汇总参保证明（不指定期间即全部）", ["unit", "from?", "to?", "all"]),
+        "rights-statement": ("个人权益记录单", ["person", "period"]),
+        "contribution-record": ("个人缴费记录明细（仅本单位）", ["unit", "person", "from", "to"]),
+        "payment-notice": ("征集缴费通知单", ["unit", "period"]),
+    }
+    for kind, (help_text, options) in specs.items():
+        p = kinds.add_parser(kind, help=help_text)
+        for opt in options:
+            name, required = opt.rstrip("?"), not opt.endswith("?")
+            if name == "all":
+                p.add_argument("--all", action="store_true", help="全部期间")
+            elif name == "from":
+                p.add_argument("--from", dest="from_", required=required, metavar="YYYYMM")
+            elif name in ("to", "period"):
+                p.add_argument(f"--{name}", required=required, metavar="YYYYMM")
+            else:
+                p.add_argument(f"--{name}", required=required)
+        p.add_argument("--out", type=Path, default=None, help="PDF file (default under $SHEBAO_HOME/certificates)")
+        _warehouse_option(p)
+        p.set_defaults(func=cmd_issue)
+
+    v = sub.add_parser("verify", help="verify a PDF, a scanned URL or a token offline (exit 0 when valid)")
+    v.add_argument("input", help="F.pdf | URL | TOKEN")
+    v.add_argument("--offline", action="store_true", help="trust list only, ignore the local registry")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_verify)
+
+    r = sub.add_parser("revoke", help="revoke a certificate")
+    r.add_argument("id")
+    r.add_argument("--reason", required=True)
+    r.set_defaults(func=cmd_revoke)
+
+    b = sub.add_parser("batch-issue", help="issue one document per unit of a unit type")
+    b.add_argument("--unit-type", required=True, help="单位类型, e.g. 企业")
+    b.add_argument("--kind", default="summary-proof", choices=["unit-proof", "summary-proof", "payment-notice"])
+    b.add_argument("--from", dest="from_", metavar="YYYYMM")
+    b.add_argument("--to", metavar="YYYYMM")
+    b.add_argument("--period", metavar="YYYYMM")
+    b.add_argument("--out", required=True, type=Path)
+    _warehouse_option(b)
+    b.set_defaults(func=cmd_batch)
+
+    keys = subparsers.add_parser("keys", help="certificate signing keys")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    ksub.add_parser("rotate", help="start a new signing key").set_defaults(func=cmd_keys_rotate)
+    ksub.add_parser("list", help="list the trust list").set_defaults(func=cmd_keys_list)
+
+    serve = subparsers.add_parser("serve", help="run a service")
+    ssub = serve.add_subparsers(dest="serve_command", required=True)
+    sv = ssub.add_parser("verify", help="the certificate verification service (uvicorn)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.set_defaults(func=cmd_serve_verify)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (python -m certificates.cli) until the lead wires it into `shebao`."""
+    parser = argparse.ArgumentParser(prog="shebao")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""Every SQL query the documents run, in one place, against the marts of the serving copy.
+
+Figures (amounts, months, arrears, totals, capital numerals) come from the marts; the
+queries here only select, filter to the requesting unit (tenant isolation) and sum the
+rows a document prints. The serving copy is opened read-only, per document.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from certificates import config
+
+
+class DataError(LookupError):
+    """The requested subject or period has nothing to print (message in Chinese)."""
+
+
+@contextmanager
+def connect(warehouse: Path | str | None):
+    path = config.serving_path(warehouse)
+    if not path.exists():
+        raise DataError(f"找不到服务库 {path}，请先运行数据管道")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _rows(con, sql: str, params: list) -> list[dict]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _one(con, sql: str, params: list, missing: str) -> dict:
+    rows = _rows(con, sql, params)
+    if not rows:
+        raise DataError(missing)
+    return rows[0]
+
+
+def _columns(con, table: str) -> set[str]:
+    schema, name = table.split(".")
+    return {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+        [schema, name]).fetchall()}
+
+
+UNIT_SQL = """
+select unit_id, unit_name, uscc, unit_type, region_code, region_name, risk_class, work_injury_rate
+from marts.dim_units where unit_id = ?
+"""
+
+PERSON_SQL = """
+select person_id, name, id_number_masked, sex, birth_date
+from marts.dim_persons where person_id = ?
+"""
+
+# Per insurance at this unit: the last month paid in the range, the staff paid in it and
+# the rates in force then (seed 002 §3.3.47: 当前单位费率 / 当前个人费率 / 缴费截止时间 / 缴费人数).
+UNIT_RATES_SQL = """
+with lines as (
+    select * from marts.fct_contributions
+    where unit_id = ? and fee_period between ? and ? and contribution_type <> '退收'
+),
+paid_to as (
+    select insurance_type, max(fee_period) as paid_to from lines where is_paid group by insurance_type
+)
+select
+    cast(l.insurance_type as varchar) as insurance_type,
+    any_value(it.insurance_name) as insurance_name,
+    p.paid_to,
+    count(distinct l.person_id) filter (where l.is_paid and l.fee_period = p.paid_to) as headcount,
+    max(l.unit_rate) filter (where l.fee_period = p.paid_to) as unit_rate,
+    max(l.personal_rate) filter (where l.fee_period = p.paid_to) as personal_rate,
+    max(l.unit_fixed_amount) filter (where l.fee_period = p.paid_to) as unit_fixed_amount,
+    max(l.personal_fixed_amount) filter (where l.fee_period = p.paid_to) as personal_fixed_amount
+from lines as l
+left join paid_to as p on p.insurance_type = l.insurance_type
+left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(l.insurance_type as varchar)
+group by l.insurance_type, p.paid_to, it.sort_order
+order by it.sort_order, l.insurance_type
+"""
+
+# One row per person paid at this unit in the range: only this unit's rows (seeds 000, 004).
+UNIT_ROSTER_SQL = """
+select
+    c.person_id,
+    p.name,
+    p.id_number_masked,
+    min(c.fee_period) as first_period,
+    max(c.fee_period) as last_period,
+    count(distinct c.fee_period) filter (where c.is_paid) as months_paid
+from marts.fct_contributions as c
+join marts.dim_persons as p on p.person_id = c.person_id
+where c.unit_id = ? and c.fee_period between ? and ? and c.contribution_type <> '退收'
+group by c.person_id, p.name, p.id_number_masked
+order by min(c.fee_period), c.person_id
+"""
+
+# Detail lines (seed 002's 10-person detail pages): per person, period, type and arrival
+# month, the base and the insurances paid on it.
+UNIT_DETAIL_SQL = """
+select
+    c.person_id,
+    p.name,
+    p.id_number_masked,
+    c.fee_period,
+    coalesce(strftime(c.paid_date, '%Y%m'), '') as paid_month,
+    c.personal_base,
+    c.paid_status,
+    c.contribution_type,
+    string_agg(replace(coalesce(it.insurance_short_name, it.insurance_name, cast(c.insurance_type as varchar)),
+                       '保险', ''), '、' order by it.sort_order) as insurances
+from marts.fct_contributions as c
+join marts.dim_persons as p on p.person_id = c.person_id
+left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
+where c.unit_id = ? and c.fee_period between ? and ?
+group by all
+order by c.person_id, c.fee_period, paid_month, c.contribution_type, c.personal_base
+"""
+
+# Summary proof (seed 000): per person and insurance, this unit's paid months and amounts.
+SUMMARY_SQL = """
+select
+    c.person_id,
+    p.name,
+    p.id_number_masked,
+    cast(c.insurance_type as varchar) as insurance_type,
+    any_value(it.insurance_name) as insurance_name,
+    min(c.fee_period) filter (where c.is_paid) as first_period,
+    max(c.fee_period) filter (where c.is_paid) as last_period,
+    count(distinct c.fee_period) filter (where c.is_paid and c.contribution_type <> '退收') as months_paid,
+    coalesce(sum(c.personal_amount) filter (where c.is_paid), 0) as personal_amount,
+    coalesce(sum(c.unit_amount) filter (where c.is_paid), 0) as unit_amount
+from marts.fct_contributions as c
+join marts.dim_persons as p on p.person_id = c.person_id
+left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
+where c.unit_id = ? and c.fee_period between ? and ?
+group by c.person_id, p.name, p.id_number_masked, c.insurance_type, it.sort_order
+having count(*) filter (where c.is_paid) > 0
+order by c.person_id, it.sort_order
+"""
+
+SUMMARY_TOTALS_SQL = """
+select
+    count(distinct person_id) as headcount,
+    count(distinct person_id || '|' || fee_period) as person_months,
+    coalesce(sum(personal_amount), 0) as personal_amount,
+    coalesce(sum(unit_amount), 0) as unit_amount,
+    coalesce(sum(personal_amount), 0) + coalesce(sum(unit_amount), 0) as total_amount
+from marts.fct_contributions
+where unit_id = ? and fee_period between ? and ? and is_paid
+"""
+
+PERIOD_BOUNDS_SQL = """
+select min(fee_period) as first_period, max(fee_period) as last_period
+from marts.fct_contributions where unit_id = ?
+"""
+
+RIGHTS_SQL = """
+select r.*, it.insurance_name
+from marts.rpt_rights_statement as r
+left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(r.insurance_type as varchar)
+where r.person_id = ? and r.statement_period = ?
+order by it.sort_order, r.insurance_type
+"""
+
+PENSION_ACCOUNT_SQL = """
+select * from marts.rpt_pension_account where person_id = ? and {year_col} <= ? order by {year_col}
+"""
+
+PENSION_ESTIMATE_SQL = "select * from marts.rpt_pension_estimate where person_id = ?"
+
+# Seed 004: a record printed by an employer shows that unit's rows only; rows at other
+# units are hidden as if absent.
+RECORD_LINES_SQL = """
+select
+    u.unit_name,
+    c.fee_period,
+    c.personal_amount,
+    c.unit_amount,
+    c.personal_base,
+    c.unit_base,
+    it.insurance_name,
+    coalesce(c.account_credit, 0) as account_credit,
+    c.paid_date
+from marts.fct_contributions as c
+join marts.dim_units as u on u.unit_id = c.unit_id
+left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
+where c.unit_id = ? and c.person_id = ? and c.fee_period between ? and ?
+order by c.fee_period, it.sort_order desc, c.ledger_line_id
+"""
+
+RECORD_TOTALS_SQL = """
+select
+    count(*) as line_count,
+    count(distinct fee_period) as months,
+    coalesce(sum(personal_amount), 0) as personal_amount,
+    coalesce(sum(unit_amount), 0) as unit_amount,
+    coalesce(sum(account_credit), 0) as account_credit
+from marts.fct_contributions
+where unit_id = ? and person_id = ? and fee_period between ? and ?
+"""
+
+NOTICE_LINES_SQL = """
+select n.*, it.insurance_name
+from marts.rpt_payment_notice_lines as n
+left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(n.insurance_type as varchar)
+where n.unit_id = ? and n.fee_period = ?
+order by n.contribution_type = '正常应缴' desc, n.contribution_type, it.sort_order
+"""
+
+NOTICE_SQL = "select * from marts.rpt_payment_notices where unit_id = ? and fee_period = ?"
+
+UNITS_BY_TYPE_SQL = "select unit_id from marts.dim_units where unit_type = ? order by unit_id"
+
+
+def unit(con, unit_id: str) -> dict:
+    return _one(con, UNIT_SQL, [unit_id], f"单位编号 {unit_id} 不存在")
+
+
+def person(con, person_id: str) -> dict:
+    return _one(con, PERSON_SQL, [person_id], f"个人编号 {person_id} 不存在")
+
+
+def unit_proof(con, unit_id: str, start: str, end: str) -> dict:
+    roster = _rows(con, UNIT_ROSTER_SQL, [unit_id, start, end])
+    if not roster:
+        raise DataError(f"单位 {unit_id} 在 {start} 至 {end} 期间没有缴费记录")
+    return {
+        "unit": unit(con, unit_id),
+        "rates": _rows(con, UNIT_RATES_SQL, [unit_id, start, end]),
+        "roster": roster,
+        "details": _rows(con, UNIT_DETAIL_SQL, [unit_id, start, end]),
+        "totals": _one(con, SUMMARY_TOTALS_SQL, [unit_id, start, end], "无汇总"),
+    }
+
+
+def period_bounds(con, unit_id: str) -> tuple[str, str]:
+    row = _one(con, PERIOD_BOUNDS_SQL, [unit_id], f"单位 {unit_id} 没有缴费记录")
+    if row["first_period"] is None:
+        raise DataError(f"单位 {unit_id} 没有缴费记录")
+    return row["first_period"], row["last_period"]
+
+
+def summary_proof(con, unit_id: str, start: str, end: str) -> dict:
+    rows = _rows(con, SUMMARY_SQL, [unit_id, start, end])
+    if not rows:
+        raise DataError(f"单位 {unit_id} 在 {start} 至 {end} 期间没有已到账的缴费")
+    return {"unit": unit(con, unit_id), "rows": rows,
+            "totals": _one(con, SUMMARY_TOTALS_SQL, [unit_id, start, end], "无汇总")}
+
+
+def rights_statement(con, person_id: str, period: str) -> dict:
+    rows = _rows(con, RIGHTS_SQL, [person_id, period])
+    if not rows:
+        raise DataError(f"个人 {person_id} 没有 {period} 期次的权益记录")
+    account: list[dict] = []
+    cols = _columns(con, "marts.rpt_pension_account")
+    year_col = next((c for c in ("year", "account_year", "fee_year") if c in cols), None)
+    if year_col:
+        account = _rows(con, PENSION_ACCOUNT_SQL.format(year_col=year_col), [person_id, int(period[:4])])
+        for row in account:
+            row["year"] = row.get(year_col)
+    estimate = _rows(con, PENSION_ESTIMATE_SQL, [person_id]) if _columns(con, "marts.rpt_pension_estimate") else []
+    return {"person": person(con, person_id), "rows": rows, "account": account,
+            "estimate": estimate[0] if estimate else None}
+
+
+def contribution_record(con, unit_id: str, person_id: str, start: str, end: str) -> dict:
+    return {
+        "unit": unit(con, unit_id),
+        "person": person(con, person_id),
+        "lines": _rows(con, RECORD_LINES_SQL, [unit_id, person_id, start, end]),
+        "totals": _one(con, RECORD_TOTALS_SQL, [unit_id, person_id, start, end], "无汇总"),
+    }
+
+
+def payment_notice(con, unit_id: str, period: str) -> dict:
+    lines = _rows(con, NOTICE_LINES_SQL, [unit_id, period])
+    notice = _rows(con, NOTICE_SQL, [unit_id, period])
+    if not lines or not notice:
+        raise DataError(f"单位 {unit_id} 没有 {period} 费款所属期的征集缴费通知单")
+    return {"unit": unit(con, unit_id), "lines": lines, "notice": notice[0]}
+
+
+def units_of_type(con, unit_type: str) -> list[str]:
+    return [r["unit_id"] for r in _rows(con, UNITS_BY_TYPE_SQL, [unit_type])]

@@ -1,0 +1,88 @@
+"""Issue a certificate: render, digest the printed text, sign the token, stamp the QR,
+PAdES-sign the PDF and record it in the registry (superseding an earlier issue)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from certificates import code as codes
+from certificates import config, documents, pades, qr, render
+from certificates import token as tokens
+from certificates.keys import KeyStore, add_months, iso, utcnow
+from certificates.registry import Registry
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    path: Path
+    id: str
+    code: str  # as printed, XXXX-XXXX-XXXX-XXXX
+    token: str  # Base32 COSE_Sign1
+    url: str  # what the QR code says
+    kid: str
+    digest: str
+    qr_version: int
+    issued_at: datetime
+    expires_at: datetime
+    superseded: tuple[str, ...] = ()
+
+
+def document_html(doc: documents.Document, stamp: render.Stamp, validity_months: int = config.VALIDITY_MONTHS) -> str:
+    notes = [n.format(noun=doc.kind.noun, months=validity_months) for n in doc.notes]
+    return render.html(doc.kind.template, stamp, title=doc.title, notes=notes,
+                       issue_date=render.local_date(stamp.issued_at).isoformat(), **doc.context)
+
+
+def new_cert_id(kind: documents.Kind, now: datetime, registry: Registry) -> str:
+    """18 digits a person can type: issue date, document type, 9 random digits."""
+    while True:
+        cert_id = f"{render.local_date(now):%Y%m%d}{kind.digit}{secrets.randbelow(10**9):09d}"
+        if registry.get(cert_id) is None:
+            return cert_id
+
+
+def issue_document(kind: str, params: dict, warehouse: Path | str | None = None, *, out: Path | str | None = None,
+                   registry: Registry | None = None, keystore: KeyStore | None = None,
+                   now: datetime | None = None, validity_months: int = config.VALIDITY_MONTHS) -> IssuedCertificate:
+    registry = registry or Registry()
+    keystore = keystore or KeyStore()
+    doc = documents.build(kind, params, warehouse)
+    issued_at = (now or utcnow()).replace(microsecond=0)
+    expires_at = add_months(issued_at, validity_months)
+    cert_id = new_cert_id(doc.kind, issued_at, registry)
+    code = codes.new_code()
+
+    def page_html(qr_svg: str | None) -> str:
+        stamp = render.Stamp(cert_id, codes.display(code), issued_at, expires_at, qr_svg)
+        return document_html(doc, stamp, validity_months)
+
+    # pass 1: the text as it will print (the QR image does not change the text or layout)
+    draft = render.pdf(page_html(None))
+    text = render.canonical_text(draft)
+    digest = render.content_digest(draft)
+    kid, private_key = keystore.signing_key()
+    claims = tokens.Claims(cert_id=cert_id, doc_type=doc.kind.code, subject=doc.subject, period=doc.period,
+                           figures=doc.figures, digest=digest, issued_at=issued_at, not_before=issued_at,
+                           expires_at=expires_at)
+    raw = tokens.sign(claims, kid, private_key)
+    token_b32 = tokens.b32encode(raw)
+    url = qr.verification_url(token_b32)
+    qr_svg, version = qr.svg(url)
+    final = render.pdf(page_html(qr_svg))
+    if render.canonical_text(final) != text:
+        raise RuntimeError("printed text changed between the two rendering passes")
+    signed = pades.sign_pdf(final, cert_id)
+
+    path = Path(out) if out else config.output_dir() / f"{doc.kind.name}-{cert_id}.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(signed)
+    tmp.replace(path)
+    superseded = registry.add(id=cert_id, code=code, doc_type=doc.kind.code, subject=doc.subject, period=doc.period,
+                              issued_at=iso(issued_at), expires_at=iso(expires_at), digest=digest.hex(),
+                              kid=kid.hex(), facts={"证明类型": doc.title, **doc.facts}, file_path=str(path))
+    return IssuedCertificate(path, cert_id, codes.display(code), token_b32, url, kid.hex(), digest.hex(), version,
+                             issued_at, expires_at, tuple(superseded))

@@ -1,0 +1,141 @@
+"""The certificate registry: its own SQLite file under SHEBAO_HOME (WAL), never the warehouse.
+
+WAL mode and one short connection per operation let the verification service and the
+CLI (issuing, revoking) use it at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from certificates import config
+
+SCHEMA = """
+create table if not exists certificates (
+    id text primary key,
+    code text not null unique,
+    doc_type text not null,
+    subject text not null,
+    period text not null,
+    issued_at text not null,
+    expires_at text not null,
+    digest text not null,
+    kid text not null,
+    status text not null default 'valid' check (status in ('valid', 'revoked', 'superseded')),
+    status_reason text,
+    status_changed_at text,
+    superseded_by text,
+    facts text not null,
+    file_path text,
+    verification_count integer not null default 0,
+    last_verified_at text
+);
+create index if not exists certificates_subject on certificates (doc_type, subject, period, status);
+"""
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    code: str
+    doc_type: str
+    subject: str
+    period: str
+    issued_at: str
+    expires_at: str
+    digest: str
+    kid: str
+    status: str
+    status_reason: str | None
+    status_changed_at: str | None
+    superseded_by: str | None
+    facts: dict
+    file_path: str | None
+    verification_count: int
+    last_verified_at: str | None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Registry:
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path or config.registry_path())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.connect() as con:
+            con.executescript(SCHEMA)
+
+    @contextmanager
+    def connect(self):
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            con.execute("pragma journal_mode=wal")
+            con.execute("pragma busy_timeout=30000")
+            con.row_factory = sqlite3.Row
+            yield con
+        finally:
+            con.close()
+
+    @staticmethod
+    def _record(row) -> Record | None:
+        if row is None:
+            return None
+        data = dict(row)
+        data["facts"] = json.loads(data["facts"])
+        return Record(**data)
+
+    def add(self, *, id: str, code: str, doc_type: str, subject: str, period: str, issued_at: str,
+            expires_at: str, digest: str, kid: str, facts: dict, file_path: str | None = None) -> list[str]:
+        """Insert a new certificate; earlier valid ones for the same document become superseded."""
+        with self.connect() as con:
+            con.execute("begin immediate")
+            try:
+                older = [r["id"] for r in con.execute(
+                    "select id from certificates where doc_type = ? and subject = ? and period = ? and status = 'valid'",
+                    (doc_type, subject, period))]
+                con.execute(
+                    "insert into certificates (id, code, doc_type, subject, period, issued_at, expires_at, digest,"
+                    " kid, facts, file_path) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (id, code, doc_type, subject, period, issued_at, expires_at, digest, kid,
+                     json.dumps(facts, ensure_ascii=False), file_path))
+                con.executemany(
+                    "update certificates set status = 'superseded', superseded_by = ?, status_changed_at = ?,"
+                    " status_reason = '已重新开具' where id = ?", [(id, _now(), o) for o in older])
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        return older
+
+    def set_file(self, cert_id: str, file_path: str) -> None:
+        with self.connect() as con:
+            con.execute("update certificates set file_path = ? where id = ?", (file_path, cert_id))
+
+    def get(self, cert_id: str) -> Record | None:
+        with self.connect() as con:
+            return self._record(con.execute("select * from certificates where id = ?", (cert_id,)).fetchone())
+
+    def revoke(self, cert_id: str, reason: str) -> bool:
+        with self.connect() as con:
+            cur = con.execute(
+                "update certificates set status = 'revoked', status_reason = ?, status_changed_at = ?"
+                " where id = ? and status <> 'revoked'", (reason, _now(), cert_id))
+            return cur.rowcount == 1
+
+    def count_verification(self, cert_id: str) -> Record | None:
+        """Count one verification (可多次验证) and return the record as it now stands."""
+        with self.connect() as con:
+            row = con.execute(
+                "update certificates set verification_count = verification_count + 1, last_verified_at = ?"
+                " where id = ? returning *", (_now(), cert_id)).fetchone()
+            return self._record(row)
+
+    def all(self) -> list[Record]:
+        with self.connect() as con:
+            return [self._record(r) for r in con.execute("select * from certificates order by issued_at, id")]

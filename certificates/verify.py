@@ -1,0 +1,240 @@
+"""Verification of a token, a scanned URL or a PDF, online (with the registry) or offline.
+
+The verdict carries a machine-readable reason and the Chinese status a verifier reads:
+有效 / 已过期 / 已撤销 / 已被替换 / 无效: 签名或内容不符 / 未知证书.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from certificates import qr
+from certificates import token as tokens
+from certificates.documents import KIND_BY_CODE
+from certificates.keys import KeyStore, TrustList, parse_iso
+from certificates.registry import Record, Registry
+
+STATUS = {  # reason -> (status, Chinese status)
+    "ok": ("valid", "有效"),
+    "expired": ("expired", "已过期"),
+    "revoked": ("revoked", "已撤销"),
+    "superseded": ("superseded", "已被替换"),
+    "unknown_kid": ("unknown", "未知证书"),
+    "unknown_certificate": ("unknown", "未知证书"),
+    "code_mismatch": ("unknown", "未知证书"),
+    "not_yet_valid": ("invalid", "无效: 尚未生效"),
+    "code_checksum": ("invalid", "无效: 校验码有误"),
+    "code_malformed": ("invalid", "无效: 校验码有误"),
+}
+INVALID = ("invalid", "无效: 签名或内容不符")
+
+REASON_ZH = {
+    "ok": "签名有效，内容未被篡改，在有效期内",
+    "expired": "证明已超过有效期",
+    "revoked": "证明已被出具机构撤销",
+    "superseded": "证明已被重新开具的证明替换",
+    "unknown_kid": "签名密钥不在信任列表中",
+    "unknown_certificate": "出具机构没有该证明的记录",
+    "code_mismatch": "证明编号与校验码不匹配",
+    "not_yet_valid": "证明尚未生效",
+    "bad_signature": "签名无效",
+    "content_mismatch": "文件内容与签名不符（可能被篡改或二维码被替换）",
+    "kid_unprotected": "密钥标识未受签名保护",
+    "alg_not_allowed": "不允许的签名算法",
+    "key_withdrawn": "签名密钥已被撤销",
+    "malformed": "格式错误",
+    "trailing_data": "数据末尾有多余内容",
+    "too_large": "输入过长",
+    "wrong_prefix": "二维码不是本机构验证服务的地址",
+    "no_qr": "文件中没有可识别的验证二维码",
+    "code_checksum": "校验码输入有误（校验位不符）",
+    "code_malformed": "校验码格式有误",
+    "rate_limited": "查询过于频繁，请稍后再试",
+}
+
+
+@dataclass
+class Verdict:
+    reason: str
+    detail: str = ""
+    cert_id: str | None = None
+    doc_type: str | None = None
+    title: str | None = None
+    period: str | None = None
+    issued_at: str | None = None
+    expires_at: str | None = None
+    figures: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
+    verification_count: int | None = None
+    last_verified_at: str | None = None
+    kid: str | None = None
+    online: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.reason == "ok"
+
+    @property
+    def status(self) -> str:
+        return STATUS.get(self.reason, INVALID)[0]
+
+    @property
+    def status_zh(self) -> str:
+        return STATUS.get(self.reason, INVALID)[1]
+
+    @property
+    def reason_zh(self) -> str:
+        return REASON_ZH.get(self.reason, "验证失败")
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data.update(valid=self.valid, status=self.status, status_zh=self.status_zh, reason_zh=self.reason_zh)
+        return data
+
+
+def _fmt(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _apply_record(verdict: Verdict, record: Record) -> None:
+    verdict.facts = record.facts
+    verdict.verification_count = record.verification_count
+    verdict.last_verified_at = record.last_verified_at
+
+
+def verify_raw(raw: bytes, trust: TrustList, registry: Registry | None = None, *, now: datetime | None = None,
+               count: bool = False, cose_keys: dict | None = None) -> Verdict:
+    """Signature, then the registry's status (authoritative online), then the dates."""
+    now = now or datetime.now(timezone.utc)
+    try:
+        verified = tokens.verify(raw, trust, now, cose_keys=cose_keys, check_time=False)
+    except tokens.TokenError as exc:
+        return Verdict(exc.reason, exc.detail)
+    c = verified.claims
+    kind = KIND_BY_CODE.get(c.doc_type)
+    verdict = Verdict("ok", cert_id=c.cert_id, doc_type=kind.name if kind else c.doc_type,
+                      title=kind.title if kind else None, period=c.period, issued_at=_fmt(c.issued_at),
+                      expires_at=_fmt(c.expires_at), figures=c.figures, kid=verified.kid.hex())
+    if registry is not None:
+        verdict.online = True
+        record = registry.count_verification(c.cert_id) if count else registry.get(c.cert_id)
+        if record is None:
+            verdict.reason = "unknown_certificate"
+            return verdict
+        _apply_record(verdict, record)
+        if not hmac.compare_digest(record.digest, c.digest.hex()) or record.kid != verified.kid.hex():
+            verdict.reason, verdict.detail = "bad_signature", "token differs from the issued certificate"
+            return verdict
+        if record.status in ("revoked", "superseded"):
+            verdict.reason, verdict.detail = record.status, record.status_reason or ""
+            return verdict
+    try:
+        tokens.check_times(c, now)
+    except tokens.TokenError as exc:
+        verdict.reason, verdict.detail = exc.reason, exc.detail
+    return verdict
+
+
+def verify_token(text: str, trust: TrustList, registry: Registry | None = None, **kw) -> Verdict:
+    try:
+        raw = tokens.b32decode(text)
+    except tokens.TokenError as exc:
+        return Verdict(exc.reason, exc.detail)
+    return verify_raw(raw, trust, registry, **kw)
+
+
+def verify_url(text: str, trust: TrustList, registry: Registry | None = None, *, base: str | None = None,
+               **kw) -> Verdict:
+    if len(text) > tokens.MAX_TOKEN_CHARS + 200:
+        return Verdict("too_large", f"{len(text)} characters")
+    try:
+        token_text = qr.token_from_url(text, base)
+    except qr.QrError:
+        return Verdict("wrong_prefix", text[:80])
+    return verify_token(token_text, trust, registry, **kw)
+
+
+def read_qr_texts(pdf_bytes: bytes, dpi: int = 150) -> list[str]:
+    """Every QR code on the PDF's pages as a phone camera would read them (pdfium + zxing-cpp)."""
+    import pypdfium2 as pdfium
+    import zxingcpp
+
+    doc = pdfium.PdfDocument(pdf_bytes)
+    texts = []
+    try:
+        for page in doc:
+            image = page.render(scale=dpi / 72).to_pil()
+            page.close()
+            texts += [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode) if r.valid]
+    finally:
+        doc.close()
+    return texts
+
+
+def verify_pdf(pdf: bytes | Path | str, trust: TrustList, registry: Registry | None = None, *,
+               base: str | None = None, **kw) -> Verdict:
+    """The QR's token must verify and its digest must match the text printed in this PDF."""
+    from certificates import render
+
+    pdf_bytes = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
+    prefix = qr.verification_url("", base)
+    found = [t for t in read_qr_texts(pdf_bytes) if t.startswith(prefix)]
+    if not found:
+        return Verdict("no_qr")
+    if len(set(found)) > 1:
+        return Verdict("content_mismatch", "more than one verification QR code")
+    verdict = verify_url(found[0], trust, registry, base=base, **kw)
+    if verdict.cert_id is None:
+        return verdict
+    claims = tokens.peek_claims(tokens.b32decode(qr.token_from_url(found[0], base)))
+    text = render.canonical_text(pdf_bytes)
+    if claims is None or not hmac.compare_digest(render.content_digest(pdf_bytes), claims.digest):
+        verdict.reason, verdict.detail = "content_mismatch", "printed text does not match the signed digest"
+    elif claims.cert_id not in text:
+        verdict.reason, verdict.detail = "content_mismatch", "printed certificate number differs"
+    return verdict
+
+
+def verify_any(value: str, trust: TrustList | None = None, registry: Registry | None = None, **kw) -> Verdict:
+    """CLI entry: a PDF file, a scanned URL or a bare Base32 token."""
+    trust = trust or KeyStore().trust_list()
+    path = Path(value)
+    looks_like_file = len(value) < 255 and ("/" in value or "." in value) and not value.upper().startswith("HTTP")
+    if value.lower().endswith(".pdf") or (looks_like_file and path.is_file()):
+        if not path.is_file():
+            return Verdict("malformed", f"找不到文件 {value}")
+        return verify_pdf(path, trust, registry, **kw)
+    if "://" in value or value.upper().startswith("HTTP"):
+        return verify_url(value, trust, registry, **kw)
+    return verify_token(value, trust, registry, **kw)
+
+
+def lookup(registry: Registry, cert_id: str, typed_code: str, *, now: datetime | None = None,
+           count: bool = True) -> Verdict:
+    """Number + typed code (like a 校验码 lookup): the registry's record and status."""
+    from certificates import code as codes
+
+    now = now or datetime.now(timezone.utc)
+    try:
+        normal = codes.normalise(typed_code)
+    except codes.CodeError as exc:
+        return Verdict(exc.reason, cert_id=cert_id)
+    cert_id = cert_id.strip()
+    record = registry.get(cert_id) if cert_id.isdigit() and len(cert_id) <= 32 else None
+    if record is None or not hmac.compare_digest(record.code, normal):
+        return Verdict("code_mismatch")
+    if count:
+        record = registry.count_verification(cert_id) or record
+    kind = KIND_BY_CODE.get(record.doc_type)
+    verdict = Verdict("ok", cert_id=record.id, doc_type=kind.name if kind else record.doc_type,
+                      title=kind.title if kind else None, period=record.period, issued_at=record.issued_at,
+                      expires_at=record.expires_at, kid=record.kid, online=True)
+    _apply_record(verdict, record)
+    if record.status in ("revoked", "superseded"):
+        verdict.reason, verdict.detail = record.status, record.status_reason or ""
+    elif now >= parse_iso(record.expires_at):
+        verdict.reason = "expired"
+    return verdict

@@ -1,0 +1,148 @@
+"""Thin adapter from the dashboard to the certificates package (issue 4).
+
+Pages call only these functions, so a change in the certificates API is absorbed here.
+Issuing goes through the same code as `shebao cert issue`; verdicts come from the same
+verification as the service; statistics come from the certificate registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+class CertificatesUnavailable(RuntimeError):
+    """The certificates package is not installed or not ready."""
+
+
+@dataclass
+class Issued:
+    pdf: bytes
+    cert_id: str
+    code: str | None
+    filename: str
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    status: str  # Chinese status as the service shows it
+    reason: str  # machine-readable reason
+    facts: dict = field(default_factory=dict)
+
+
+# Documents an employer may download: (type code, Chinese title, needs a period range)
+EMPLOYER_DOCUMENTS = (
+    ("unit-proof", "单位参保证明", True),
+    ("summary-proof", "缴费人员汇总参保证明", True),
+    ("payment-notice", "征集缴费通知单", False),
+)
+
+
+def _import(name: str):
+    try:
+        return __import__(f"certificates.{name}", fromlist=[name])
+    except ImportError as exc:
+        raise CertificatesUnavailable(f"证书服务尚未就绪：{exc}") from exc
+
+
+def ready() -> bool:
+    """Whether the certificates package offers what these pages need."""
+    try:
+        _import("issue")
+        _import("verify")
+    except CertificatesUnavailable:
+        return False
+    return True
+
+
+def issue(doc_type: str, unit_id: str, period_from: str, period_to: str, warehouse=None) -> Issued:
+    """Issue through certificates.issue.issue_document (what `shebao cert issue` runs) for this unit only."""
+    issue_mod = _import("issue")
+    if doc_type not in {code for code, _, _ in EMPLOYER_DOCUMENTS}:
+        raise ValueError(f"不支持的证明类型：{doc_type}")
+    if doc_type == "payment-notice":
+        params = {"unit": unit_id, "period": period_to}
+    else:
+        params = {"unit": unit_id, "from": period_from, "to": period_to}
+    if warehouse is None:
+        from dashboards.db import warehouse_path
+
+        warehouse = warehouse_path()
+    cert = issue_mod.issue_document(doc_type, params, warehouse)
+    return Issued(pdf=cert.path.read_bytes(), cert_id=cert.id, code=cert.code, filename=cert.path.name)
+
+
+def _verdict(v) -> Verdict:
+    facts = {}
+    if v.title:
+        facts["证明类型"] = v.title
+    if v.cert_id:
+        facts["证明编号"] = v.cert_id
+    facts.update(v.facts or {})
+    if v.issued_at:
+        facts["签发时间"] = v.issued_at
+    if v.expires_at:
+        facts["有效期至"] = v.expires_at
+    if v.verification_count is not None:
+        facts["已验证次数"] = v.verification_count
+    status = v.status_zh if v.valid else f"{v.status_zh}（{v.reason_zh}）"
+    return Verdict(ok=v.valid, status=status, reason=v.reason, facts=facts)
+
+
+def _trust():
+    keys = _import("keys")
+    return keys.KeyStore().trust_list()
+
+
+def verify_text(text: str) -> Verdict:
+    """A pasted QR text (the verification URL) or a bare token, checked as the service checks it."""
+    verify = _import("verify")
+    registry = _import("registry").Registry()
+    text = text.strip()
+    if "://" in text or text.upper().startswith("HTTP"):
+        v = verify.verify_url(text, _trust(), registry, count=True)
+    else:
+        v = verify.verify_token(text.upper(), _trust(), registry, count=True)
+    return _verdict(v)
+
+
+def verify_code(number: str, code: str, client: str = "") -> Verdict:
+    """Number + typed code, rate-limited per client like the service's lookup."""
+    verify = _import("verify")
+    if not _lookup_limiter().allow(client or "local"):
+        return _verdict(verify.Verdict("rate_limited"))
+    return _verdict(verify.lookup(_import("registry").Registry(), number[:64], code[:64]))
+
+
+_LIMITER = None
+
+
+def _lookup_limiter():
+    global _LIMITER
+    if _LIMITER is None:
+        _LIMITER = _import("service").RateLimiter(10, 60.0)
+    return _LIMITER
+
+
+def verify_pdf(path) -> Verdict:
+    """A downloaded PDF: its QR token and the printed content (used by the end-to-end test)."""
+    verify = _import("verify")
+    return _verdict(verify.verify_pdf(path, _trust(), _import("registry").Registry()))
+
+
+STATUS_ZH = {"valid": "有效", "revoked": "已撤销", "superseded": "已被替换"}
+
+
+def registry_frame() -> pd.DataFrame:
+    """Every certificate in the registry, with Chinese column names for the statistics page."""
+    registry = _import("registry").Registry()
+    kinds = {k.code: k.title for k in _import("documents").KINDS.values()}
+    rows = [{
+        "证书编号": r.id, "证书类型": kinds.get(r.doc_type, r.doc_type), "主体": r.subject, "期间": r.period,
+        "签发时间": r.issued_at, "有效期至": r.expires_at, "状态": STATUS_ZH.get(r.status, r.status),
+        "验证次数": r.verification_count, "最近验证": r.last_verified_at,
+    } for r in registry.all()]
+    columns = ["证书编号", "证书类型", "主体", "期间", "签发时间", "有效期至", "状态", "验证次数", "最近验证"]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,144 @@
+"""Dashboard accounts: one login per employer unit, plus analyst accounts.
+
+Passwords are stored as scrypt hashes (salted, memory-hard) in a small SQLite file under
+SHEBAO_HOME, never in the warehouse (the pipeline replaces that) nor in the source tree.
+An employer's login name is its unit number; the unit an employer sees comes from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+USERS_FILE = "dashboard_users.sqlite"
+# scrypt cost: n=2**14, r=8, p=1 (about 16 MB, tens of ms): slow for guessing, fine for a login.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD_LENGTH = 8
+ROLES = ("employer", "analyst")
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    unit_id: str | None
+
+
+def users_db_path(home: Path | str | None = None) -> Path:
+    base = Path(home or os.environ.get("SHEBAO_HOME", "var")).expanduser().resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    return base / USERS_FILE
+
+
+def _connect(path: Path | None) -> sqlite3.Connection:
+    path = path or users_db_path()
+    con = sqlite3.connect(str(path))
+    con.execute(
+        """create table if not exists users (
+               username text primary key, role text not null, unit_id text,
+               salt blob not null, pw_hash blob not null, n integer not null, r integer not null,
+               p integer not null, created_at text not null)""")
+    return con
+
+
+def _hash(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
+
+
+def add_user(username: str, password: str, role: str = "employer", unit_id: str | None = None,
+             path: Path | None = None) -> User:
+    """Create or replace an account; an employer's unit defaults to its username (the unit number)."""
+    if role not in ROLES:
+        raise ValueError(f"未知角色：{role}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+    if role == "employer":
+        unit_id = unit_id or username
+    else:
+        unit_id = None
+    salt = secrets.token_bytes(16)
+    digest = _hash(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    with _connect(path) as con:
+        con.execute(
+            "insert or replace into users values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (username, role, unit_id, salt, digest, SCRYPT_N, SCRYPT_R, SCRYPT_P,
+             dt.datetime.now().isoformat(timespec="seconds")))
+    return User(username, role, unit_id)
+
+
+def verify_user(username: str, password: str, path: Path | None = None) -> User | None:
+    """The account if the password matches, else None (same work whether or not the user exists)."""
+    with _connect(path) as con:
+        row = con.execute("select role, unit_id, salt, pw_hash, n, r, p from users where username = ?",
+                          (username,)).fetchone()
+    if row is None:
+        _hash(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)  # equalise timing
+        return None
+    role, unit_id, salt, stored, n, r, p = row
+    if not hmac.compare_digest(_hash(password, salt, n, r, p), stored):
+        return None
+    return User(username, role, unit_id)
+
+
+def list_users(path: Path | None = None) -> list[User]:
+    with _connect(path) as con:
+        return [User(*row) for row in con.execute("select username, role, unit_id from users order by username")]
+
+
+def ensure_demo_accounts(unit_ids: list[str], path: Path | None = None) -> list[tuple[str, str, str]]:
+    """Fresh random passwords for an analyst and the given units, for `shebao demo` to print."""
+    accounts = []
+    for username, role in [("analyst", "analyst")] + [(u, "employer") for u in unit_ids]:
+        password = secrets.token_urlsafe(9)
+        add_user(username, password, role, path=path)
+        accounts.append((username, role, password))
+    return accounts
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    if bool(args.unit) == bool(args.analyst):
+        print("请指定 --unit 单位编号 或 --analyst 用户名（二选一）")
+        return 2
+    password = args.password
+    generated = False
+    if not password:
+        if os.isatty(0):
+            password = getpass.getpass("密码：")
+        else:
+            password = secrets.token_urlsafe(9)
+            generated = True
+    try:
+        user = add_user(args.unit or args.analyst, password, "employer" if args.unit else "analyst")
+    except ValueError as exc:
+        print(exc)
+        return 2
+    who = f"单位 {user.unit_id}" if user.role == "employer" else f"分析员 {user.username}"
+    print(f"已创建账号：{user.username}（{who}）" + (f"，密码：{password}" if generated else ""))
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    for user in list_users():
+        print(f"{user.username}\t{user.role}\t{user.unit_id or ''}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    """Register `users add --unit U [--password P]`, `users add --analyst NAME`, `users list`."""
+    p = subparsers.add_parser("users", help="dashboard accounts (employer units and analysts)")
+    sub = p.add_subparsers(dest="users_command", required=True)
+    add = sub.add_parser("add", help="create or reset an account")
+    add.add_argument("--unit", help="unit number (the employer's login name)")
+    add.add_argument("--analyst", help="analyst login name")
+    add.add_argument("--password", help="password (at least 8 characters; generated and printed if omitted)")
+    add.set_defaults(func=cmd_users_add)
+    lst = sub.add_parser("list", help="list accounts")
+    lst.set_defaults(func=cmd_users_list)

@@ -1,0 +1,40 @@
+{#
+  Incremental-by-fee-period helpers for the report marts that grow with the ledger.
+
+  Each such mart stores, on every row, the fingerprint of the source lines of its fee
+  period (count and XOR of row hashes of fct_contributions). An incremental run recomputes
+  only the fee periods whose fingerprint changed (new, corrected or removed lines) and
+  replaces them whole (delete+insert on fee_period); a pre-hook drops periods that no longer
+  have any line. Re-running an unchanged month therefore selects nothing and changes
+  nothing. A change of reference data needs --full-refresh of the mart.
+#}
+
+{% macro fee_period_fingerprints() -%}
+    select
+        c.fee_period,
+        cast(count(*) as varchar) || '-' || cast(bit_xor(hash(c)) as varchar) as source_fingerprint
+    from {{ ref('fct_contributions') }} as c
+    group by c.fee_period
+{%- endmacro %}
+
+{# Predicate on `column` keeping only the fee periods to (re)build in this run. #}
+{% macro fee_periods_to_build(column) -%}
+    {%- if is_incremental() -%}
+    {{ column }} in (
+        select f.fee_period
+        from ({{ fee_period_fingerprints() }}) as f
+        left join (select distinct fee_period, source_fingerprint from {{ this }}) as t
+            on t.fee_period = f.fee_period
+        where t.source_fingerprint is distinct from f.source_fingerprint
+    )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro drop_vanished_fee_periods() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where fee_period not in (select distinct fee_period from {{ ref('fct_contributions') }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,81 @@
+{#
+    Each current ledger line with the rates in force for its region, year and
+    insurance (work injury: the unit's risk class) and the amounts those rates give:
+    round_half_up(base x rate, 2) per side, or the fixed monthly amount. 退收 (refund)
+    lines carry negative amounts, so their expected amounts are negated.
+#}
+with
+
+lines as (
+
+    select * from {{ ref('int_ledger_lines_current') }}
+
+),
+
+units as (
+
+    select unit_id, risk_class from {{ ref('int_units_current') }}
+
+),
+
+rates as (
+
+    select * from {{ ref('contribution_rates') }}
+
+),
+
+work_injury_rates as (
+
+    select * from {{ ref('work_injury_rates') }}
+
+),
+
+joined as (
+
+    select
+        lines.*,
+        rates.region_code is not null as rate_row_found,
+        case
+            when lines.insurance_type = '410'
+                then coalesce(rates.unit_rate, work_injury_rates.base_rate)
+            else rates.unit_rate
+        end as raw_unit_rate,
+        rates.personal_rate as raw_personal_rate,
+        rates.unit_fixed_amount,
+        rates.personal_fixed_amount,
+        case when lines.contribution_type = '退收' then -1 else 1 end as amount_sign
+
+    from lines
+    left join units
+        on lines.unit_id = units.unit_id
+    left join rates
+        on lines.region_code = rates.region_code
+        and lines.fee_year = rates.year
+        and lines.insurance_type = rates.insurance_type
+    left join work_injury_rates
+        on units.risk_class = work_injury_rates.risk_class
+
+),
+
+priced as (
+
+    select
+        * exclude (raw_unit_rate, raw_personal_rate),
+        cast(case when rate_row_found then coalesce(raw_unit_rate, 0) end as decimal(9, 6))
+            as unit_rate,
+        cast(case when rate_row_found then coalesce(raw_personal_rate, 0) end as decimal(9, 6))
+            as personal_rate,
+        cast(
+            amount_sign * {{ expected_amount('personal_base', 'raw_personal_rate', 'personal_fixed_amount', 'rate_row_found') }}
+            as decimal(18, 2)
+        ) as expected_personal_amount,
+        cast(
+            amount_sign * {{ expected_amount('unit_base', 'raw_unit_rate', 'unit_fixed_amount', 'rate_row_found') }}
+            as decimal(18, 2)
+        ) as expected_unit_amount
+
+    from joined
+
+)
+
+select * exclude (amount_sign) from priced

@@ -1,0 +1,67 @@
+-- Pension personal account (个人账户) per person and year: opening balance, credits (the
+-- personal pension contributions of the year that have arrived, by fee year), interest at the
+-- year's credited_interest_rates rate (opening x rate + credits x rate x 1.083 / 12, half-up
+-- to the fen each year) and closing balance. Years run from the first credited year to the
+-- later of the last credited year and the year before as_of. A year without a published
+-- rate earns no interest and shows credited_rate null. Not incremental: each year's opening
+-- is the previous year's closing.
+with recursive credits as (
+    select c.person_id, c.fee_year as year, sum(c.personal_amount) as credits
+    from {{ ref('fct_contributions') }} as c
+    inner join {{ ref('insurance_types') }} as it on it.insurance_type = c.insurance_type
+    where it.is_pension and c.is_paid
+    group by all
+),
+
+spans as (
+    select person_id, min(year) as first_year,
+           greatest(max(year), year({{ as_of_date() }}) - 1) as last_year
+    from credits
+    group by person_id
+),
+
+person_years as (
+    select s.person_id, cast(y.year as integer) as year,
+           cast(coalesce(c.credits, 0) as decimal(18, 2)) as credits,
+           r.credited_rate
+    from spans as s
+    cross join lateral (select unnest(range(s.first_year, s.last_year + 1)) as year) as y
+    left join credits as c on c.person_id = s.person_id and c.year = y.year
+    left join {{ ref('credited_interest_rates') }} as r on cast(r.year as integer) = y.year
+),
+
+account (person_id, year, opening_balance, credits, credited_rate, interest, closing_balance) as (
+    select
+        py.person_id,
+        py.year,
+        cast(0 as decimal(18, 2)),
+        py.credits,
+        py.credited_rate,
+        coalesce({{ pension_account_interest('0', 'py.credits', 'py.credited_rate') }}, 0.00),
+        cast(py.credits + coalesce({{ pension_account_interest('0', 'py.credits', 'py.credited_rate') }}, 0.00) as decimal(18, 2))
+    from person_years as py
+    inner join spans as s on s.person_id = py.person_id and s.first_year = py.year
+    union all
+    select
+        py.person_id,
+        py.year,
+        a.closing_balance,
+        py.credits,
+        py.credited_rate,
+        coalesce({{ pension_account_interest('a.closing_balance', 'py.credits', 'py.credited_rate') }}, 0.00),
+        cast(a.closing_balance + py.credits
+             + coalesce({{ pension_account_interest('a.closing_balance', 'py.credits', 'py.credited_rate') }}, 0.00)
+             as decimal(18, 2))
+    from account as a
+    inner join person_years as py on py.person_id = a.person_id and py.year = a.year + 1
+)
+
+select
+    person_id,
+    year,
+    cast(opening_balance as decimal(18, 2)) as opening_balance,
+    cast(credits as decimal(18, 2)) as credits,
+    cast(credited_rate as decimal(9, 6)) as credited_rate,
+    cast(interest as decimal(18, 2)) as interest,
+    cast(closing_balance as decimal(18, 2)) as closing_balance
+from account

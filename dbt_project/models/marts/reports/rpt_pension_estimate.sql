@@ -1,0 +1,155 @@
+-- ESTIMATE (测算, not a benefit decision) of the monthly basic pension at the statutory
+-- retirement month, State Council 2005 No. 38 (DOMAIN.md section 3):
+--   basic part   = (C + C x I) / 2 x N x 1 %     account part = account balance / 计发月数
+-- Assumptions (also in the YAML description): the latest paid pension month's base and
+-- personal contribution continue every month from the later of the month after it and the
+-- as_of month up to the month before retirement; C is the region's latest published benefit
+-- base (no growth); the monthly contribution index is base / that year's benefit base (the
+-- nearest published year when that year has none); the projected account earns no further
+-- interest; transitional pension (过渡性养老金) and deemed years (视同缴费) are not included.
+with pension_months as (
+    select
+        c.person_id,
+        c.fee_month,
+        c.fee_year,
+        min(c.region_code) as region_code,
+        max(c.personal_base) as personal_base,
+        sum(c.personal_amount) as personal_amount
+    from {{ ref('fct_contributions') }} as c
+    inner join {{ ref('insurance_types') }} as it on it.insurance_type = c.insurance_type
+    where it.is_pension and c.is_paid and c.contribution_type <> '退收'
+    group by c.person_id, c.fee_month, c.fee_year
+),
+
+bases as (
+    select region_code, cast(year as integer) as year, cast(benefit_base as decimal(18, 2)) as benefit_base
+    from {{ ref('pension_benefit_bases') }}
+),
+
+first_bases as (
+    select region_code, arg_min(benefit_base, year) as benefit_base
+    from bases
+    group by region_code
+),
+
+indexed as (
+    select
+        m.*,
+        coalesce(b.benefit_base, fb.benefit_base) as month_benefit_base,
+        {{ div_half_up('m.personal_base', 'coalesce(b.benefit_base, fb.benefit_base)', 4) }} as month_index,
+        row_number() over (partition by m.person_id order by m.fee_month desc) as recency
+    from pension_months as m
+    asof left join bases as b on b.region_code = m.region_code and m.fee_year >= b.year
+    left join first_bases as fb on fb.region_code = m.region_code
+),
+
+history as (
+    select
+        person_id,
+        cast(count(*) as integer) as months_to_date,
+        sum(month_index) as index_sum,
+        max(fee_month) as last_paid_month
+    from indexed
+    group by person_id
+),
+
+latest as (
+    select person_id, region_code, personal_base, personal_amount, month_index
+    from indexed
+    where recency = 1
+),
+
+balances as (
+    select person_id, arg_max(closing_balance, year) as account_balance
+    from {{ ref('rpt_pension_account') }}
+    group by person_id
+),
+
+people as (
+    select
+        d.person_id,
+        d.unit_id,
+        coalesce(l.region_code, u.region_code) as region_code,
+        d.retirement_group,
+        d.statutory_age_months,
+        d.statutory_age_label,
+        d.retirement_month,
+        d.required_months,
+        coalesce(h.months_to_date, 0) as months_to_date,
+        h.last_paid_month,
+        l.personal_base as current_base,
+        l.personal_amount as current_monthly_credit,
+        coalesce(h.index_sum, 0) as index_sum,
+        coalesce(l.month_index, 0) as current_index,
+        coalesce(bal.account_balance, 0) as account_balance,
+        cast(greatest(
+            date_diff('month',
+                      greatest({{ add_months('h.last_paid_month', 1) }}, {{ as_of_month() }}),
+                      d.retirement_month),
+            0) as integer) as projected_remaining_months
+    from {{ ref('rpt_retirement_due') }} as d
+    left join history as h on h.person_id = d.person_id
+    left join latest as l on l.person_id = d.person_id
+    left join balances as bal on bal.person_id = d.person_id
+    left join {{ ref('dim_units') }} as u on u.unit_id = d.unit_id
+),
+
+projected as (
+    select
+        p.*,
+        case when p.last_paid_month is null then 0 else p.projected_remaining_months end as remaining_months,
+        rb.benefit_base
+    from people as p
+    asof left join bases as rb
+        on rb.region_code = p.region_code and year(p.retirement_month) >= rb.year
+),
+
+computed as (
+    select
+        pr.*,
+        pr.months_to_date + pr.remaining_months as projected_months,
+        case when pr.months_to_date + pr.remaining_months > 0 then
+            {{ div_half_up('pr.index_sum + pr.current_index * pr.remaining_months',
+                           'pr.months_to_date + pr.remaining_months', 4) }}
+        end as average_index,
+        cast(pr.account_balance + coalesce(pr.current_monthly_credit, 0) * pr.remaining_months
+             as decimal(18, 2)) as projected_account_balance,
+        dv.divisor_months
+    from projected as pr
+    left join {{ ref('int_annuity_divisors_by_month') }} as dv on dv.age_months = pr.statutory_age_months
+),
+
+parts as (
+    select
+        c.*,
+        {{ div_half_up('c.projected_months', '12', 2) }} as contribution_years,
+        {{ div_half_up('c.benefit_base * (1 + c.average_index) * c.projected_months', '2400', 2) }} as basic_pension,
+        {{ div_half_up('c.projected_account_balance * 10', 'c.divisor_months * 10', 2) }} as account_pension
+    from computed as c
+)
+
+select
+    person_id,
+    unit_id,
+    region_code,
+    retirement_group,
+    statutory_age_months,
+    statutory_age_label,
+    retirement_month,
+    cast(months_to_date as integer) as contribution_months_to_date,
+    cast(remaining_months as integer) as projected_remaining_months,
+    cast(projected_months as integer) as projected_contribution_months,
+    contribution_years as projected_contribution_years,
+    required_months,
+    projected_months >= required_months as meets_minimum,
+    cast(current_base as decimal(18, 2)) as current_base,
+    cast(average_index as decimal(18, 4)) as average_contribution_index,
+    benefit_base,
+    basic_pension,
+    cast(account_balance as decimal(18, 2)) as current_account_balance,
+    projected_account_balance,
+    cast(divisor_months as decimal(18, 1)) as annuity_divisor_months,
+    account_pension,
+    cast(basic_pension + account_pension as decimal(18, 2)) as estimated_monthly_pension,
+    true as is_estimate
+from parts

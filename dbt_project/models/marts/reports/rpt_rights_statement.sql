@@ -1,0 +1,140 @@
+-- Personal rights statement (个人权益记录单) figures per person, statement period and
+-- insurance. The period is the region's statement_period_conventions row: a year starting
+-- in period_start_month (SZ_SIP: 7, so '202006' covers 2019-07-01..2020-06-30), named by the
+-- YYYYMM of its last month. A month counts as paid when every non-refund line of it has
+-- arrived (is_paid), as in arrears when one has not. Amounts are those of arrived lines.
+-- Not incremental: cumulative_months runs over all earlier periods.
+with lines as (
+    select
+        c.*,
+        coalesce(cast(spc.period_start_month as integer), 1) as period_start_month
+    from {{ ref('fct_contributions') }} as c
+    left join {{ ref('statement_period_conventions') }} as spc on spc.region_code = c.region_code
+),
+
+periodised as (
+    select
+        *,
+        make_date(
+            year({{ add_months('fee_month', '1 - period_start_month') }}),
+            period_start_month,
+            1
+        ) as period_start
+    from lines
+),
+
+months as (
+    -- one row per person, insurance and fee month with its status
+    select
+        person_id,
+        cast(insurance_type as varchar) as insurance_type,
+        period_start,
+        fee_month,
+        bool_and(is_paid) filter (where contribution_type <> '退收') as month_paid,
+        bool_or(is_paid and contribution_type in ('补收', '一次性补收', '补缴')) as month_back_paid,
+        max(personal_base) filter (where is_paid and contribution_type <> '退收') as month_base
+    from periodised
+    group by all
+),
+
+month_totals as (
+    select
+        person_id,
+        insurance_type,
+        period_start,
+        count(*) filter (where month_paid) as months_paid,
+        count(*) filter (where not month_paid) as months_in_arrears,
+        count(*) filter (where month_back_paid) as back_paid_months,
+        avg(month_base) filter (where month_paid) as avg_base_exact
+    from months
+    group by all
+),
+
+money as (
+    select
+        person_id,
+        cast(insurance_type as varchar) as insurance_type,
+        period_start,
+        string_agg(distinct region_code, ',' order by region_code) as region_codes,
+        sum(personal_amount) filter (where is_paid) as personal_amount,
+        sum(unit_amount) filter (where is_paid) as unit_amount,
+        sum(coalesce(account_credit, 0)) filter (where is_paid) as account_credit,
+        min(fee_month) as first_fee_month,
+        max(fee_month) as last_fee_month
+    from periodised
+    group by all
+),
+
+units as (
+    select
+        person_id,
+        insurance_type,
+        period_start,
+        cast(count(*) as integer) as unit_count,
+        string_agg(unit_id, ',' order by unit_id) as unit_ids,
+        string_agg(coalesce(unit_name, unit_id), ',' order by unit_id) as unit_names
+    from (
+        select distinct p.person_id, cast(p.insurance_type as varchar) as insurance_type,
+               p.period_start, p.unit_id, u.unit_name
+        from periodised as p
+        left join {{ ref('dim_units') }} as u on u.unit_id = p.unit_id
+    )
+    group by all
+),
+
+joined as (
+    select
+        m.person_id,
+        {{ month_to_fee_period(add_months('m.period_start', 11)) }} as statement_period,
+        m.period_start,
+        last_day({{ add_months('m.period_start', 11) }}) as period_end,
+        m.insurance_type,
+        m.region_codes,
+        cast(coalesce(t.months_paid, 0) as integer) as months_paid,
+        {{ round_half_up('t.avg_base_exact') }} as avg_base,
+        cast(coalesce(m.personal_amount, 0) as decimal(18, 2)) as personal_amount,
+        cast(coalesce(m.unit_amount, 0) as decimal(18, 2)) as unit_amount,
+        cast(coalesce(m.account_credit, 0) as decimal(18, 2)) as account_credit,
+        cast(coalesce(t.back_paid_months, 0) as integer) as back_paid_months,
+        cast(coalesce(t.months_in_arrears, 0) as integer) as months_in_arrears,
+        un.unit_count,
+        un.unit_ids,
+        un.unit_names,
+        m.first_fee_month,
+        m.last_fee_month
+    from money as m
+    left join month_totals as t
+        on t.person_id = m.person_id
+       and t.insurance_type = m.insurance_type
+       and t.period_start = m.period_start
+    left join units as un
+        on un.person_id = m.person_id
+       and un.insurance_type = m.insurance_type
+       and un.period_start = m.period_start
+)
+
+select
+    j.person_id,
+    j.statement_period,
+    j.period_start,
+    j.period_end,
+    j.insurance_type,
+    j.region_codes,
+    j.months_paid,
+    j.avg_base,
+    j.personal_amount,
+    j.unit_amount,
+    j.account_credit,
+    j.back_paid_months,
+    j.months_in_arrears,
+    cast(sum(j.months_paid) over (
+        partition by j.person_id, j.insurance_type
+        order by j.period_end
+        rows between unbounded preceding and current row
+    ) as integer) as cumulative_months,
+    j.unit_count,
+    j.unit_ids,
+    j.unit_names,
+    j.first_fee_month,
+    j.last_fee_month
+from joined as j

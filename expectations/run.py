@@ -1,0 +1,215 @@
+"""Run a suite on a raw table or a dataframe and condense the result for Dagster.
+
+Dagster wraps these in asset checks: the raw-table suites as blocking checks, the
+contribution-lines suite as a non-blocking one. Only the columns a suite references
+are read from DuckDB, so memory grows with the suite, not with the table's width.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any, Sequence
+
+import expectations  # noqa: F401  (sets GX_ANALYTICS_ENABLED before GX is imported)
+
+import numpy as np
+import pandas as pd
+import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from expectations.suites import (
+    CONTRIBUTION_CHECKS_RELATION,
+    RAW_SUITES,
+    contribution_lines_soft_suite,
+)
+from pipelines.ingest.identifiers import id_number_problem, uscc_problem
+
+PARTIAL_UNEXPECTED_COUNT = 10
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT}
+
+# For identifier failures the report also says why each shown value is wrong.
+_REASONS = {
+    "expect_column_values_to_be_valid_cn_id_number": id_number_problem,
+    "expect_column_values_to_be_valid_uscc": uscc_problem,
+}
+
+
+@dataclass
+class CheckOutcome:
+    suite: str
+    success: bool
+    evaluated_expectations: int
+    successful_expectations: int
+    row_count: int
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_metadata(self) -> dict[str, Any]:
+        """JSON-able dict for dg.AssetCheckResult(metadata=...)."""
+        return _jsonable(asdict(self))
+
+
+def validate_dataframe(df: pd.DataFrame, suite: gx.ExpectationSuite) -> CheckOutcome:
+    # A fresh ephemeral context per call: ~ms to build, no state shared between checks.
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_pandas("shebao")
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": df})
+    )
+    result = batch.validate(suite, result_format=RESULT_FORMAT)
+    failures = [_failure(r) for r in result.results if not r.success]
+    stats = result.statistics
+    return CheckOutcome(
+        suite=suite.name,
+        success=bool(result.success),
+        evaluated_expectations=int(stats["evaluated_expectations"]),
+        successful_expectations=int(stats["successful_expectations"]),
+        row_count=len(df),
+        failures=failures,
+    )
+
+
+def validate_table(
+    con, source: str, where: str | None = None, *, params: Sequence[Any] | None = None
+) -> CheckOutcome:
+    """Validate the live rows (superseded_at is null) of raw.<source>.
+
+    ``where`` is a trusted SQL fragment ANDed to the filter (e.g. "load_id = ?", with
+    ``params`` bound to its placeholders).
+    """
+    if source not in RAW_SUITES:
+        raise ValueError(f"unknown source {source!r}; expected one of {sorted(RAW_SUITES)}")
+    suite = RAW_SUITES[source]()
+    present = {row[0] for row in con.execute(f"DESCRIBE raw.{source}").fetchall()}
+    # A column missing from the table is left out; GX then fails its expectations.
+    select = [_quote(name) for name in suite_columns(suite) if name in present]
+    sql = f"SELECT {', '.join(select) or 'NULL AS no_columns'} FROM raw.{source} WHERE superseded_at IS NULL"
+    if where:
+        sql += f" AND ({where})"
+    return validate_dataframe(fetch_dataframe(con, sql, params), suite)
+
+
+def validate_contribution_checks(
+    con, where: str | None = None, *, params: Sequence[Any] | None = None
+) -> CheckOutcome:
+    """Soft suite over the dbt model of contribution-line checks (report, never block)."""
+    suite = contribution_lines_soft_suite()
+    sql = f"SELECT {', '.join(map(_quote, suite_columns(suite)))} FROM {CONTRIBUTION_CHECKS_RELATION}"
+    if where:
+        sql += f" WHERE ({where})"
+    return validate_dataframe(fetch_dataframe(con, sql, params), suite)
+
+
+def fetch_dataframe(con, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Query result as pandas via Arrow, DECIMAL as float64.
+
+    About 3x faster and 3x leaner than DuckDB's ``.df()`` at 1M rows. DECIMAL becomes
+    float64 (pandas would otherwise hold one Decimal object per cell); the two-decimals
+    expectation allows for float representation, and a real third decimal stays visible.
+    Use it for the frame given to the contribution-lines soft suite too.
+    """
+    rel = con.sql(sql, params=list(params) if params else None)
+    # DuckDB's cast divides the exact integer by 10^scale: the nearest double, unlike
+    # pyarrow's decimal cast (588.305 would come out as 588.3050000000001).
+    exprs = [
+        f"CAST({_quote(name)} AS DOUBLE) AS {_quote(name)}" if str(typ).startswith("DECIMAL") else _quote(name)
+        for name, typ in zip(rel.columns, rel.types)
+    ]
+    table = rel.project(", ".join(exprs)).to_arrow_table()
+    return table.to_pandas(date_as_object=False, self_destruct=True, split_blocks=True)
+
+
+def suite_columns(suite: gx.ExpectationSuite) -> list[str]:
+    """Every column a suite reads, including those in row conditions, in first-use order."""
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            col = node.get("column")
+            if isinstance(col, dict) and isinstance(col.get("name"), str):
+                names.append(col["name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    for exp in suite.expectations:
+        kwargs = exp.configuration.kwargs
+        for key in ("column", "column_A", "column_B"):
+            if isinstance(kwargs.get(key), str):
+                names.append(kwargs[key])
+        names.extend(kwargs.get("column_list") or [])
+        rc = kwargs.get("row_condition")
+        if rc is not None and not isinstance(rc, str):
+            walk(rc if isinstance(rc, dict) else rc.dict())
+    return list(dict.fromkeys(names))
+
+
+def _failure(r) -> dict[str, Any]:
+    cfg = r.expectation_config
+    kw = cfg.kwargs
+    columns = (
+        [kw["column"]] if "column" in kw
+        else [kw["column_A"], kw["column_B"]] if "column_A" in kw
+        else list(kw.get("column_list") or [])
+    )
+    res = r.result or {}
+    partial = list(res.get("partial_unexpected_list") or [])[:PARTIAL_UNEXPECTED_COUNT]
+    out: dict[str, Any] = {
+        "expectation": cfg.type,
+        "description": cfg.description,
+        "columns": columns,
+        "unexpected_count": res.get("unexpected_count"),
+        "unexpected_percent": res.get("unexpected_percent"),
+        "partial_unexpected_list": partial,
+    }
+    if len(columns) == 1:
+        out["column"] = columns[0]
+    reason = _REASONS.get(cfg.type)
+    if reason:
+        out["reasons"] = {str(v): reason(str(v)) for v in partial}
+    info = r.exception_info or {}
+    if info.get("raised_exception"):
+        out["exception"] = info.get("exception_message")
+    else:  # GX keys exception_info by metric when a metric failed to resolve
+        messages = [v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+        if messages:
+            out["exception"] = "; ".join(m for m in messages if m)
+    return _jsonable(out)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is pd.NaT:
+        return None
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,307 @@
+"""generate_landing: a whole landing folder (DOMAIN.md section 2) from a seed."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+from pipelines.generate.ledger import COL, LEDGER_HEADER, MONEY_COLS, LedgerBuilder
+from pipelines.generate.model import (
+    Person,
+    Unit,
+    abs_ym,
+    build_people,
+    build_units,
+    chinese_name,
+    make_id_number,
+    mobile,
+    ym_abs,
+)
+from pipelines.generate.reference import Reference
+from pipelines.generate.writers import write_csv, write_parquet, write_xlsx_template
+from pipelines.ingest.identifiers import ID_CHECK_CHARS, USCC_ALPHABET, uscc_check_char
+from pipelines.ingest.schema import DEFAULT_ID_TYPE, EMPLOYERS, ENROLMENTS, PERSONS
+
+LINES_PER_PERSON_MONTH = 6.55  # measured on the default window; turns a scale factor into people
+DEFAULT_SCALE = 0.1
+PARQUET_THRESHOLD = 200_000
+REGION_ORDER = ("SZ_SIP", "SZ_CITY", "HB_PROV")
+FORMATS = ("auto", "csv", "parquet")
+
+# Alternative headers an older export system writes (accepted aliases in schema.py).
+GB_HEADER_ALIASES = {"个人编号": "人员编号", "到账日期": "到账时间"}
+LEDGER_EXAMPLE = ["100000000", "武汉*****公司", "10000000000", "张三", DEFAULT_ID_TYPE, "510725*****8319", "202401",
+                  "企业职工基本养老保险", "正常应缴", "5000", "5000", "400", "800", "400", "0", "0", "已到账", "1200",
+                  "2024-01-15", "420100C001", "湖北省本级"]
+PERSON_EXAMPLE = ["10000000000", "张三", DEFAULT_ID_TYPE, "510725*****8319", "男", "1993-01-01", "城镇户口",
+                  "2015-07-01", "生产岗", "13000000000"]
+
+
+def persons_for_scale(scale: float, n_months: int) -> int:
+    """SF 1 is about a million ledger lines over the window."""
+    return max(10, round(scale * 1_000_000 / (n_months * LINES_PER_PERSON_MONTH)))
+
+
+def _ledger_format(k: int) -> str:
+    if k % 16 == 5:
+        return "xlsx"
+    if k % 7 == 3:
+        return "gb18030"
+    if k % 5 == 1:
+        return "utf-8-sig"
+    return "utf-8"
+
+
+EXT = {"utf-8": "csv", "utf-8-sig": "csv", "gb18030": "csv", "xlsx": "xlsx", "parquet": "parquet"}
+
+
+class _Landing:
+    """Bookkeeping of what was written: files per source, rows per file, formats, errors."""
+
+    def __init__(self, out_dir: Path):
+        self.out = out_dir
+        self.files: dict[str, list[str]] = {"employers": [], "persons": [], "enrolments": [], "ledgers": []}
+        self.rows: dict[str, int] = {}
+        self.formats: dict[str, str] = {}
+        self.errors: list[dict] = []
+
+    def path(self, rel: str) -> Path:
+        return self.out / rel
+
+    def record(self, source: str, rel: str, n: int, fmt: str) -> None:
+        self.files[source].append(rel)
+        self.rows[rel] = n
+        self.formats[rel] = fmt
+
+    def error(self, source: str, rel: str, row: int | None, field: str | None, kind: str, value: str | None) -> None:
+        self.errors.append({"source": source, "file": rel, "row": row, "field": field, "kind": kind, "value": value})
+
+    def write(self, source: str, rel: str, header: list[str], rows: list[list[str]], fmt: str, *,
+              title: str = "", example: list[str] | None = None, money_cols: tuple[int, ...] = ()) -> int:
+        path = self.path(rel)
+        if fmt == "xlsx":
+            first = write_xlsx_template(path, title, header, example or [], rows)
+        elif fmt == "parquet":
+            first = write_parquet(path, header, rows)
+        else:
+            first = write_csv(path, header, rows, fmt, money_cols)
+        self.record(source, rel, len(rows), fmt)
+        return first
+
+
+def _bad_id(number: str) -> str:
+    return number[:17] + ID_CHECK_CHARS[(ID_CHECK_CHARS.index(number[17]) + 1) % 11]
+
+
+def _employer_row(u: Unit, region_name: str) -> list[str]:
+    return [u.unit_id, u.name, u.uscc, u.unit_type, region_name, str(u.risk_class), u.legal_rep, u.address,
+            u.founded.isoformat(), u.status]
+
+
+def _person_row(p: Person) -> list[str]:
+    return [p.person_id, p.name, DEFAULT_ID_TYPE, p.id_number, p.sex, p.birth.isoformat(), p.hukou,
+            p.work_start.isoformat(), p.post, p.mobile]
+
+
+def _template_unit(rows: list[list[str]]) -> tuple[str, list[list[str]]]:
+    """The unit whose lines go into an employer template: the largest one of at most 1500 lines."""
+    by_unit: dict[str, list[list[str]]] = {}
+    for r in rows:
+        by_unit.setdefault(r[COL["unit_id"]], []).append(r)
+    fitting = [(len(v), u) for u, v in by_unit.items() if len(v) <= 1500]
+    unit_id = max(fitting)[1] if fitting else min((len(v), u) for u, v in by_unit.items())[1]
+    return unit_id, by_unit[unit_id]
+
+
+def _inject_csv_host(landing: _Landing, rel: str, rows: list[list[str]], offset: int) -> None:
+    i_bad = len(rows) // 3
+    rows[i_bad][COL["id_number"]] = _bad_id(rows[i_bad][COL["id_number"]])
+    landing.error("ledgers", rel, i_bad + offset, "id_number", "bad_id_check_digit", rows[i_bad][COL["id_number"]])
+    src = len(rows) // 2 if len(rows) // 2 != i_bad else len(rows) - 1
+    rows.append(list(rows[src]))
+    landing.error("ledgers", rel, len(rows) - 1 + offset, None, "duplicate_line", f"第{src + offset}行的重复")
+
+
+def _inject_gb_host(landing: _Landing, rel: str, rows: list[list[str]], offset: int) -> None:
+    i_period, i_ins = len(rows) // 4, len(rows) // 2
+    if i_ins == i_period:
+        i_ins = len(rows) - 1
+    rows[i_period][COL["fee_period"]] = "202313"
+    landing.error("ledgers", rel, i_period + offset, "fee_period", "bad_period", "202313")
+    rows[i_ins][COL["insurance_type"]] = "意外伤害保险"
+    landing.error("ledgers", rel, i_ins + offset, "insurance_type", "unknown_insurance_type", "意外伤害保险")
+
+
+def generate_landing(
+    out_dir: Path,
+    *,
+    persons: int | None = None,
+    scale: float | None = None,
+    months: tuple[str, str] = ("202401", "202610"),
+    seed: int = 42,
+    inject_errors: bool = False,
+    progress: bool = False,
+    fmt: str = "auto",
+) -> dict:
+    """Write employers/, persons/, enrolments/ and ledgers/ under out_dir; same seed and args, same bytes."""
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
+    start, end = (str(m) for m in months)
+    for m in (start, end):
+        if len(m) != 6 or not m.isdigit() or not 1 <= int(m[4:]) <= 12:
+            raise ValueError(f"month {m!r} is not YYYYMM")
+    w0, w1 = ym_abs(start), ym_abs(end)
+    if w1 < w0:
+        raise ValueError(f"months run backwards: {start}:{end}")
+    window = list(range(w0, w1 + 1))
+    if persons is None:
+        persons = persons_for_scale(DEFAULT_SCALE if scale is None else scale, len(window))
+    if persons < 10:
+        raise ValueError("at least 10 persons are needed (the planted example people alone are 6)")
+    if inject_errors and len(window) < 2:
+        raise ValueError("inject_errors needs a window of at least two months")
+    for source in ("employers", "persons", "enrolments", "ledgers"):
+        folder = out_dir / source
+        if folder.exists() and any(folder.iterdir()):
+            raise FileExistsError(f"{folder} is not empty; generate into a fresh folder")
+
+    ref = Reference()
+    rng = random.Random(seed)
+    units = build_units(rng, persons)
+    people = build_people(rng, persons, units, ref, w0, w1)
+    builder = LedgerBuilder(ref, units, people, random.Random(f"{seed}:ledger"), w0, w1)
+    expected_lines = builder.expected_lines(window)
+    use_parquet = fmt == "parquet" or (fmt == "auto" and expected_lines > PARQUET_THRESHOLD)
+    landing = _Landing(out_dir)
+    err_rng = random.Random(f"{seed}:errors")
+
+    # ---------------------------------------------------------------- employers
+    emp_rows = [_employer_row(u, ref.regions[u.region].name) for u in units]
+    if inject_errors:
+        bad_unit = Unit(len(units), "320599999001", "苏州工业园区汇通信息技术有限公司", "", "企业", "SZ_SIP", 1,
+                        chinese_name(err_rng, True), "苏州工业园区星湖街88号", units[0].founded, "正常", True)
+        first17 = "91320594" + units[0].uscc[8:17]
+        bad_unit.uscc = first17 + USCC_ALPHABET[(USCC_ALPHABET.index(uscc_check_char(first17)) + 7) % 31]
+        emp_rows.append(_employer_row(bad_unit, ref.regions["SZ_SIP"].name))
+        rel = "employers/employers.csv"
+        landing.error("employers", rel, len(emp_rows) + 1, "uscc", "bad_uscc_check_char", bad_unit.uscc)
+    landing.write("employers", "employers/employers.csv", [c.label for c in EMPLOYERS.columns], emp_rows, "utf-8-sig")
+
+    # ---------------------------------------------------------------- persons
+    person_header = [c.label for c in PERSONS.columns]
+    n_xlsx = min(1500, max(2, len(people) // 10))
+    csv_people, xlsx_people = people[:-n_xlsx], people[-n_xlsx:]
+    person_rows = [_person_row(p) for p in csv_people]
+    if inject_errors:
+        used = {p.id_number for p in people}
+        extra = []
+        for k, kind in enumerate(("bad_id_check_digit", "birth_date_mismatch")):
+            template = people[len(people) // 2 + k]
+            male = err_rng.random() < 0.5
+            number = make_id_number(err_rng, "320506", template.birth, male, used)
+            row = [f"{19000000000 + k + 1:011d}", chinese_name(err_rng, male), DEFAULT_ID_TYPE, number,
+                   "男" if male else "女", template.birth.isoformat(), "城镇户口", template.work_start.isoformat(),
+                   "生产岗", mobile(err_rng)]
+            if kind == "bad_id_check_digit":
+                row[3] = _bad_id(number)
+                field, value = "id_number", row[3]
+            else:
+                row[5] = template.birth.replace(year=template.birth.year + 1).isoformat()
+                field, value = "birth_date", row[5]
+            extra.append((row, field, kind, value))
+        for row, field, kind, value in extra:
+            person_rows.append(row)
+            landing.error("persons", "persons/persons.csv", len(person_rows) + 1, field, kind, value)
+    landing.write("persons", "persons/persons.csv", person_header, person_rows, "utf-8")
+    landing.write("persons", "persons/persons_batch.xlsx", person_header, [_person_row(p) for p in xlsx_people],
+                  "xlsx", title="人员基本信息批量登记表", example=PERSON_EXAMPLE)
+
+    # ---------------------------------------------------------------- enrolments
+    enrol_header = [c.label for c in ENROLMENTS.columns]
+    by_region: dict[str, list[tuple]] = {r: [] for r in REGION_ORDER}
+    for p in people:
+        for s in p.spells:
+            unit = units[s.unit]
+            for code in ref.insurances(unit.region, max(s.start, w0) // 12):
+                if code == "610" and not unit.has_housing_fund:
+                    continue
+                by_region[unit.region].append((p.person_id, unit.unit_id, code, abs_ym(s.start),
+                                               "" if s.end is None else abs_ym(s.end), s.status, s.reason))
+    for region in REGION_ORDER:
+        rows = [[pid, uid, ref.insurance_names[code], sp, ep, st, why]
+                for pid, uid, code, sp, ep, st, why in sorted(by_region[region])]
+        landing.write("enrolments", f"enrolments/enrolments_{region}.csv", enrol_header, rows, "utf-8")
+
+    # ---------------------------------------------------------------- ledgers
+    keys = [(m, r) for m in window for r in REGION_ORDER]
+    formats = ["parquet" if use_parquet else _ledger_format(k) for k in range(len(keys))]
+    hosts: dict[str, int] = {}
+    if inject_errors:
+        hosts = {"csv": 0, "gb18030": 2, "xlsx": 4, "copy": 5}
+        formats[0], formats[2], formats[4] = "utf-8", "gb18030", "xlsx"
+        if formats[5] not in ("utf-8", "utf-8-sig"):
+            formats[5] = "utf-8-sig"
+    total_lines = 0
+    copy_source = None
+    bar = tqdm(total=expected_lines, desc="ledger lines", unit="line", disable=not progress, unit_scale=True)
+    for k, ((month, region), file_fmt) in enumerate(zip(keys, formats)):
+        rows = builder.month_rows(month, region)
+        bar.update(len(rows))
+        period = abs_ym(month)
+        title = f"{ref.regions[region].name}{period[:4]}年{period[4:]}月缴费明细表"
+        parts: list[tuple[str, list[list[str]], str]] = []  # (rel, rows, format)
+        if file_fmt == "xlsx":
+            # Employers hand in templates for their own staff: one unit's lines go to an XLSX, the rest to CSV.
+            unit_id, unit_rows = _template_unit(rows)
+            rest = [r for r in rows if r[COL["unit_id"]] != unit_id]
+            if rest:
+                parts.append((f"ledgers/ledger_{period}_{region}.csv", rest, "utf-8"))
+            parts.append((f"ledgers/ledger_{period}_{region}_{unit_id}.xlsx", unit_rows, "xlsx"))
+        else:
+            parts.append((f"ledgers/ledger_{period}_{region}.{EXT[file_fmt]}", rows, file_fmt))
+        for rel, part, part_fmt in parts:
+            offset = 5 if part_fmt == "xlsx" else 2
+            if k == hosts.get("csv"):
+                _inject_csv_host(landing, rel, part, offset)
+            elif k == hosts.get("gb18030"):
+                _inject_gb_host(landing, rel, part, offset)
+            elif k == hosts.get("xlsx") and part_fmt == "xlsx":
+                i_neg = len(part) // 3
+                part[i_neg][COL["personal_base"]] = "-" + part[i_neg][COL["personal_base"]]
+                landing.error("ledgers", rel, i_neg + offset, "personal_base", "negative_base",
+                              part[i_neg][COL["personal_base"]])
+            elif k == hosts.get("copy"):
+                copy_source = rel
+            header = [GB_HEADER_ALIASES.get(h, h) for h in LEDGER_HEADER] if part_fmt == "gb18030" else LEDGER_HEADER
+            landing.write("ledgers", rel, header, part, part_fmt, title=title, example=LEDGER_EXAMPLE,
+                          money_cols=MONEY_COLS)
+            total_lines += len(part)
+    bar.close()
+    if copy_source is not None:
+        dup_rel = copy_source.replace(".csv", "_copy.csv")
+        shutil.copyfile(landing.path(copy_source), landing.path(dup_rel))
+        landing.record("ledgers", dup_rel, landing.rows[copy_source], landing.formats[copy_source])
+        landing.error("ledgers", dup_rel, None, None, "duplicate_file", copy_source)
+    if inject_errors:
+        with open(out_dir / "expected_errors.json", "w", encoding="utf-8") as fh:
+            json.dump(landing.errors, fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+
+    return {
+        "out_dir": str(out_dir),
+        "seed": seed,
+        "months": [start, end],
+        "persons": len(people),
+        "units": len(units),
+        "ledger_lines": total_lines,
+        "ledger_format": "parquet" if use_parquet else "csv",
+        "files": landing.files,
+        "rows": landing.rows,
+        "formats": landing.formats,
+        "expected_errors": len(landing.errors),
+    }

@@ -1,0 +1,1 @@
+"""Landing folder -> DuckDB schema raw (see loader's docstring for the rules)."""

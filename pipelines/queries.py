@@ -1,0 +1,350 @@
+"""`shebao query`: read-only look-ups in the serving copy (retirement ages, 到龄, arrears, rights statements).
+
+The rules (ages, minimum months, late fees, statement periods) live in the dbt marts; this
+module only selects from them, masks nothing itself (the marts carry masked IDs only) and
+renders a table, CSV or JSON. It opens serving.duckdb beside the warehouse, read-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import decimal
+import json
+import os
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import duckdb
+
+from pipelines import settings
+
+FORMATS = ("table", "csv", "json")
+GROUPS = ("male", "female_cadre", "female_worker")
+GROUP_LABELS = {"male": "男职工", "female_cadre": "女职工(原55周岁)", "female_worker": "女职工(原50周岁)"}
+
+
+class QueryError(Exception):
+    """A user-facing failure; the message is Chinese and printed as is."""
+
+
+@dataclass
+class Result:
+    columns: list[tuple[str, str]]  # (key for JSON, Chinese header for table/CSV)
+    rows: list[dict[str, Any]]
+    title: str = ""
+    notes: list[str] | None = None
+
+
+# ---------------------------------------------------------------- connection and parsing
+
+
+def serving_file(args: argparse.Namespace) -> Path:
+    warehouse = Path(args.warehouse or settings.default_warehouse()).resolve()
+    return settings.serving_path(warehouse)
+
+
+def connect(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
+    path = serving_file(args)
+    if not path.exists():
+        raise QueryError(f"找不到服务副本 {path}：请先运行 shebao run 生成数仓，或用 --warehouse 指定数仓文件")
+    return duckdb.connect(str(path), read_only=True)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table]).fetchone()[0])
+
+
+def require_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    if not table_exists(con, schema, table):
+        raise QueryError(f"服务副本中没有 {schema}.{table}：请重新运行 shebao run 构建报表")
+
+
+def parse_month(text: str, option: str) -> dt.date:
+    m = re.fullmatch(r"(\d{4})-?(\d{2})", text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise QueryError(f"{option} 应为 YYYY-MM 格式的年月，收到：{text}")
+    return dt.date(int(m.group(1)), int(m.group(2)), 1)
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise QueryError(f"{option} 应为 YYYY-MM-DD 格式的日期，收到：{text}") from None
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def insurance_name_sql(con: duckdb.DuckDBPyConnection, column: str) -> tuple[str, str]:
+    """Join to the served insurance code list when present, else show the code."""
+    if table_exists(con, "reference", "insurance_types"):
+        return (f"coalesce(it.insurance_name, {column})",
+                f"left join reference.insurance_types as it on it.insurance_type = {column}")
+    return column, ""
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # exact to the fen, never a float
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * (width - _width(text))
+    return fill + text if right else text + fill
+
+
+def render(result: Result, fmt: str, out=None) -> None:
+    out = out or sys.stdout
+    if fmt == "json":
+        payload = [{key: _json_value(row.get(key)) for key, _ in result.columns} for row in result.rows]
+        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([label for _, label in result.columns])
+        for row in result.rows:
+            writer.writerow([_text(row.get(key)) for key, _ in result.columns])
+        return
+    if result.title:
+        out.write(result.title + "\n")
+    cells = [[_text(row.get(key)) for key, _ in result.columns] for row in result.rows]
+    numeric = [all(isinstance(row.get(key), (int, decimal.Decimal)) and not isinstance(row.get(key), bool)
+                   for row in result.rows if row.get(key) is not None) and bool(result.rows)
+               for key, _ in result.columns]
+    widths = [max([_width(label)] + [_width(c[i]) for c in cells]) for i, (_, label) in enumerate(result.columns)]
+    out.write("  ".join(_pad(label, widths[i], numeric[i]) for i, (_, label) in enumerate(result.columns)).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for c in cells:
+        out.write("  ".join(_pad(v, widths[i], numeric[i]) for i, v in enumerate(c)).rstrip() + "\n")
+    out.write(f"共 {len(result.rows)} 条\n")
+    for note in result.notes or []:
+        out.write(note + "\n")
+
+
+# ---------------------------------------------------------------- queries
+
+
+def query_retirement_age(con: duckdb.DuckDBPyConnection, birth: dt.date, group: str) -> Result:
+    require_table(con, "marts", "retirement_age_rules")
+    rows = fetch(con, """
+        select strftime(birth_month, '%Y-%m') as birth_month, retirement_group, group_label,
+               statutory_age_months, statutory_age_label as statutory_age,
+               strftime(retirement_month, '%Y-%m') as retirement_month, required_months,
+               strftime(original_retirement_month, '%Y-%m') as original_retirement_month,
+               strftime(latest_flexible_month, '%Y-%m') as latest_flexible_month
+        from marts.retirement_age_rules
+        where birth_month = ? and retirement_group = ?""", [birth, group])
+    if not rows:
+        raise QueryError(f"出生年月 {birth:%Y-%m} 不在法定退休年龄表范围内（1940-01 至 2015-12）")
+    return Result(
+        columns=[("birth_month", "出生年月"), ("retirement_group", "人员类别"), ("statutory_age", "法定退休年龄"),
+                 ("statutory_age_months", "法定退休年龄(月)"), ("retirement_month", "退休年月"),
+                 ("required_months", "最低缴费月数"), ("original_retirement_month", "原退休年月"),
+                 ("latest_flexible_month", "弹性延迟最晚")],
+        rows=rows)
+
+
+def query_retirement(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, unit: str | None) -> Result:
+    require_table(con, "marts", "rpt_retirement_due")
+    if end < start:
+        raise QueryError("--to 不能早于 --from")
+    rows = fetch(con, f"""
+        select person_id, name, id_number_masked, unit_id, unit_name, retirement_group,
+               strftime(birth_month, '%Y-%m') as birth_month, statutory_age_label as statutory_age,
+               strftime(retirement_month, '%Y-%m') as retirement_month, contribution_months,
+               required_months, shortfall_months,
+               strftime(earliest_flexible_month, '%Y-%m') as earliest_flexible_month,
+               strftime(latest_flexible_month, '%Y-%m') as latest_flexible_month
+        from marts.rpt_retirement_due
+        where retirement_month between ? and ? {"and unit_id = ?" if unit else ""}
+        order by retirement_month, unit_id, person_id""", [start, end] + ([unit] if unit else []))
+    for row in rows:
+        row["retirement_group"] = GROUP_LABELS.get(row["retirement_group"], row["retirement_group"])
+    scope = f"单位 {unit} " if unit else ""
+    return Result(
+        title=f"{scope}到龄查询 {start:%Y-%m} 至 {end:%Y-%m}（按 2024-09-13 渐进式延迟法定退休年龄决定）",
+        columns=[("person_id", "个人编号"), ("name", "姓名"), ("id_number_masked", "证件号码"), ("unit_id", "单位编号"),
+                 ("unit_name", "单位名称"), ("retirement_group", "人员类别"), ("birth_month", "出生年月"),
+                 ("statutory_age", "法定退休年龄"), ("retirement_month", "到龄年月"),
+                 ("contribution_months", "实缴月数"), ("required_months", "最低缴费月数"),
+                 ("shortfall_months", "尚缺月数"), ("earliest_flexible_month", "弹性提前最早"),
+                 ("latest_flexible_month", "弹性延迟最晚")],
+        rows=rows,
+        notes=["弹性提前最早为空：尚未达到最低缴费年限，不能弹性提前退休。"] if any(
+            r["earliest_flexible_month"] is None for r in rows) else None)
+
+
+def build_as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The date the served arrears were computed as of (fct_arrears, else the build info)."""
+    row = con.execute("select max(as_of_date) from marts.fct_arrears").fetchone()
+    if row and row[0]:
+        return row[0]
+    if table_exists(con, "meta", "build_info"):
+        row = con.execute("select max(as_of) from meta.build_info").fetchone()
+        if row and row[0]:
+            return row[0]
+    return None
+
+
+def query_arrears(con: duckdb.DuckDBPyConnection, unit: str | None, as_of: dt.date | None) -> Result:
+    """Arrears as served. Late fees and days depend on the as-of date and are computed by dbt
+    (fct_arrears); a different date is refused rather than approximated here."""
+    require_table(con, "marts", "fct_arrears")
+    built = build_as_of(con)
+    if as_of is not None and built is not None and as_of != built:
+        raise QueryError(
+            f"服务副本中的欠费和滞纳金按 {built.isoformat()} 计算，不能改按 {as_of.isoformat()} 查询；"
+            f"请运行 shebao run --as-of {as_of.isoformat()} 重新计算后再查询")
+    name_sql, join_sql = insurance_name_sql(con, "a.insurance_type")
+    units_join = "left join marts.dim_units as u on u.unit_id = a.unit_id" if table_exists(con, "marts", "dim_units") else ""
+    unit_name = "u.unit_name" if units_join else "null"
+    rows = fetch(con, f"""
+        select a.unit_id, {unit_name} as unit_name, a.fee_period, a.insurance_type,
+               {name_sql} as insurance_name, a.amount_due, a.amount_paid, a.outstanding,
+               a.due_date, a.days_overdue, a.late_fee
+        from marts.fct_arrears as a
+        {join_sql}
+        {units_join}
+        {"where a.unit_id = ?" if unit else ""}
+        order by a.unit_id, a.fee_period, a.insurance_type""", [unit] if unit else [])
+    outstanding = sum((r["outstanding"] for r in rows), decimal.Decimal("0.00"))
+    late_fee = sum((r["late_fee"] for r in rows), decimal.Decimal("0.00"))
+    scope = f"单位 {unit} " if unit else ""
+    return Result(
+        title=f"{scope}欠费查询（计算日 {built.isoformat() if built else '未知'}）",
+        columns=[("unit_id", "单位编号"), ("unit_name", "单位名称"), ("fee_period", "费款所属期"),
+                 ("insurance_name", "险种"), ("amount_due", "应缴金额"), ("amount_paid", "到账金额"),
+                 ("outstanding", "欠费金额"), ("due_date", "缴费截止日"), ("days_overdue", "逾期天数"),
+                 ("late_fee", "滞纳金")],
+        rows=rows,
+        notes=[f"欠费合计 {outstanding:.2f} 元，滞纳金合计 {late_fee:.2f} 元。"])
+
+
+def query_statement(con: duckdb.DuckDBPyConnection, person: str, period: str) -> Result:
+    require_table(con, "marts", "rpt_rights_statement")
+    if not re.fullmatch(r"\d{4}(0[1-9]|1[0-2])", period):
+        raise QueryError(f"--period 应为 YYYYMM 格式的期次，收到：{period}")
+    name_sql, join_sql = insurance_name_sql(con, "s.insurance_type")
+    order = "coalesce(it.sort_order, 999), s.insurance_type" if join_sql else "s.insurance_type"
+    rows = fetch(con, f"""
+        select s.insurance_type, {name_sql} as insurance_name, s.period_start, s.period_end,
+               s.months_paid, s.avg_base, s.personal_amount, s.unit_amount, s.back_paid_months,
+               s.months_in_arrears, s.cumulative_months, s.unit_ids, s.unit_names
+        from marts.rpt_rights_statement as s
+        {join_sql}
+        where s.person_id = ? and s.statement_period = ?
+        order by {order}""", [person, period])
+    who = fetch(con, "select name, id_number_masked from marts.dim_persons where person_id = ?", [person]) \
+        if table_exists(con, "marts", "dim_persons") else []
+    if not rows:
+        raise QueryError(f"没有个人编号 {person} 在 {period} 期次的权益记录")
+    head = f"个人权益记录 {period} 期次（{rows[0]['period_start']:%Y-%m-%d} 至 {rows[0]['period_end']:%Y-%m-%d}）个人编号 {person}"
+    if who:
+        head += f" 姓名 {who[0]['name']} 证件号码 {who[0]['id_number_masked']}"
+    return Result(
+        title=head,
+        columns=[("insurance_type", "险种代码"), ("insurance_name", "险种"), ("months_paid", "本期实缴月数"),
+                 ("avg_base", "月均缴费基数"), ("personal_amount", "个人缴费"), ("unit_amount", "单位缴费"),
+                 ("back_paid_months", "补缴月数"), ("months_in_arrears", "欠缴月数"),
+                 ("cumulative_months", "截至期末累计实缴月数"), ("unit_ids", "缴费单位编号"), ("unit_names", "缴费单位")],
+        rows=rows,
+        notes=["本记录单仅供参考，不作为待遇计发凭证。"])
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _run(args: argparse.Namespace) -> int:
+    fmt = "json" if getattr(args, "json", False) else args.format
+    try:
+        with connect(args) as con:
+            if args.query == "retirement-age":
+                result = query_retirement_age(con, parse_month(args.birth, "--birth"), args.group)
+            elif args.query == "retirement":
+                result = query_retirement(con, parse_month(args.date_from, "--from"),
+                                          parse_month(args.date_to, "--to"), args.unit)
+            elif args.query == "arrears":
+                result = query_arrears(con, args.unit, parse_date(args.as_of, "--as-of") if args.as_of else None)
+            else:
+                result = query_statement(con, args.person, args.period)
+    except QueryError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.query == "retirement-age" and fmt == "table":
+            row = result.rows[0]
+            print(f"出生年月 {row['birth_month']}，{row['group_label']}：法定退休年龄 {row['statutory_age']}，"
+                  f"退休年月 {row['retirement_month']}（最低缴费 {row['required_months']} 个月）")
+        else:
+            render(result, fmt)
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into head and closed early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    from pipelines.cli import add_warehouse_option
+
+    parser = subparsers.add_parser("query", help="query the served marts (retirement ages, 到龄, arrears, rights statements)")
+    sub = parser.add_subparsers(dest="query", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        add_warehouse_option(p)
+        p.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+        p.set_defaults(func=_run)
+
+    p = sub.add_parser("retirement-age", help="statutory retirement age and month for a birth month and group")
+    p.add_argument("--birth", required=True, help="birth month YYYY-MM")
+    p.add_argument("--group", required=True, choices=GROUPS)
+    p.add_argument("--json", action="store_true", help="print JSON (same as --format json)")
+    common(p)
+
+    p = sub.add_parser("retirement", help="insured persons reaching statutory age in a month range (到龄查询)")
+    p.add_argument("--from", dest="date_from", required=True, help="first month YYYY-MM")
+    p.add_argument("--to", dest="date_to", required=True, help="last month YYYY-MM")
+    p.add_argument("--unit", default=None, help="unit number")
+    common(p)
+
+    p = sub.add_parser("arrears", help="arrears and late fees (欠费查询)")
+    p.add_argument("--unit", default=None, help="unit number")
+    p.add_argument("--as-of", default=None,
+                   help="ISO date; must equal the build's as-of date (otherwise rerun shebao run --as-of)")
+    common(p)
+
+    p = sub.add_parser("statement", help="rights-statement figures of a person for a statement period")
+    p.add_argument("--person", required=True, help="person number")
+    p.add_argument("--period", required=True, help="statement period YYYYMM, e.g. 202006")
+    common(p)

@@ -1,0 +1,228 @@
+"""AppTest tests of the employer pages, tenant isolation, the certificate statistics and the verify page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dashboards.testing_fixture import (app_test, frame, login, metrics, open_page, prepare_home,
+                                        stamp_shown)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """One fixture serving copy and account file for the module (the pages only read them)."""
+    path = tmp_path_factory.mktemp("shebao_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEBAO_HOME", str(path))
+        mp.setenv("SHEBAO_WAREHOUSE", str(path / "warehouse.duckdb"))
+        yield prepare_home(path)
+
+
+def test_employer_pages_show_only_their_unit(home):
+    at = login("U001")
+    assert at.title[0].value == "花名册 · 苏州甲科技有限公司"
+    assert stamp_shown(at)
+    roster = frame(at)
+    assert list(roster["姓名"]) == ["张三", "李四"]  # P003 left, P006's old U001 spell is closed
+    assert list(roster["参保险种"]) == ["养老保险、医疗保险"] * 2
+
+    open_page(at, "unit_contributions")
+    lines = frame(at)
+    assert set(lines["个人编号"]) == {"P001", "P002", "P003"}
+    assert metrics(at)["应缴合计"][0] == "¥19,377.28"  # 3 x (3200 + 1600) + 2 x 2488.64
+    at.multiselect(key="uc_ins").set_value(["310"]).run()
+    assert metrics(at)["应缴合计"][0] == "¥4,844.32"  # 3 x (800 + 400) + 2 x 622.16
+
+    open_page(at, "unit_arrears")
+    m = metrics(at)
+    assert m["欠费余额"][0] == "¥0.00" and m["滞纳金"][0] == "¥18.00"
+
+    open_page(at, "unit_retirement")
+    people = frame(at)
+    assert list(people["姓名"]) == ["张三", "李四"]
+    assert metrics(at)["其中缴费年限不足"][0] == "2"
+
+
+def test_employer_arrears_with_late_fee(home):
+    at = open_page(login("U002"), "unit_arrears")
+    m = metrics(at)
+    assert m["欠费余额"][0] == "¥4,800.00"
+    assert m["滞纳金"][0] == "¥36.00"
+    assert m["合计应补缴"][0] == "¥4,836.00"
+
+
+def test_employer_cannot_reach_other_units_by_url_or_session_state(home):
+    at = login("U001")
+    # query parameters that analyst pages understand change nothing on employer pages
+    at.query_params["unit"] = "U002"
+    at.session_state["unit_id"] = "U002"
+    at.session_state["unit"] = "U002"
+    open_page(at, "unit_contributions")
+    assert set(frame(at)["个人编号"]) == {"P001", "P002", "P003"}
+    # a forged login token is not a login
+    at.session_state["_shebao_auth_token"] = "forged-token"
+    at.run()
+    assert at.title[0].value == "登录"
+
+
+def test_employer_cannot_open_analyst_pages(home):
+    at = login("U001")
+    with pytest.raises(ValueError):
+        at.switch_page("views/arrears.py")  # not registered for an employer session
+    at.query_params["page"] = "overview"
+    at.run()
+    assert "花名册" in at.title[0].value
+
+
+def test_pages_refuse_without_login(home):
+    at = app_test()
+    at.run()
+    assert at.title[0].value == "登录"
+    with pytest.raises(ValueError):
+        at.switch_page("views/unit_roster.py")
+    open_page(at, "verify")
+    assert at.title[0].value == "证书验证"
+
+
+def test_logout(home):
+    at = login("U001")
+    open_page(at, "logout")
+    at.run()
+    assert at.title[0].value == "登录"
+
+
+# ---------------------------------------------------------------- certificates (registry and verification)
+
+def _seed_registry(home: Path) -> dict:
+    """Three certificates through the certificates package's own registry and token code."""
+    import datetime as dt
+
+    from certificates import code as codes
+    from certificates import registry as reg_mod
+    from certificates import token as tokens
+    from certificates.keys import KeyStore, iso
+
+    registry = reg_mod.Registry(home / "certificates.sqlite")
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    later = now + dt.timedelta(days=180)
+    made = {}
+    for cert_id, doc_type, subject in [("202504150000000001", "UP", "U001"), ("202504150000000002", "UP", "U002"),
+                                       ("202504150000000003", "SP", "U001")]:
+        code = codes.new_code()
+        registry.add(id=cert_id, code=code, doc_type=doc_type, subject=subject, period="202501-202503",
+                     issued_at=iso(now), expires_at=iso(later), digest=(b"\1" * 32).hex(), kid="00",
+                     facts={"单位编号": subject})
+        made[cert_id] = code
+    registry.revoke("202504150000000002", "测试撤销")
+    registry.count_verification("202504150000000001")
+    registry.count_verification("202504150000000001")
+    # a signed token for the first certificate, with the kid the registry must agree on
+    kid, key = KeyStore(home / "keys").signing_key()
+    with registry.connect() as con:
+        con.execute("update certificates set kid = ? where id = ?", (kid.hex(), "202504150000000001"))
+    claims = tokens.Claims(cert_id="202504150000000001", doc_type="UP", subject="U001", period="202501-202503",
+                           figures={"n": 3}, digest=b"\1" * 32, issued_at=now, not_before=now, expires_at=later)
+    made["token"] = tokens.b32encode(tokens.sign(claims, kid, key))
+    return made
+
+
+@pytest.fixture(scope="module")
+def seeded(home):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEBAO_HOME", str(home))
+        yield _seed_registry(home)
+
+
+def test_certificates_page_counts_the_registry(home, seeded):
+    at = open_page(login("ana"), "certificates")
+    assert stamp_shown(at)
+    m = metrics(at)
+    assert (m["已签发"][0], m["验证次数"][0], m["已撤销"][0], m["有效"][0]) == ("3", "2", "1", "2")
+    by_type = frame(at, index=0)
+    rows = {(t, s): (n, v) for t, s, n, v in zip(by_type["证书类型"], by_type["状态"], by_type["张数"], by_type["验证次数"])}
+    assert rows == {("单位参保证明", "有效"): (1, 2), ("单位参保证明", "已撤销"): (1, 0),
+                    ("缴费人员汇总参保证明", "有效"): (1, 0)}
+
+
+def test_verify_page_by_number_and_code(home, seeded):
+    at = app_test()
+    at.run()
+    open_page(at, "verify")
+    at.text_input(key="v_number").input("202504150000000003")
+    at.text_input(key="v_code").input(seeded["202504150000000003"].lower())
+    at.button[1].click().run()
+    assert [s.value for s in at.success] == ["验证结果：有效"]
+    facts = at.table[0].value
+    assert dict(zip(facts["项目"], facts["内容"]))["证明编号"] == "202504150000000003"
+    at.text_input(key="v_number").input("202504150000000002")
+    at.text_input(key="v_code").input(seeded["202504150000000002"])
+    at.button[1].click().run()
+    assert at.error[0].value.startswith("验证结果：已撤销")
+
+
+def test_verify_page_by_qr_url(home, seeded):
+    from certificates import qr
+
+    at = app_test()
+    at.run()
+    open_page(at, "verify")
+    at.text_area(key="v_text").input(qr.verification_url(seeded["token"]))
+    at.button[0].click().run()
+    assert [s.value for s in at.success] == ["验证结果：有效"], [e.value for e in at.error]
+    # one character changed: rejected
+    bad = seeded["token"][:-3] + ("A" if seeded["token"][-3] != "A" else "B") + seeded["token"][-2:]
+    at.text_area(key="v_text").input(qr.verification_url(bad))
+    at.button[0].click().run()
+    assert at.error and at.error[0].value.startswith("验证结果：无效")
+
+
+def test_employer_documents_are_issued_for_the_session_unit_only(home, monkeypatch):
+    """Whatever the URL or session state says, the issuing code is asked for the logged-in unit."""
+    from dashboards import certs
+
+    calls = []
+
+    def record(doc_type, unit_id, period_from, period_to, warehouse=None):
+        calls.append((doc_type, unit_id, period_from, period_to))
+        return certs.Issued(pdf=b"%PDF-1.7 test", cert_id="C-" + unit_id, code="TEST", filename=f"{unit_id}.pdf")
+
+    monkeypatch.setattr(certs, "issue", record)
+    at = login("U001")
+    at.query_params["unit"] = "U002"
+    at.session_state["unit_id"] = "U002"
+    open_page(at, "unit_documents")
+    assert at.selectbox(key="doc_from").options == ["202501", "202502", "202503"]  # U001's periods only
+    at.session_state["_issued_doc"] = ("U002", certs.Issued(b"%PDF-other", "C-U002", "X", "U002.pdf"))
+    at.run()
+    assert not at.get("download_button")  # a document held for another unit is never offered
+    at.button(key="doc_issue").click().run()
+    assert calls == [("unit-proof", "U001", "202501", "202503")]
+    assert [s.value for s in at.success] == ["证明编号 C-U001，验证码 TEST"]
+    downloads = at.get("download_button")
+    assert len(downloads) == 1 and downloads[0].proto.label == "下载 PDF"
+
+
+def test_accounts_are_stored_hashed_and_checked(tmp_path, capsys):
+    import argparse
+
+    from dashboards import users
+
+    db = tmp_path / "u.sqlite"
+    users.add_user("U009", "s3cret-pass", path=db)
+    assert users.verify_user("U009", "s3cret-pass", path=db) == users.User("U009", "employer", "U009")
+    assert users.verify_user("U009", "s3cret-pasS", path=db) is None
+    assert users.verify_user("U404", "s3cret-pass", path=db) is None
+    assert b"s3cret-pass" not in db.read_bytes()
+    with pytest.raises(ValueError):
+        users.add_user("U010", "short", path=db)
+
+    parser = argparse.ArgumentParser(prog="shebao")
+    users.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["users", "add", "--unit", "U011", "--password", "another-pass"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEBAO_HOME", str(tmp_path))
+        assert args.func(args) == 0
+        assert users.verify_user("U011", "another-pass") is not None
+    assert "已创建账号：U011（单位 U011）" in capsys.readouterr().out
