@@ -36,5 +36,9 @@ def dagster_home() -> Path:
     """Runs launched from the CLI land in the same instance `dagster dev` shows."""
     path = Path(os.environ.get("DAGSTER_HOME", shebao_home() / "dagster")).resolve()
     path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        # The network is closed here; one DuckDB writer at a time.
+        config.write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
     os.environ["DAGSTER_HOME"] = str(path)
     return path

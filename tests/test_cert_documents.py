@@ -97,7 +97,7 @@ def test_fonts_embedded_and_subset(issued):
             cols = row.split()
             emb, sub = cols[-5], cols[-4]
             assert (emb, sub) == ("yes", "yes"), row
-        assert "NotoSerifCJK" in out or "NotoSansCJK" in out
+        assert "Noto-Serif-CJK-SC" in out
 
 
 def test_qr_version_level_and_size(issued):

@@ -190,3 +190,16 @@ def test_reissue_supersedes_then_revoke(env, capsys):
     assert "已撤销" in capsys.readouterr().out
     # the revoked certificate still verifies cryptographically offline: status is the registry's
     assert cli.main(["cert", "verify", str(new.path), "--offline"]) == 0
+
+
+def test_batch_issue_with_progress(env, capsys):
+    out = env["home"] / "batch"
+    rc = cli.main(["cert", "batch-issue", "--unit-type", "企业", "--kind", "payment-notice", "--period", "202309",
+                   "--out", str(out), "--warehouse", str(env["warehouse"])])
+    captured = capsys.readouterr()
+    assert rc == 0 and sorted(p.name for p in out.iterdir()) == ["payment-notice-U001.pdf"]
+    assert "U002: 未开具" in captured.out and "完成：1 份，未开具 1 份" in captured.out
+    assert "开具payment-notice" in captured.err  # tqdm progress bar
+    assert verify.verify_pdf(out / "payment-notice-U001.pdf", KeyStore().trust_list(), Registry()).valid
+    assert cli.main(["cert", "batch-issue", "--unit-type", "个体工商户", "--out", str(out),
+                     "--warehouse", str(env["warehouse"])]) == 1

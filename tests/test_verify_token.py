@@ -388,3 +388,13 @@ def test_service_reports_every_negative_with_reason(good, store, registry, paylo
     page = client.get(f"/C/{tokens.b32encode(raw)}")
     assert page.status_code == 200 and "有效" in page.text and "示例精密机械有限公司" in page.text
     assert registry.get(claims.cert_id).verification_count == 1
+
+
+def test_keys_cli_rotate_and_list(store, capsys):
+    from certificates import cli
+
+    first = store.signing_key()[0].hex()
+    assert cli.main(["keys", "rotate"]) == 0
+    assert cli.main(["keys", "list"]) == 0
+    out = capsys.readouterr().out
+    assert first in out and "retired" in out and "active" in out
