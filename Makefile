@@ -29,3 +29,7 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Benchmark harness (not one of the two README commands; see benchmarks/README.md).
+bench: setup
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -19,6 +19,7 @@ from pipelines.resources import WarehouseResource
 # Schemas copied whole; raw contributes only its small audit tables (for data-quality pages).
 SERVED_SCHEMAS = ("marts", "reference")
 SERVED_RAW_TABLES = ("quarantine", "load_files")
+# The latest result of each GX check, for the data-quality page.
 
 
 def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = None) -> dict[str, int]:
@@ -46,6 +47,12 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
             "create table meta.build_info as select ?::timestamp as published_at, ?::date as as_of",
             [dt.datetime.now().replace(microsecond=0), as_of or dt.date.today().isoformat()],
         )
+        if con.execute("select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'raw' "
+                       "and table_name = 'expectation_results'").fetchone()[0]:
+            con.execute("""create table meta.expectation_results as
+                           select * exclude (rn) from (
+                             select *, row_number() over (partition by check_name order by checked_at desc) as rn
+                             from wh.raw.expectation_results) where rn = 1 order by check_name""")
         con.execute("detach wh")
         con.execute("checkpoint")
     finally:
