@@ -18,7 +18,8 @@ def _warehouse_option(p: argparse.ArgumentParser) -> None:
 def _params(args) -> dict:
     return {k: v for k, v in {"unit": getattr(args, "unit", None), "person": getattr(args, "person", None),
                               "from": getattr(args, "from_", None), "to": getattr(args, "to", None),
-                              "period": getattr(args, "period", None), "all": getattr(args, "all", False)}.items()
+                              "period": getattr(args, "period", None), "all": getattr(args, "all", False),
+                              "notice": getattr(args, "notice", None)}.items()
             if v}
 
 
@@ -129,7 +130,7 @@ def add_parser(subparsers) -> None:
         "summary-proof": ("缴费人员汇总参保证明（不指定期间即全部）", ["unit", "from?", "to?", "all"]),
         "rights-statement": ("个人权益记录单", ["person", "period"]),
         "contribution-record": ("个人缴费记录明细（仅本单位）", ["unit", "person", "from", "to"]),
-        "payment-notice": ("征集缴费通知单", ["unit", "period"]),
+        "payment-notice": ("征集缴费通知单", ["unit", "period", "notice?"]),
     }
     for kind, (help_text, options) in specs.items():
         p = kinds.add_parser(kind, help=help_text)
@@ -139,6 +140,8 @@ def add_parser(subparsers) -> None:
                 p.add_argument("--all", action="store_true", help="全部期间")
             elif name == "from":
                 p.add_argument("--from", dest="from_", required=required, metavar="YYYYMM")
+            elif name == "notice":
+                p.add_argument("--notice", required=False, help="通知单号（同一期有多张通知单时）")
             elif name in ("to", "period"):
                 p.add_argument(f"--{name}", required=required, metavar="YYYYMM")
             else:
@@ -173,9 +176,11 @@ def add_parser(subparsers) -> None:
     ksub.add_parser("rotate", help="start a new signing key").set_defaults(func=cmd_keys_rotate)
     ksub.add_parser("list", help="list the trust list").set_defaults(func=cmd_keys_list)
 
-    serve = subparsers.add_parser("serve", help="run a service")
-    ssub = serve.add_subparsers(dest="serve_command", required=True)
-    sv = ssub.add_parser("verify", help="the certificate verification service (uvicorn)")
+
+
+def add_serve_parser(serve_subparsers) -> None:
+    """`serve verify`, registered under the `serve` command the lead's CLI owns."""
+    sv = serve_subparsers.add_parser("verify", help="the certificate verification service (uvicorn)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765)
     sv.set_defaults(func=cmd_serve_verify)
@@ -184,7 +189,9 @@ def add_parser(subparsers) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry (python -m certificates.cli) until the lead wires it into `shebao`."""
     parser = argparse.ArgumentParser(prog="shebao")
-    add_parser(parser.add_subparsers(dest="command", required=True))
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_parser(subparsers)
+    add_serve_parser(subparsers.add_parser("serve").add_subparsers(dest="serve_command", required=True))
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -209,14 +209,19 @@ where unit_id = ? and person_id = ? and fee_period between ? and ?
 """
 
 NOTICE_LINES_SQL = """
-select n.*, it.insurance_name
+select n.*, coalesce(it.insurance_name, cast(n.insurance_type as varchar)) as insurance_label
 from marts.rpt_payment_notice_lines as n
 left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(n.insurance_type as varchar)
-where n.unit_id = ? and n.fee_period = ?
-order by n.contribution_type = '正常应缴' desc, n.contribution_type, it.sort_order
+where n.unit_id = ? and n.notice_key = ?
+order by n.contribution_type = '正常应缴' desc, n.contribution_type, n.fee_period, it.sort_order
 """
 
-NOTICE_SQL = "select * from marts.rpt_payment_notices where unit_id = ? and fee_period = ?"
+# A unit can have several notices in a fee period (正常应缴 and 补收, seed 004).
+NOTICE_SQL = """
+select * from marts.rpt_payment_notices
+where unit_id = ? and fee_period = ? and (? is null or notice_no = ?)
+order by notice_no
+"""
 
 UNITS_BY_TYPE_SQL = "select unit_id from marts.dim_units where unit_type = ? order by unit_id"
 
@@ -282,12 +287,16 @@ def contribution_record(con, unit_id: str, person_id: str, start: str, end: str)
     }
 
 
-def payment_notice(con, unit_id: str, period: str) -> dict:
-    lines = _rows(con, NOTICE_LINES_SQL, [unit_id, period])
-    notice = _rows(con, NOTICE_SQL, [unit_id, period])
-    if not lines or not notice:
+def payment_notice(con, unit_id: str, period: str, notice_no: str | None = None) -> dict:
+    notices = _rows(con, NOTICE_SQL, [unit_id, period, notice_no, notice_no])
+    if not notices:
         raise DataError(f"单位 {unit_id} 没有 {period} 费款所属期的征集缴费通知单")
-    return {"unit": unit(con, unit_id), "lines": lines, "notice": notice[0]}
+    if len(notices) > 1:
+        numbers = "、".join(str(n["notice_no"]) for n in notices)
+        raise DataError(f"单位 {unit_id} 在 {period} 有多张通知单（{numbers}），请用 --notice 指定通知单号")
+    notice = notices[0]
+    lines = _rows(con, NOTICE_LINES_SQL, [unit_id, notice["notice_key"]])
+    return {"unit": unit(con, unit_id), "lines": lines, "notice": notice}
 
 
 def units_of_type(con, unit_type: str) -> list[str]:

@@ -53,13 +53,14 @@ NOTE_RIGHTS = "本权益记录单仅记录本期参保缴费情况，不作为�
 
 ESTIMATE_LABELS = [  # rpt_pension_estimate columns shown, labelled as an estimate
     ("retirement_month", "预计退休年月"),
+    ("statutory_age_label", "法定退休年龄"),
     ("projected_contribution_years", "预计缴费年限（年）"),
-    ("avg_contribution_index", "平均缴费指数"),
+    ("average_contribution_index", "平均缴费指数"),
     ("benefit_base", "计发基数（元）"),
-    ("basic_part", "基础养老金（元/月，估算）"),
+    ("basic_pension", "基础养老金（元/月，估算）"),
     ("projected_account_balance", "预计个人账户储存额（元）"),
-    ("annuity_divisor", "计发月数"),
-    ("account_part", "个人账户养老金（元/月，估算）"),
+    ("annuity_divisor_months", "计发月数"),
+    ("account_pension", "个人账户养老金（元/月，估算）"),
     ("estimated_monthly_pension", "预计月养老金（元/月，估算）"),
 ]
 
@@ -193,15 +194,13 @@ def contribution_record(con, params: dict) -> Document:
 def payment_notice(con, params: dict) -> Document:
     unit_id = _required(params, "unit", "单位编号")
     period = check_period(params.get("period"), "费款所属期")
-    d = data.payment_notice(con, unit_id, period)
+    d = data.payment_notice(con, unit_id, period, params.get("notice"))
     notice = d["notice"]
-    for key in ("personal_amount", "unit_amount", "interest", "late_fee", "other_amount", "notice_no"):
-        notice.setdefault(key, None)
     return Document(
-        KINDS["payment-notice"], unit_id, period,
+        KINDS["payment-notice"], f"{unit_id}/{notice['notice_no']}", period,
         dict(d, period=period),
         {"t": money(notice["total_amount"]), "l": len(d["lines"])},
-        {**_unit_facts(d["unit"]), "费款所属期": period, "核定征集总额": f"{money(notice['total_amount'])}元",
+        {**_unit_facts(d["unit"]), "通知单号": notice["notice_no"], "费款所属期": period, "核定征集总额": f"{money(notice['total_amount'])}元",
          "核定征集总额(大写)": notice["total_amount_capital"]},
         ["本通知单已签具电子印章，不再加盖鲜章。", NOTE_VERIFY],
     )

@@ -138,25 +138,34 @@ def build_serving(directory: Path, roster_size: int = 24) -> Path:
         ('P001', 2023, 0.00, 9998.40, 0.00, 9998.40),
         ('P001', 2024, 9998.40, 0.00, 261.96, 10260.36)""")
     con.execute("""create table marts.rpt_pension_estimate (person_id varchar, retirement_month date,
-        projected_contribution_years decimal(9,2), avg_contribution_index decimal(9,4), benefit_base decimal(18,2),
-        basic_part decimal(18,2), projected_account_balance decimal(18,2), annuity_divisor decimal(9,2),
-        account_part decimal(18,2), estimated_monthly_pension decimal(18,2))""")
+        statutory_age_label varchar, projected_contribution_years decimal(18,2), average_contribution_index decimal(18,4),
+        benefit_base decimal(18,2), basic_pension decimal(18,2), projected_account_balance decimal(18,2),
+        annuity_divisor_months decimal(18,1), account_pension decimal(18,2), estimated_monthly_pension decimal(18,2),
+        is_estimate boolean)""")
     con.execute("""insert into marts.rpt_pension_estimate values
-        ('P001', date '2048-06-01', 36.00, 1.2000, 11000.00, 4356.00, 412345.67, 132.00, 3123.83, 7479.83)""")
+        ('P001', date '2048-06-01', '63岁', 36.00, 1.2000, 11000.00, 4356.00, 412345.67, 132.0, 3123.83, 7479.83, true)""")
 
-    con.execute("""create table marts.rpt_payment_notice_lines (unit_id varchar, fee_period varchar,
-        insurance_type varchar, contribution_type varchar, personal_amount decimal(18,2), unit_amount decimal(18,2),
-        interest decimal(18,2), late_fee decimal(18,2), other_amount decimal(18,2), total_amount decimal(18,2))""")
-    con.execute("""insert into marts.rpt_payment_notice_lines values
-        ('U001', '202309', '310', '正常应缴', 11204.90, 33614.70, 0, 0, 0, 44819.60),
-        ('U001', '202309', '350', '正常应缴', 0.00, 50200.00, 0, 0, 0, 50200.00),
-        ('U001', '202309', '330', '正常应缴', 190.00, 0.00, 0, 0, 0, 190.00),
-        ('U001', '202309', '320', '正常应缴', 0.00, 5602.45, 0, 0, 0, 5602.45),
-        ('U001', '202309', '510', '正常应缴', 0.00, 4481.93, 0, 0, 0, 4481.93)""")
-    con.execute("""create table marts.rpt_payment_notices (unit_id varchar, fee_period varchar, notice_no varchar,
+    # seed 004's two notices of September 2022, moved to 2023-09 for unit U001 / U002
+    con.execute("""create table marts.rpt_payment_notice_lines (unit_id varchar, notice_key varchar, notice_no varchar,
+        fee_period varchar, insurance_type varchar, insurance_name varchar, contribution_type varchar,
         personal_amount decimal(18,2), unit_amount decimal(18,2), interest decimal(18,2), late_fee decimal(18,2),
-        other_amount decimal(18,2), total_amount decimal(18,2), total_amount_capital varchar)""")
+        other_amount decimal(18,2), total_amount decimal(18,2))""")
+    con.execute("""insert into marts.rpt_payment_notice_lines values
+        ('U001', 'K1', '320522C066', '202309', '310', '职工基本医疗保险', '正常应缴', 11204.90, 33614.70, 0, 0, 0, 44819.60),
+        ('U001', 'K1', '320522C066', '202309', '350', '公务员医疗补助', '正常应缴', 0.00, 50200.00, 0, 0, 0, 50200.00),
+        ('U001', 'K1', '320522C066', '202309', '330', '大额医疗费用补助', '正常应缴', 190.00, 0.00, 0, 0, 0, 190.00),
+        ('U001', 'K1', '320522C066', '202309', '320', '地方补充医疗保险', '正常应缴', 0.00, 5602.45, 0, 0, 0, 5602.45),
+        ('U001', 'K1', '320522C066', '202309', '510', '生育保险', '正常应缴', 0.00, 4481.93, 0, 0, 0, 4481.93),
+        ('U002', 'K2', '320522090038', '202308', '310', '职工基本医疗保险', '补收', 300.00, 900.00, 0, 0, 0, 1200.00),
+        ('U002', 'K2', '320522090038', '202309', '310', '职工基本医疗保险', '一次性补收', 84003.15, 0.00, 0, 0, 0, 84003.15)""")
+    con.execute("""create table marts.rpt_payment_notices (unit_id varchar, unit_name varchar, notice_key varchar,
+        notice_no varchar, fee_period varchar, fee_periods varchar, contribution_types varchar,
+        notice_line_count integer, personal_amount decimal(18,2), unit_amount decimal(18,2), interest decimal(18,2),
+        late_fee decimal(18,2), other_amount decimal(18,2), total_amount decimal(18,2), total_amount_capital varchar)""")
     con.execute(f"""insert into marts.rpt_payment_notices values
-        ('U001', '202309', '320522C066', 11394.90, 93899.08, 0, 0, 0, 105293.98, '{NOTICE_CAPITAL}')""")
+        ('U001', '{UNITS[0][1]}', 'K1', '320522C066', '202309', '202309', '正常应缴', 5,
+         11394.90, 93899.08, 0, 0, 0, 105293.98, '{NOTICE_CAPITAL}'),
+        ('U002', '{UNITS[1][1]}', 'K2', '320522090038', '202309', '202308,202309', '一次性补收,补收', 2,
+         84303.15, 900.00, 0, 0, 0, 85203.15, '捌万伍仟贰佰零叁圆壹角伍分')""")
     con.close()
     return directory / "warehouse.duckdb"

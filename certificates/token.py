@@ -29,9 +29,9 @@ MAX_TOKEN_CHARS = (MAX_TOKEN_BYTES * 8 + 4) // 5
 HDR_ALG, HDR_CRIT, HDR_KID = 1, 2, 4
 
 # CWT claim keys (RFC 8392) and private claims (negative, below -65536)
-ISS, EXP, NBF, IAT, CTI = 1, 4, 5, 6, 7
+ISS, EXP, IAT, CTI = 1, 4, 6, 7
 C_TYPE, C_SUBJECT, C_PERIOD, C_FIGURES, C_DIGEST = -70001, -70002, -70003, -70004, -70005
-REQUIRED = {ISS: str, EXP: int, NBF: int, IAT: int, CTI: bytes, C_TYPE: str, C_SUBJECT: str,
+REQUIRED = {ISS: str, EXP: int, IAT: int, CTI: bytes, C_TYPE: str, C_SUBJECT: str,
             C_PERIOD: str, C_FIGURES: dict, C_DIGEST: bytes}
 
 BASE32_RE = re.compile(r"[A-Z2-7]+")
@@ -63,9 +63,8 @@ class Claims:
         return {
             ISS: self.issuer,
             IAT: int(self.issued_at.timestamp()),
-            NBF: int(self.not_before.timestamp()),
             EXP: int(self.expires_at.timestamp()),
-            CTI: self.cert_id.encode("ascii"),
+            CTI: int(self.cert_id).to_bytes(8, "big"),  # 18 digits in 8 bytes keep the QR small
             C_TYPE: self.doc_type,
             C_SUBJECT: self.subject,
             C_PERIOD: self.period,
@@ -166,12 +165,12 @@ def _claims(payload: bytes) -> Claims:
             raise TokenError("malformed", f"claim {key} missing or mistyped")
     if set(data) - set(REQUIRED):
         raise TokenError("malformed", "unknown claims")
-    try:
-        cert_id = data[CTI].decode("ascii")
-    except UnicodeDecodeError:
-        raise TokenError("malformed", "cti") from None
+    if len(data[CTI]) != 8 or len(data[C_DIGEST]) != 32:
+        raise TokenError("malformed", "cti or digest length")
+    cert_id = f"{int.from_bytes(data[CTI], 'big'):018d}"
+    # not-before is the issue time (iat); no separate nbf claim keeps the QR one version smaller
     return Claims(cert_id, data[C_TYPE], data[C_SUBJECT], data[C_PERIOD], dict(data[C_FIGURES]),
-                  data[C_DIGEST], _ts(data[IAT]), _ts(data[NBF]), _ts(data[EXP]), data[ISS])
+                  data[C_DIGEST], _ts(data[IAT]), _ts(data[IAT]), _ts(data[EXP]), data[ISS])
 
 
 def verify(raw: bytes, trust: TrustList, now: datetime | None = None, *,
@@ -203,7 +202,7 @@ def verify(raw: bytes, trust: TrustList, now: datetime | None = None, *,
         raise TokenError("key_withdrawn", used.kid.hex())
     if not (used.sign_from - _skew() <= claims.issued_at <= used.sign_until + _skew()):
         raise TokenError("bad_signature", "signed outside the key's signing period")
-    if claims.expires_at > used.verify_until or claims.not_before < claims.issued_at - _skew():
+    if claims.expires_at > used.verify_until or claims.expires_at <= claims.issued_at:
         raise TokenError("bad_signature", "validity outside the key's period")
     if check_time:
         check_times(claims, now)

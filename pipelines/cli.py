@@ -37,7 +37,27 @@ def add_run_parser(subparsers) -> None:
     p.set_defaults(func=cmd_run)
 
 
+def cmd_serve_dashboard(args: argparse.Namespace) -> int:
+    from dashboards.cli import serve_dashboard
+
+    return serve_dashboard(args.port, _warehouse(args))
+
+
+def add_serve_parser(subparsers) -> None:
+    from certificates import cli as certificates_cli
+
+    serve = subparsers.add_parser("serve", help="run a local service")
+    ssub = serve.add_subparsers(dest="serve_command", required=True)
+    certificates_cli.add_serve_parser(ssub)
+    dash = ssub.add_parser("dashboard", help="the Streamlit app (analysts, employers, verifiers)")
+    dash.add_argument("--port", type=int, default=8501)
+    add_warehouse_option(dash)
+    dash.set_defaults(func=cmd_serve_dashboard)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from certificates import cli as certificates_cli
+    from dashboards import users
     from pipelines import demo, generate, queries
 
     parser = argparse.ArgumentParser(prog="shebao", description="Social-insurance data warehouse, reports and certificates")
@@ -46,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(subparsers)
     demo.add_parser(subparsers)
     queries.add_parser(subparsers)
+    certificates_cli.add_parser(subparsers)
+    users.add_parser(subparsers)
+    add_serve_parser(subparsers)
     return parser
 
 

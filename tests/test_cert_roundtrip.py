@@ -197,9 +197,16 @@ def test_batch_issue_with_progress(env, capsys):
     rc = cli.main(["cert", "batch-issue", "--unit-type", "企业", "--kind", "payment-notice", "--period", "202309",
                    "--out", str(out), "--warehouse", str(env["warehouse"])])
     captured = capsys.readouterr()
-    assert rc == 0 and sorted(p.name for p in out.iterdir()) == ["payment-notice-U001.pdf"]
-    assert "U002: 未开具" in captured.out and "完成：1 份，未开具 1 份" in captured.out
+    assert rc == 0 and sorted(p.name for p in out.iterdir()) == ["payment-notice-U001.pdf", "payment-notice-U002.pdf"]
+    assert "完成：2 份，未开具 0 份" in captured.out
     assert "开具payment-notice" in captured.err  # tqdm progress bar
     assert verify.verify_pdf(out / "payment-notice-U001.pdf", KeyStore().trust_list(), Registry()).valid
+    with pdfplumber.open(out / "payment-notice-U002.pdf") as pdf:  # the 补收 notice: its own lines only
+        text = pdf.pages[0].extract_text()
+    assert "320522090038" in text and "85203.15" in text and "捌万伍仟贰佰零叁圆壹角伍分" in text
+    assert "44819.60" not in text and "一次性补收" in text
+    rc = cli.main(["cert", "batch-issue", "--unit-type", "机关事业单位", "--kind", "payment-notice", "--period",
+                   "202309", "--out", str(out), "--warehouse", str(env["warehouse"])])
+    assert rc == 1 and "U003: 未开具（单位 U003 没有 202309 费款所属期的征集缴费通知单）" in capsys.readouterr().out
     assert cli.main(["cert", "batch-issue", "--unit-type", "个体工商户", "--out", str(out),
                      "--warehouse", str(env["warehouse"])]) == 1

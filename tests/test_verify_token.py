@@ -202,7 +202,8 @@ def expired(store):
 @pytest.fixture
 def not_yet_valid(store):
     now = utcnow()
-    return make_claims(not_before=now + timedelta(days=3), expires_at=now + timedelta(days=100))
+    later = now + timedelta(days=3)  # iat in the future: not valid before it
+    return make_claims(issued_at=later, not_before=later, expires_at=now + timedelta(days=100))
 
 
 @pytest.mark.parametrize("vector, reason", [

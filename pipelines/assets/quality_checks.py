@@ -5,6 +5,8 @@ contribution lines checked against reference data only reports.
 """
 
 
+import json
+
 import dagster as dg
 
 from expectations import run as gx_run
