@@ -165,7 +165,7 @@ def built(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("dbt_core")
     warehouse = tmp_path / "warehouse.duckdb"
     seed_raw(warehouse)
-    result = dbt(["build", "--select", *CORE_SELECT], warehouse, tmp_path)
+    result = dbt(["build", "--indirect-selection", "cautious", "--select", *CORE_SELECT], warehouse, tmp_path)
     return warehouse, tmp_path, result
 
 
