@@ -36,3 +36,24 @@ def test_dg_check_defs_passes():
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_landing_sensor_requests_a_run_only_when_files_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHEBAO_HOME", str(tmp_path))
+    from pipelines.definitions import build_defs
+
+    landing = tmp_path / "landing"
+    (landing / "ledgers").mkdir(parents=True)
+    defs = build_defs(landing=landing, warehouse=tmp_path / "wh.duckdb")
+    sensor = defs.get_repository_def().get_sensor_def("landing_sensor")
+    resources = {"landing": defs.resources["landing"]}
+
+    with dg.build_sensor_context(resources=resources) as ctx:
+        assert not sensor.evaluate_tick(ctx).run_requests  # nothing landed yet
+    (landing / "ledgers" / "ledger_202401.csv").write_text("单位编号\n", encoding="utf-8")
+    with dg.build_sensor_context(resources=resources) as ctx:
+        result = sensor.evaluate_tick(ctx)
+        assert len(result.run_requests) == 1
+        cursor = result.cursor
+    with dg.build_sensor_context(resources=resources, cursor=cursor) as ctx:
+        assert not sensor.evaluate_tick(ctx).run_requests  # unchanged since the last tick
