@@ -65,7 +65,9 @@ class Landing:
         self.root, self.summary = root, summary
         errors_file = root / "expected_errors.json"
         self.errors = json.loads(errors_file.read_text("utf-8")) if errors_file.exists() else []
-        self.bad = {(e["file"], e["row"]) for e in self.errors}
+        findings_file = root / "expected_findings.json"
+        self.findings = json.loads(findings_file.read_text("utf-8")) if findings_file.exists() else []
+        self.bad = {(e["file"], e["row"]) for e in self.errors + self.findings}
         self.bad_files = {e["file"] for e in self.errors if e["kind"] == "duplicate_file"}
         self.rows: dict[str, list[tuple[str, int, dict]]] = {}
         for source, files in summary["files"].items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import random
 import shutil
 from pathlib import Path
@@ -66,6 +67,7 @@ class _Landing:
         self.rows: dict[str, int] = {}
         self.formats: dict[str, str] = {}
         self.errors: list[dict] = []
+        self.findings: list[dict] = []  # soft findings: loaded, then reported (DOMAIN.md section 2)
 
     def path(self, rel: str) -> Path:
         return self.out / rel
@@ -117,6 +119,12 @@ def _template_unit(rows: list[list[str]]) -> tuple[str, list[list[str]]]:
 
 def _inject_csv_host(landing: _Landing, rel: str, rows: list[list[str]], offset: int) -> None:
     i_bad = len(rows) // 3
+    # A soft finding: personal amount 0.05 above base x rate. The loader keeps the row; dbt and GX report it.
+    i_soft = len(rows) // 5
+    wrong = str(Decimal(rows[i_soft][COL["personal_amount"]]) + Decimal("0.05"))
+    rows[i_soft][COL["personal_amount"]] = wrong
+    landing.findings.append({"source": "ledgers", "file": rel, "row": i_soft + offset, "field": "personal_amount",
+                             "kind": "amount_mismatch", "value": wrong})
     rows[i_bad][COL["id_number"]] = _bad_id(rows[i_bad][COL["id_number"]])
     landing.error("ledgers", rel, i_bad + offset, "id_number", "bad_id_check_digit", rows[i_bad][COL["id_number"]])
     src = len(rows) // 2 if len(rows) // 2 != i_bad else len(rows) - 1
@@ -290,6 +298,9 @@ def generate_landing(
     if inject_errors:
         with open(out_dir / "expected_errors.json", "w", encoding="utf-8") as fh:
             json.dump(landing.errors, fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+        with open(out_dir / "expected_findings.json", "w", encoding="utf-8") as fh:
+            json.dump(landing.findings, fh, ensure_ascii=False, indent=2)
             fh.write("\n")
 
     return {
