@@ -77,6 +77,9 @@ class Registry:
         try:
             con.execute("pragma journal_mode=wal")
             con.execute("pragma busy_timeout=30000")
+            # WAL + NORMAL: commits no longer wait for an fsync each (a verification count per
+            # request made p99 latency jump); the database stays consistent after a crash.
+            con.execute("pragma synchronous=normal")
             con.row_factory = sqlite3.Row
             yield con
         finally:
