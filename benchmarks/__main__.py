@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default=str(REPO / "benchmarks" / "reports"), help="report folder")
     p.add_argument("--scratch", default=os.environ.get("SHEBAO_BENCH_SCRATCH", "/tmp/shebao-bench"),
                    help="scratch folder for generated data, warehouses and SHEBAO_HOME (never the repository)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the stages of an existing latest.json that this run does not measure")
+    p.add_argument("--big-repeats", type=int, default=1, help="repeats for scales >= 5 (a SF 10 run takes minutes)")
     p.add_argument("--ingest-lines", type=int, default=200_000, help="ledger lines per ingestion file")
     p.add_argument("--xlsx-lines", type=int, default=50_000, help="ledger lines in the XLSX ingestion file")
     p.add_argument("--incremental-scale", type=float, default=1.0,
@@ -68,18 +71,22 @@ def main(argv: list[str] | None = None) -> int:
                   options={"ingest_lines": args.ingest_lines, "xlsx_lines": args.xlsx_lines,
                            "incremental_scale": args.incremental_scale, "cert_batch": args.cert_batch,
                            "unit_size": args.unit_size, "verify_rate": args.verify_rate,
-                           "verify_seconds": args.verify_seconds, "dashboard_scale": args.dashboard_scale})
+                           "verify_seconds": args.verify_seconds, "dashboard_scale": args.dashboard_scale,
+                           "big_repeats": max(1, args.big_repeats)})
     results = []
     for name in only:
         result = StageResult(name, STAGES[name])
         print(f"== {name}: {STAGES[name]}", flush=True)
         t0 = time.perf_counter()
+        load0 = os.getloadavg()
         try:
             importlib.import_module(f"benchmarks.stages.{name}").run(ctx, result)
         except Exception as exc:  # one failing stage must not lose the others' figures
             result.error = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
         result.seconds = time.perf_counter() - t0
+        # other work on a shared machine skews absolute times; the 1-minute load shows when it did
+        result.details["load_average_1m"] = {"start": round(load0[0], 2), "end": round(os.getloadavg()[0], 2)}
         results.append(result)
         for m in result.metrics:
             ratio = f"  ratio {m.ratio}" if m.ratio is not None else ""
@@ -87,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                                                               if m.target else ""), flush=True)
         meta = {"machine": machine(), "scales": ctx.scales, "repeats": ctx.repeats,
                 "argv": " ".join(sys.argv[1:] if argv is None else argv), "options": ctx.options}
-        json_path, md_path = write_report(ctx.out, results, meta)  # after every stage: partial results survive
+        json_path, md_path = write_report(ctx.out, results, meta, merge=args.merge)  # after every stage: partial results survive
     print(f"report: {json_path} and {md_path}")
     return 0 if all(r.error is None for r in results) else 1
 

@@ -248,10 +248,34 @@ def _fmt(v, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
-def write_report(out: Path, stages: list[StageResult], meta: dict) -> tuple[Path, Path]:
+def write_report(out: Path, stages: list[StageResult], meta: dict, merge: bool = False) -> tuple[Path, Path]:
+    """latest.json + latest.md; with merge, stages of an earlier report that were not re-run are kept."""
     out.mkdir(parents=True, exist_ok=True)
-    doc = {"generated_at": dt.datetime.now().isoformat(timespec="seconds"), **meta,
-           "stages": [s.as_dict() for s in stages]}
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    fresh = []
+    for s in stages:
+        d = s.as_dict()
+        d["measured_at"] = now
+        d["argv"] = meta.get("argv", "")
+        fresh.append(d)
+    kept = []
+    if merge and (out / "latest.json").exists():
+        old = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+        by_name = {d["stage"]: d for d in old.get("stages", [])}
+        for d in fresh:  # same stage measured again: new metrics replace same-named ones, others are kept
+            prev = by_name.pop(d["stage"], None)
+            if prev and not d.get("error"):
+                names = {m["name"] for m in d["metrics"]}
+                d["metrics"] = [m for m in prev.get("metrics", []) if m["name"] not in names] + d["metrics"]
+                d["memory"] = {**prev.get("memory", {}), **d["memory"]}
+                d["details"] = {**prev.get("details", {}), **d["details"]}
+                d["notes"] = list(dict.fromkeys(prev.get("notes", []) + d["notes"]))
+                if prev.get("argv") != d["argv"]:
+                    d["argv"] = f"{prev.get('argv')} (at {prev.get('measured_at')}), then {d['argv']}"
+        kept = list(by_name.values())
+    order = ["ingest", "pipeline", "incremental", "certificates", "verify", "dashboard"]
+    all_stages = sorted(kept + fresh, key=lambda d: order.index(d["stage"]) if d["stage"] in order else 99)
+    doc = {"generated_at": now, **meta, "stages": all_stages}
     json_path = out / "latest.json"
     json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     md_path = out / "latest.md"
@@ -274,7 +298,8 @@ def render_markdown(doc: dict) -> str:
         "spread = (max - min) / median; ratio = value / limit (both measured in this run).", "",
     ]
     for s in doc["stages"]:
-        lines += [f"## {s['stage']}: {s['title']}", ""]
+        lines += [f"## {s['stage']}: {s['title']}", "",
+                  f"Measured {s.get('measured_at', doc['generated_at'])} with `{s.get('argv', '')}`.", ""]
         if s.get("error"):
             lines += [f"**Stage failed:** `{s['error']}`", ""]
         if s["metrics"]:

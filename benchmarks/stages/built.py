@@ -1,0 +1,33 @@
+"""A pipeline build (warehouse + serving copy) per scale, made once and reused by the reader stages."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from benchmarks import data
+from benchmarks.harness import AS_OF, Context
+
+
+def built_home(ctx: Context, scale: float) -> Path:
+    """SHEBAO_HOME holding warehouse.duckdb and serving.duckdb built by the full pipeline at `scale`."""
+    from pipelines.run import run_pipeline
+
+    home = ctx.scratch / "built" / f"sf{scale:g}"
+    if (home / ".done").exists():
+        return home
+    home.mkdir(parents=True, exist_ok=True)
+    if scale == 0:  # smoke runs: the certificates package's small test serving copy, no pipeline
+        from certificates.testing import build_serving
+
+        build_serving(home)
+        (home / ".done").write_text("ok")
+        return home
+    os.environ.update(SHEBAO_HOME=str(home), DAGSTER_HOME=str(home / "dagster"),
+                      SHEBAO_WAREHOUSE=str(home / "warehouse.duckdb"))
+    landing, _ = data.landing(scale)
+    summary = run_pipeline(landing, home / "warehouse.duckdb", as_of=AS_OF)
+    if not summary.success:
+        raise RuntimeError("pipeline failed: " + "; ".join(summary.failures[:5]))
+    (home / ".done").write_text("ok")
+    return home
