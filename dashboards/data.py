@@ -404,7 +404,12 @@ def expectation_results(r: Reader) -> pd.DataFrame | None:
     """GX outcomes if the serving copy carries them (meta.expectation_results)."""
     if not r.has_table("meta", "expectation_results"):
         return None
-    return r.df("select * from meta.expectation_results")
+    return r.df("""select check_name as 检查, suite as 校验套件,
+                          case when blocking then '阻断' else '仅报告' end as 级别,
+                          case when success then '通过' else '未通过' end as 结果,
+                          row_count as 校验行数, evaluated_expectations as 期望数,
+                          successful_expectations as 通过期望数, failures as 未通过详情, checked_at as 校验时间
+                   from meta.expectation_results order by blocking desc, check_name""")
 
 
 SOFT_FINDING_COLUMNS = (

@@ -132,6 +132,15 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
                         [str(SEEDS / f"{seed}.csv")])
         con.execute("create table meta.build_info (published_at timestamp, as_of date)")
         con.execute("insert into meta.build_info values (?, ?)", [dt.datetime(2025, 4, 16, 2, 0), as_of])
+        # The latest GX results, shaped as pipelines/assets/serving.py publishes them.
+        con.execute("""create table meta.expectation_results (check_name varchar, suite varchar, blocking boolean,
+                       success boolean, row_count bigint, evaluated_expectations integer,
+                       successful_expectations integer, failures varchar, checked_at timestamp)""")
+        con.execute("""insert into meta.expectation_results values
+                       ('gx_ledgers', 'ledgers', true, true, 40, 17, 17, '[]', '2025-04-16 02:00:00'),
+                       ('gx_contribution_amounts', 'contribution_lines_soft', false, false, 40, 4, 3,
+                        '[{"expectation": "expect_column_values_to_be_between", "column": "personal_amount_diff", "unexpected_count": 1}]',
+                        '2025-04-16 02:00:00')""")
 
         con.execute("""create table marts.dim_units (unit_id varchar, unit_name varchar, uscc varchar,
                        unit_type varchar, region_code varchar, region_name varchar, risk_class integer,

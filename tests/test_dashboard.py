@@ -140,7 +140,10 @@ def test_data_quality_page(home):
     at.selectbox(key="q_pick_reason").set_value("费款所属期格式错误").run()
     rows = frame(at, index=2)
     assert list(zip(rows["文件"], rows["行号"], rows["值"])) == [("ledgers/2025-03.csv", 9, "2025-13")]
-    soft = frame(at, index=4)
+    gx = frame(at, index=4)
+    assert list(zip(gx["检查"], gx["级别"], gx["结果"])) == [
+        ("gx_ledgers", "阻断", "通过"), ("gx_contribution_amounts", "仅报告", "未通过")]
+    soft = frame(at, index=5)
     assert list(soft["说明"]) == ["个人缴费金额与基数×费率相差超过0.01元"] and list(soft["行号"]) == [7]
     assert [str(v) for v in soft["个人缴费"]] == ["622.20"] and [str(v) for v in soft["按费率应为（个人）"]] == ["622.16"]
 
