@@ -9,6 +9,29 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parent / "app.py"
 
+# Debian's Chromium, as browser tests and the benchmark drive it (never a downloaded browser;
+# the background-networking flags keep it off the closed network).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def wait_until_healthy(base: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """Poll Streamlit's health endpoint until it answers ok; False if it dies or time runs out."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as resp:
+                if resp.read().strip() == b"ok":
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
 
 def dashboard_command(port: int, address: str = "127.0.0.1") -> list[str]:
     return [

@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,7 @@ import pytest
 from dashboards import certs, cli, users
 from dashboards.testing_fixture import build_serving
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM, CHROMIUM_ARGS = cli.CHROMIUM, cli.CHROMIUM_ARGS
 PASSWORDS = {"ana": "analyst-pass-1", "U001": "unit-one-pass"}
 ANALYST_PAGES = ["总览", "缴费趋势", "欠费", "退休到龄", "数据质量", "证书", "验证"]
 EMPLOYER_PAGES = ["花名册", "缴费明细", "欠费", "退休到龄", "证明下载"]
@@ -59,18 +56,9 @@ def server(tmp_path_factory):
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("SHEBAO_HOME", str(home))
             certs.issue("summary-proof", "U002", "202501", "202503", warehouse=home / "warehouse.duckdb")
-    deadline = time.time() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as resp:
-                if resp.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("streamlit did not start: " + (home / "streamlit.log").read_text())
-        time.sleep(0.2)
+    if not cli.wait_until_healthy(base, proc, 30):
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (home / "streamlit.log").read_text())
     yield {"base": base, "home": home}
     proc.terminate()
     try:

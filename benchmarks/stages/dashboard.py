@@ -12,20 +12,14 @@ the app's own floor.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
 import time
-import urllib.request
-from pathlib import Path
 
 from benchmarks.harness import Context, Metric, PeakRSS, StageResult, check_target, summarise
 from benchmarks.stages.built import built_home
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = ["总览", "缴费趋势", "欠费", "退休到龄", "数据质量", "证书"]
 FLOOR_PAGE = "验证"
 PASSWORD = "bench-analyst-pass"
@@ -77,19 +71,10 @@ def run(ctx: Context, result: StageResult) -> None:
     base = f"http://127.0.0.1:{port}"
     first, warm = {}, {t: [] for t in PAGES + [FLOOR_PAGE]}
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as resp:
-                    if resp.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("streamlit did not start: " + (home / "streamlit.log").read_text()[-2000:])
-            time.sleep(0.2)
+        if not cli.wait_until_healthy(base, proc, 60):
+            raise RuntimeError("streamlit did not start: " + (home / "streamlit.log").read_text()[-2000:])
         with PeakRSS(root=proc.pid) as mem, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            browser = p.chromium.launch(executable_path=cli.CHROMIUM, args=cli.CHROMIUM_ARGS, headless=True)
             for session in range(1 + ctx.repeats):
                 page = browser.new_page(viewport={"width": 1400, "height": 1500}, locale="zh-CN")
                 page.goto(base + "/")
