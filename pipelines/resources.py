@@ -29,7 +29,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.file), read_only=read_only)
+        con = duckdb.connect(str(self.file), read_only=read_only, config=settings.duckdb_config())
         try:
             yield con
         finally:

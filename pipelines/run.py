@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 
 from pipelines import settings
-from pipelines.assets.transformations import AS_OF_TAG
+from pipelines.assets.run_tags import AS_OF_TAG
 
 
 @dataclass
@@ -20,6 +20,7 @@ class RunSummary:
     checks: list[tuple[str, str, bool, str]] = field(default_factory=list)  # asset, check, passed, severity
     marts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def blocking_failures(self) -> list[str]:
@@ -35,6 +36,7 @@ class RunSummary:
         for asset, check, ok, severity in self.checks:
             if not ok:
                 out.append(f"  FAILED ({severity}) {asset} :: {check}")
+        out.extend(self.notes)
         out.append("Marts built (rows):")
         for table, rows in self.marts.items():
             out.append(f"  {table:<45} {rows:>12,}")
@@ -70,6 +72,10 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_l
             summary.failures.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
     summary.failures.extend(f"blocking check failed: {name}" for name in summary.blocking_failures)
     summary.success = result.success and not summary.blocking_failures
+    published = any(e.asset_key and e.asset_key.path == ["serving_copy"] for e in result.get_asset_materialization_events())
+    if summary.success and not published:
+        summary.notes.append("Inputs unchanged since the last build (same loaded files, as-of date and dbt project): "
+                             "dbt build and serving copy skipped; the marts below are the last published ones.")
     serving = settings.serving_path(warehouse)
     if summary.success and serving.exists():
         con = duckdb.connect(str(serving), read_only=True)

@@ -139,6 +139,39 @@ def test_rerun_changes_nothing_and_is_not_blocked_by_a_reader(built):
     statuses = _fetch(wh, "select distinct status from raw.load_files")
     assert {s for (s,) in statuses} <= {"loaded", "already_loaded"}
     assert "already_loaded" in summary.ingestion["ledgers"]
+    # Same files, as-of date and dbt project: dbt and the serving copy are skipped, and say so.
+    assert any("dbt build and serving copy skipped" in n for n in summary.notes), summary.lines()
+    assert summary.marts["marts.fct_contributions"] == before[0]
+
+
+def test_new_as_of_date_rebuilds_and_republishes(built):
+    """Arrears and ages move with the date: a new as-of is a new build even with no new file."""
+    wh, serving = built["warehouse"], built["warehouse"].parent / "serving.duckdb"
+    summary = run_pipeline(built["landing"], wh, "2026-11-30")
+    try:
+        assert summary.success, summary.lines()
+        assert not summary.notes
+        assert _fetch(serving, "select as_of from meta.build_info")[0][0].isoformat() == "2026-11-30"
+        assert {d.isoformat() for (d,) in _fetch(wh, "select distinct as_of_date from marts.fct_arrears")} == {"2026-11-30"}
+    finally:
+        assert run_pipeline(built["landing"], wh, AS_OF).success  # back to the fixture's date
+
+
+def test_checks_validate_only_loads_they_have_not_passed(built):
+    """After a pass every live load is recorded with its row count; nothing is pending."""
+    from pipelines.assets.quality_checks import pending_loads
+
+    con = duckdb.connect(str(built["warehouse"]))
+    try:
+        for source in ("employers", "persons", "enrolments", "ledgers"):
+            pending, passed_before = pending_loads(con, f"gx_{source}", f"raw.{source}")
+            assert passed_before and pending == [], source
+        live = con.execute("select count(distinct load_id) from raw.ledgers where superseded_at is null").fetchone()[0]
+        recorded = con.execute("select count(distinct load_id) from raw.gx_validated_loads "
+                               "where check_name = 'gx_ledgers'").fetchone()[0]
+        assert recorded == live > 1
+    finally:
+        con.close()
 
 
 def test_blocking_check_failure_stops_the_build_with_a_nonzero_exit(built, capsys):

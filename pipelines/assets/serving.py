@@ -13,7 +13,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.assets.transformations import AS_OF_TAG
+from pipelines import settings
+from pipelines.assets.run_tags import AS_OF_TAG
 from pipelines.resources import WarehouseResource
 
 # Schemas copied whole; raw contributes only its small audit tables (for data-quality pages).
@@ -27,7 +28,7 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
     tmp = serving.with_name(serving.name + f".tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect(str(tmp), config=settings.duckdb_config())
     try:
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         tables = con.execute(
@@ -43,9 +44,15 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
             con.execute(f'create table "{schema}"."{table}" as select * from wh."{schema}"."{table}"')
             counts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
         con.execute("create schema if not exists meta")
+        built = con.execute("select count(*) from duckdb_tables() where database_name = 'wh' "
+                            "and schema_name = 'meta' and table_name = 'dbt_build_state'").fetchone()[0]
+        fingerprint = con.execute("select fingerprint from wh.meta.dbt_build_state order by built_at desc limit 1"
+                                  ).fetchone() if built else None
         con.execute(
-            "create table meta.build_info as select ?::timestamp as published_at, ?::date as as_of",
-            [dt.datetime.now().replace(microsecond=0), as_of or dt.date.today().isoformat()],
+            "create table meta.build_info as select ?::timestamp as published_at, ?::date as as_of, "
+            "?::varchar as inputs_fingerprint",
+            [dt.datetime.now().replace(microsecond=0), as_of or dt.date.today().isoformat(),
+             fingerprint[0] if fingerprint else None],
         )
         if con.execute("select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'raw' "
                        "and table_name = 'expectation_results'").fetchone()[0]:
@@ -59,6 +66,20 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
         con.close()
     os.replace(tmp, serving)
     return counts
+
+
+def served_fingerprint(serving: Path) -> str | None:
+    """The inputs fingerprint of the dbt build the serving copy was published from."""
+    if not serving.exists():
+        return None
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        row = con.execute("select max(inputs_fingerprint) from meta.build_info").fetchone()
+    except duckdb.Error:
+        return None  # published before fingerprints existed
+    finally:
+        con.close()
+    return row[0] if row else None
 
 
 def build_serving_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
