@@ -261,6 +261,33 @@ def test_ledgers_bad(con, gxrun):
     })
 
 
+def test_ledgers_validated_in_chunks_give_the_same_outcome(con, gxrun):
+    """Chunks are whole fee periods (part of the natural key): duplicates are still found exactly."""
+    make_raw(con, "ledgers", [
+        ledger(),
+        ledger(person_id="P002", id_number=ID_B_BAD),
+        ledger(fee_period="202313"),
+        ledger(fee_period="202208", insurance_type="210"),
+        ledger(fee_period="202208", insurance_type="210", personal_amount=Decimal("49.03")),  # same key
+        ledger(fee_period="202209", person_id="P003", id_number=ID_B_BAD),
+    ])
+    whole = gxrun.validate_table(con, "ledgers")
+    chunked = gxrun.validate_table(con, "ledgers", chunk_rows=1)
+    assert chunked.row_count == whole.row_count == 6
+    assert (chunked.success, chunked.evaluated_expectations, chunked.successful_expectations) == (
+        whole.success, whole.evaluated_expectations, whole.successful_expectations)
+    key = tuple(schema.LEDGERS.natural_key)
+    dup = {"unit_id": "U001", "person_id": "P001", "fee_period": "202208", "insurance_type": "210",
+           "contribution_type": "正常应缴"}
+    expected = {
+        ("expect_column_values_to_be_valid_cn_id_number", ("id_number",)): (2, [ID_B_BAD, ID_B_BAD]),
+        ("expect_column_values_to_be_valid_fee_period", ("fee_period",)): (1, ["202313"]),
+        ("expect_compound_columns_to_be_unique", key): (2, [dup, dup]),
+    }
+    assert_fails_exactly(whole, expected)
+    assert_fails_exactly(chunked, expected)
+
+
 def test_ledgers_three_decimals(con, gxrun):
     # raw.ledgers is DECIMAL(18,2), so a third decimal can only appear if the table drifts
     # from the contract; the suite is the guard for that.

@@ -13,9 +13,11 @@
         incremental_strategy='delete+insert',
         unique_key='fee_period',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where ledger_line_id not in (select ledger_line_id from {{ ref('int_ledger_lines_priced') }}){% endif %}"
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where ledger_line_id not in (select ledger_line_id from {{ ref('int_ledger_lines_current') }}){% endif %}"
     )
 }}
+
+-- depends_on: {{ ref('int_ledger_lines_current') }}
 
 with
 
@@ -28,8 +30,9 @@ lines as (
 {% if is_incremental() %}
 touched_periods as (
 
+    -- the unpriced view: same lines, without the rate joins
     select distinct fee_period
-    from lines
+    from {{ ref('int_ledger_lines_current') }}
     where ledger_line_id not in (select ledger_line_id from {{ this }})
 
 ),
