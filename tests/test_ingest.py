@@ -467,3 +467,62 @@ def test_failure_mid_file_rolls_back_everything(con, landing, monkeypatch):
     f = only_file(loader.load_source(con, landing, "ledgers"))  # retried on the next run
     assert (f.status, f.rows_loaded, f.rows_quarantined) == ("loaded", 1, 1)
     assert con.execute("select status from raw.load_files").fetchall() == [("loaded",)]
+
+
+# --------------------------------------------------------------------------- fast typing paths and large files
+
+def test_money_date_and_period_spellings_type_exactly(con, landing):
+    """The cheap cast path and the strict patterns agree: every accepted spelling keeps its exact value."""
+    rows = [ledger(个人编号="P101", 个人缴费基数="\"1,234.50\"", 个人缴费金额="+5", 单位缴费金额="-0.00", 到账日期="2024/03/05"),
+            ledger(个人编号="P102", 个人缴费基数=".5", 个人缴费金额="784.4", 单位缴费金额="1568.800", 到账日期="20240305",
+                   费款所属期="2024-03"),
+            ledger(个人编号="P103", 个人缴费基数="-", 个人缴费金额="0012.30", 到账日期="2024-3-5", 费款所属期="2024.03"),
+            ledger(个人编号="P104", 个人缴费基数="1e3"),
+            ledger(个人编号="P105", 个人缴费金额="-0.01")]
+    write_csv(landing / F, LEDGER_HEADER, rows)
+    f = only_file(loader.load_source(con, landing, "ledgers"))
+    assert (f.rows_loaded, f.rows_quarantined) == (3, 2)
+    assert con.execute(
+        "select person_id, fee_period, personal_base, personal_amount, unit_amount, paid_date from raw.ledgers order by 1"
+    ).fetchall() == [
+        ("P101", "202403", Decimal("1234.50"), Decimal("5.00"), Decimal("0.00"), dt.date(2024, 3, 5)),
+        ("P102", "202403", Decimal("0.50"), Decimal("784.40"), Decimal("1568.80"), dt.date(2024, 3, 5)),
+        ("P103", "202403", Decimal("0.00"), Decimal("12.30"), Decimal("1568.80"), dt.date(2024, 3, 5)),
+    ]
+    assert [r[4] for r in quarantine(con)] == [
+        f"文件 {F} 第5行 字段“个人缴费基数”(personal_base)：不是有效的数字，值为“1e3”",
+        f"文件 {F} 第6行 字段“个人缴费金额”(personal_amount)：不能为负数，值为“-0.01”",
+    ]
+
+
+def test_large_file_in_several_batches_with_bad_rows_and_duplicates(con, landing):
+    """More rows than one scan batch: problems late in the file are found and the counts reconcile."""
+    n = loader.SCAN_BATCH_ROWS + 7_000
+    base = dict(zip(LEDGER_HEADER, GOOD_1))
+    cols = {h: [base[h]] * n for h in LEDGER_HEADER}
+    cols["个人编号"] = [f"P{i:07d}" for i in range(n)]
+    bad_row, dup_of, dup_row = n - 10, 5, n - 3  # 0-based record indexes
+    cols["到账标志"][bad_row] = "已到"
+    cols["个人编号"][dup_row] = cols["个人编号"][dup_of]
+    (landing / "ledgers").mkdir()
+    pq.write_table(pa.table({h: pa.array(v, pa.string()) for h, v in cols.items()}), landing / "ledgers" / "big.parquet")
+    f = only_file(loader.load_source(con, landing, "ledgers"))
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_skipped) == (n, n - 2, 2, 0)
+    assert f.reasons == {"paid_status：不在允许的取值范围内": 1, "自然键：与本文件前面的行重复": 1}
+    assert [(r[1], r[2]) for r in quarantine(con)] == [(bad_row + 1, "paid_status"),
+                                                       (dup_row + 1, "unit_id,person_id,fee_period,insurance_type,contribution_type")]
+    assert con.execute("select count(*), count(distinct source_row), sum(unit_amount) from raw.ledgers").fetchone() == (
+        n - 2, n - 2, Decimal("1568.80") * (n - 2))
+    # a second file of the same period finds the loaded rows as duplicates; another period does not collide
+    again = {h: v[:3] for h, v in cols.items()}
+    again["费款所属期"] = ["202403", "202404", "202404"]
+    pq.write_table(pa.table({h: pa.array(v, pa.string()) for h, v in again.items()}), landing / "ledgers" / "next.parquet")
+    nxt = next(x for x in loader.load_source(con, landing, "ledgers").files if x.file == "ledgers/next.parquet")
+    assert (nxt.rows_loaded, nxt.rows_quarantined, nxt.reasons) == (2, 1, {"自然键：与已加载记录重复": 1})
+
+
+def test_load_source_leaves_the_connection_setting_as_it_found_it(con, landing):
+    write_csv(landing / F, LEDGER_HEADER, [GOOD_1])
+    con.execute("SET preserve_insertion_order = true")
+    loader.load_source(con, landing, "ledgers")
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is True

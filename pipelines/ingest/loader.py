@@ -58,9 +58,16 @@ Transactions
     ``failed`` row in raw.load_files (Chinese error naming the file).
 
 Speed
-    Rows are validated in DuckDB SQL over the Arrow table (typed columns via
-    TRY_CAST/strptime, one CASE per field for the reason); the Python ID/USCC check
-    functions run once per DISTINCT value and are joined back.
+    Rows are validated in DuckDB SQL over the Arrow table: one pass types every row
+    (cheap exact casts first, the strict patterns only for text the cast did not
+    settle) and marks it ok or not; the Chinese reasons are built for the failed rows
+    only; the insert types the rows again straight from the input, leaving out the
+    failed, duplicate and template rows by number. Duplicates are found by a hash of
+    the natural key and confirmed on the key; against loaded rows only the file's own
+    periods are searched, so a file costs the same however much history is loaded.
+    The Python ID/USCC check functions run once per DISTINCT value and are joined
+    back. Rows are inserted with ``preserve_insertion_order = false`` (in parallel;
+    ``source_row`` keeps the file order); the caller's setting is restored.
 """
 
 from __future__ import annotations
@@ -299,13 +306,11 @@ def _read_reference() -> tuple[list[tuple[str, str]], list[tuple[str, str]], lis
     return sorted(ins.items()), sorted(regions.items()), names
 
 
-def _register_reference(con: duckdb.DuckDBPyConnection) -> list[str]:
-    ins, regions, region_names = _read_reference()
-    con.execute("CREATE OR REPLACE TEMP TABLE _ref_insurance (key VARCHAR, code VARCHAR)")
-    con.executemany("INSERT INTO _ref_insurance VALUES (?, ?)", ins)
-    con.execute("CREATE OR REPLACE TEMP TABLE _ref_region (key VARCHAR, code VARCHAR)")
-    con.executemany("INSERT INTO _ref_region VALUES (?, ?)", regions)
-    return region_names
+def _lookup_sql(expr: str, pairs: list[tuple[str, str]]) -> str:
+    """Map upper(expr) through a short reference list inline: a join would hash the whole file."""
+    if not pairs:
+        return "CAST(NULL AS VARCHAR)"
+    return f"CASE upper({expr}) " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in pairs) + " END"
 
 
 # --------------------------------------------------------------------------- SQL
@@ -319,7 +324,14 @@ def _resident_sql() -> str:
     return "(id_type IS NULL OR id_type IN (" + _lits(("居民身份证",) + RESIDENT_ID_SPELLINGS) + "))"
 
 
-def _typed_sql(source: Source, col: Column) -> str:
+def _typed_sql(source: Source, col: Column, valid: bool = False) -> str:
+    """The typed value, or NULL when the text is not valid.
+
+    Money, periods and dates first try a cheap exact cast (TRY_CAST plus a shape or
+    round-trip test, so only text the strict pattern accepts passes); the regular
+    expressions run only on the rows the cast did not settle (DuckDB evaluates a CASE
+    branch only for the rows that reach it).
+    """
     c = col.name
     if c == "id_type":
         return (f"CASE WHEN id_type IS NULL OR id_type IN ({_lits(RESIDENT_ID_SPELLINGS)}) "
@@ -331,30 +343,52 @@ def _typed_sql(source: Source, col: Column) -> str:
     if c == "insurance_type":
         return "__insurance_code"
     if c in PERIOD_COLUMNS:
+        # six characters with a value 195001-209912 are six digits; then only the month is left to test
+        n = f"TRY_CAST({c} AS INTEGER)"
         p = f"CASE WHEN regexp_full_match({c}, '\\d{{4}}[-/.]\\d{{2}}') THEN substr({c}, 1, 4) || substr({c}, 6, 2) ELSE {c} END"
-        return f"CASE WHEN regexp_full_match({p}, '(19[5-9]\\d|20\\d\\d)(0[1-9]|1[0-2])') THEN {p} END"
+        return (f"CASE WHEN length({c}) = 6 AND {n} BETWEEN 195001 AND 209912 AND {n} % 100 BETWEEN 1 AND 12 THEN {c} "
+                f"WHEN regexp_full_match({p}, '(19[5-9]\\d|20\\d\\d)(0[1-9]|1[0-2])') THEN {p} END")
     if col.dtype == "INTEGER":
         return f"CASE WHEN regexp_full_match({c}, '[+]?\\d{{1,9}}') THEN CAST({c} AS INTEGER) END"
+    if col.dtype.startswith("DECIMAL") and valid:
+        # text that passed the strict patterns below casts to the same value once its commas are
+        # gone; the only valid text with a minus is a zero ("-", "-0.00")
+        return (f"CASE WHEN starts_with({c}, '-') THEN CAST(0 AS {col.dtype}) "
+                f"WHEN contains({c}, ',') THEN CAST(replace({c}, ',', '') AS {col.dtype}) "
+                f"ELSE CAST({c} AS {col.dtype}) END")
     if col.dtype.startswith("DECIMAL"):
+        # canonical text ("8890.00") round-trips through the cast exactly; anything else takes the strict patterns
+        d = f"TRY_CAST({c} AS {col.dtype})"
         m = f"replace({c}, ',', '')"
-        return (f"CASE WHEN regexp_full_match({m}, '[+]?(\\d{{1,16}}(\\.\\d{{0,2}}0*)?|\\.\\d{{1,2}}0*)') "
+        return (f"CASE WHEN CAST({d} AS VARCHAR) = {c} AND NOT starts_with({c}, '-') THEN {d} "
+                f"WHEN regexp_full_match({m}, '[+]?(\\d{{1,16}}(\\.\\d{{0,2}}0*)?|\\.\\d{{1,2}}0*)') "
                 f"THEN CAST({m} AS {col.dtype}) "
                 f"WHEN regexp_full_match({m}, '-(0*(\\.0*)?)') THEN CAST(0 AS {col.dtype}) END")
     if col.dtype == "DATE":
-        return f"CAST(try_strptime({c}, [{_lits(DATE_FORMATS)}]) AS DATE)"
+        return (f"CASE WHEN length({c}) = 10 AND substr({c}, 5, 1) = '-' AND substr({c}, 8, 1) = '-' "
+                f"AND TRY_CAST({c} AS DATE) IS NOT NULL THEN TRY_CAST({c} AS DATE) "
+                f"ELSE CAST(try_strptime({c}, [{_lits(DATE_FORMATS)}]) AS DATE) END")
     return c
 
 
-def _error_sql(source: Source, col: Column, region_names: list[str]) -> str:
-    """CASE yielding the Chinese problem of this field (without file/row prefix), or NULL."""
+def _error_branches(source: Source, col: Column, region_names: list[str]) -> tuple[list[tuple[str, str]], str | None]:
+    """(WHEN condition, Chinese problem) pairs of this field in schema order, and a cheap test that none holds.
+
+    The problem text is only built for rows that failed (see _validate_and_insert); the
+    cheap test (NULL when the field has no check) decides which rows those are.
+    """
     c, t = col.name, f"t_{col.name}"
     branches = []
+    ok = []
     if not col.nullable:
         branches.append((f"{c} IS NULL", _lit("必填字段为空")))
+        ok.append(f"{c} IS NOT NULL")
     if c == "id_number":
         branches.append(("__resident AND __id_problem IS NOT NULL", "__id_problem"))
+        ok.append("(__id_problem IS NULL OR NOT __resident)")
     elif c == "uscc":
         branches.append(("__uscc_problem IS NOT NULL", "__uscc_problem"))
+        ok.append("__uscc_problem IS NULL")
     elif c == "region":
         branches.append((f"{c} IS NOT NULL AND {t} IS NULL",
                          _lit("未知的参保地（应为" + "、".join(region_names) + "或其代码）")))
@@ -367,6 +401,7 @@ def _error_sql(source: Source, col: Column, region_names: list[str]) -> str:
         if c in INT_RANGES:
             lo, hi = INT_RANGES[c]
             branches.append((f"{t} NOT BETWEEN {lo} AND {hi}", _lit(f"应为{lo}-{hi}之间的整数")))
+            ok.append(f"coalesce({t} BETWEEN {lo} AND {hi}, true)")
     elif col.dtype.startswith("DECIMAL"):
         m = f"replace({c}, ',', '')"
         branches += [
@@ -379,15 +414,24 @@ def _error_sql(source: Source, col: Column, region_names: list[str]) -> str:
         ]
     elif col.dtype == "DATE":
         branches.append((f"{c} IS NOT NULL AND {t} IS NULL", _lit("不是有效的日期（应为YYYY-MM-DD）")))
+    if c in PERIOD_COLUMNS or col.dtype in ("INTEGER", "DATE") or col.dtype.startswith("DECIMAL") \
+            or c in ("region", "insurance_type"):
+        ok.append(f"({c} IS NULL OR {t} IS NOT NULL)")
     vocab = VOCABULARIES.get((source.name, c)) or VOCABULARIES.get((None, c))
     if vocab:
         branches.append((f"{c} IS NOT NULL AND {c} NOT IN ({_lits(vocab)})",
                          _lit("不在允许的取值范围内（应为" + "、".join(vocab) + "）")))
+        ok.append(f"({c} IS NULL OR {c} IN ({_lits(vocab)}))")
     if source.name == "persons" and c == "birth_date":
-        branches.append((
-            f"{t} IS NOT NULL AND __resident AND __id_problem IS NULL AND __id_birth IS NOT NULL AND __id_birth <> {t}",
-            "'出生日期与证件号码不一致（证件号码中为' || strftime(__id_birth, '%Y-%m-%d') || '）'",
-        ))
+        cond = f"{t} IS NOT NULL AND __resident AND __id_problem IS NULL AND __id_birth IS NOT NULL AND __id_birth <> {t}"
+        branches.append((cond, "'出生日期与证件号码不一致（证件号码中为' || strftime(__id_birth, '%Y-%m-%d') || '）'"))
+        ok.append(f"({cond}) IS NOT TRUE")
+    return branches, (" AND ".join(ok) if ok else None)
+
+
+def _error_sql(source: Source, col: Column, region_names: list[str]) -> str:
+    """CASE yielding the Chinese problem of this field (without file/row prefix), or NULL."""
+    branches, _ = _error_branches(source, col, region_names)
     if not branches:
         return "CAST(NULL AS VARCHAR)"
     return "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for cond, msg in branches) + " END"
@@ -399,9 +443,24 @@ def _category_sql(expr: str) -> str:
 
 # --------------------------------------------------------------------------- loading one file
 
+SCAN_BATCH_ROWS = 122_880  # DuckDB's row-group size: each full batch is written by its thread before COMMIT
+
+
+def _in_batches(table: pa.Table) -> pa.Table:
+    """The same rows in record batches of SCAN_BATCH_ROWS: DuckDB scans one Arrow batch per
+    thread, so a file read as one big chunk would be typed and inserted on one core (smaller
+    batches leave partial row groups that COMMIT has to write instead)."""
+    if table.num_rows <= SCAN_BATCH_ROWS:
+        return table
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), table.schema)
+
+
+
 class _Loader:
-    def __init__(self, con: duckdb.DuckDBPyConnection, landing_dir: Path, source: Source, region_names: list[str]):
+    def __init__(self, con: duckdb.DuckDBPyConnection, landing_dir: Path, source: Source, region_names: list[str],
+                 reference: tuple[list[tuple[str, str]], list[tuple[str, str]]]):
         self.con = con
+        self.reference = reference  # (insurance key -> code, region key -> code)
         self.landing_dir = Path(landing_dir)
         self.source = source
         self.region_names = region_names
@@ -552,7 +611,7 @@ class _Loader:
         return earlier
 
     _TEMP_TABLES = ("_ingest_checked", "_ingest_tpl", "_ingest_skip", "_ingest_dupgrp", "_ingest_dups", "_ingest_qrows",
-                    "_ingest_quarantine")
+                    "_ingest_quarantine", "_ingest_exclude")
     _VIEWS = ("_ingest_input", "_ingest_idp", "_ingest_usccp")
 
     def _cleanup(self) -> None:
@@ -580,16 +639,36 @@ class _Loader:
             "birth": pa.array(births, pa.date32()),
         }))
 
+    ROW_LIST_MAX = 2_000
+
+    def _row_filter(self, test: str, table: str) -> str | None:
+        """`__row [NOT] IN (...)` over the rows of a small table, or None when it is empty.
+
+        A short literal list is pushed into the Arrow scan, so only those rows are typed;
+        longer lists use the table itself.
+        """
+        n = self._count(f"SELECT count(*) FROM {table}")
+        if n == 0:
+            return None
+        if n <= self.ROW_LIST_MAX:
+            rows = [r[0] for r in self.con.execute(f"SELECT __row FROM {table} ORDER BY 1").fetchall()]
+            return f"{test} ({', '.join(str(int(r)) for r in rows)})"
+        return f"{test} (SELECT __row FROM {table})"
+
     def _count(self, sql: str) -> int:
         return int(self.con.execute(sql).fetchone()[0])
 
     def _validate_and_insert(self, rep: FileReport, result, now: dt.datetime) -> None:
-        """Type, check, classify and insert one file's rows; all set-based SQL (see module docstring)."""
+        """Type, check, classify and insert one file's rows; all set-based SQL (see module docstring).
+
+        One pass types every row and decides ok / not ok with cheap tests; the Chinese
+        reasons are built afterwards for the (few) failing rows only.
+        """
         con, src = self.con, self.source
         cols = list(src.columns)
         names = [c.name for c in cols]
         present = set(result.table.column_names)
-        con.register("_ingest_input", result.table)
+        con.register("_ingest_input", _in_batches(result.table))
 
         def cleaned(c: str, alias: str = "") -> str:
             return _clean(f"{alias}{c}") if c in present else "CAST(NULL AS VARCHAR)"
@@ -610,14 +689,12 @@ class _Loader:
                 identifiers.uscc_problem, with_birth=False,
             )
 
-        # 2. one pass: clean, drop blank rows, type, one error per field
+        # 2. one pass: drop blank rows, type, ok or not (the reasons come later, for failed rows only)
         joins, extras = [], []
         if "insurance_type" in names:
-            joins.append("LEFT JOIN _ref_insurance ri ON ri.key = upper(b.insurance_type)")
-            extras.append("ri.code AS __insurance_code")
+            extras.append(f"{_lookup_sql('b.insurance_type', self.reference[0])} AS __insurance_code")
         if "region" in names:
-            joins.append("LEFT JOIN _ref_region rr ON rr.key = upper(b.region)")
-            extras.append("rr.code AS __region_code")
+            extras.append(f"{_lookup_sql('b.region', self.reference[1])} AS __region_code")
         if has_id:
             joins.append("LEFT JOIN _ingest_idp ip ON ip.v = upper(b.id_number)")
             extras += ["ip.problem AS __id_problem", "ip.birth AS __id_birth",
@@ -627,27 +704,36 @@ class _Loader:
             extras.append("up.problem AS __uscc_problem")
         any_value = " OR ".join(f"{c} IS NOT NULL" for c in names)
         template_text = f"regexp_matches(__extra, {_lit(INSTRUCTION_RE + '|' + EXAMPLE_MARK_RE)})"
-        errors = {c.name: _error_sql(src, c, self.region_names) for c in cols}
-        errors = {k: v for k, v in errors.items() if v != "CAST(NULL AS VARCHAR)"}
-        checked = list(errors)
-        ok = " AND ".join(f"e_{c} IS NULL" for c in checked) or "true"
+        key = list(src.natural_key)
+        tkey = ", ".join(f"t_{k}" for k in key)
+        checks = {c.name: _error_branches(src, c, self.region_names) for c in cols}
+        checked = [c for c in names if checks[c][0]]
+        ok = " AND ".join(f"({checks[c][1]})" for c in names if checks[c][1]) or "true"
+        def typed(rows: str = "true", valid: bool = False) -> str:
+            """The file's non-blank rows (those matching `rows`): input text, typed values, ok.
+
+            valid=True: the rows are known to pass every check, so money needs no strict test.
+            """
+            return f"""(
+                WITH b0 AS (
+                    SELECT __row, {_clean('__extra')} AS __extra, {', '.join(f'{cleaned(c)} AS {c}' for c in names)}
+                    FROM _ingest_input WHERE {rows}
+                ), b AS (
+                    SELECT * FROM b0 WHERE ({any_value}) OR (__extra IS NOT NULL AND {template_text})
+                ), j AS (
+                    SELECT {', '.join(['b.*'] + extras)} FROM b {' '.join(joins)}
+                ), t AS (
+                    SELECT *, {', '.join(f'{_typed_sql(src, c, valid)} AS t_{c.name}' for c in cols)} FROM j
+                )
+                SELECT *, ({ok}) AS __ok FROM t
+            )"""
+
+        # Only what classifying and duplicate detection need is kept (the key's short strings);
+        # the insert below types the rows again straight from the input instead of copying
+        # a wide intermediate table.
         con.execute(f"""
             CREATE TEMP TABLE _ingest_checked AS
-            WITH b0 AS (
-                SELECT __row, {_clean('__extra')} AS __extra, {', '.join(f'{cleaned(c)} AS {c}' for c in names)}
-                FROM _ingest_input
-            ), b AS (
-                SELECT * FROM b0 WHERE ({any_value}) OR (__extra IS NOT NULL AND {template_text})
-            ), j AS (
-                SELECT {', '.join(['b.*'] + extras)} FROM b {' '.join(joins)}
-            ), t AS (
-                SELECT *, {', '.join(f'{_typed_sql(src, c)} AS t_{c.name}' for c in cols)} FROM j
-            ), e AS (
-                SELECT __row, __extra, {', '.join(f't_{c}' for c in names)},
-                       {', '.join(f'{sql} AS e_{c}' for c, sql in errors.items())}
-                FROM t
-            )
-            SELECT *, ({ok}) AS __ok FROM e
+            SELECT __row, __extra, __ok, {tkey}, hash({tkey}) AS __key_hash FROM {typed()}
         """)
 
         # 3. employer-template rows: only rows with a problem or unrecognised cells can be one
@@ -656,45 +742,51 @@ class _Loader:
         not_skipped = "NOT EXISTS (SELECT 1 FROM _ingest_skip k WHERE k.__row = c.__row)" if has_skips else "true"
 
         # 4. duplicates among valid rows: earlier rows of this file, then live loaded rows
-        key = list(src.natural_key)
         raw_key = [raw_column_name(src.column(k)) for k in key]
-        tkey = ", ".join(f"t_{k}" for k in key)
+        # a hash of the key finds the candidates cheaply; the exact key confirms them
         con.execute(f"""
             CREATE TEMP TABLE _ingest_dupgrp AS
             SELECT {tkey}, min(__row) AS __first_row FROM _ingest_checked c
-            WHERE __ok AND {not_skipped} GROUP BY ALL HAVING count(*) > 1
+            WHERE __ok AND {not_skipped} AND __key_hash IN (
+                SELECT __key_hash FROM _ingest_checked c WHERE __ok AND {not_skipped}
+                GROUP BY __key_hash HAVING count(*) > 1)
+            GROUP BY ALL HAVING count(*) > 1
         """)
+        has_grp = self._count("SELECT count(*) FROM _ingest_dupgrp") > 0
         on_grp = " AND ".join(f"g.t_{k} = c.t_{k}" for k in key)
         on_raw = " AND ".join(f"x.{rk} = c.t_{k}" for k, rk in zip(key, raw_key))
+        # only the loaded rows of this file's own periods can collide: the check does not grow with history
+        period = next((k for k in key if k in PERIOD_COLUMNS), None)
+        live = "x.superseded_at IS NULL"
+        if period is not None:
+            periods = [r[0] for r in con.execute(
+                f"SELECT DISTINCT t_{period} FROM _ingest_checked WHERE __ok AND t_{period} IS NOT NULL").fetchall()]
+            live += f" AND x.{period} IN ({_lits(periods)})" if periods else " AND false"
+        has_live = con.execute(f"SELECT 1 FROM {src.table} x WHERE {live} LIMIT 1").fetchone() is not None
+        parts = []
+        if has_grp:
+            parts.append(f"""
+                SELECT c.__row, g.__first_row, NULL AS __dup_file, NULL AS __dup_row
+                FROM _ingest_checked c JOIN _ingest_dupgrp g ON {on_grp}
+                WHERE c.__ok AND c.__row <> g.__first_row AND {not_skipped}""")
+        if has_live:
+            parts.append(f"""
+                SELECT c.__row, NULL, x.source_file, x.source_row
+                FROM _ingest_checked c JOIN {src.table} x ON {on_raw} AND {live}
+                WHERE c.__ok AND {not_skipped}""")
+        if not parts:  # nothing can collide: an empty table of the same shape
+            parts.append("SELECT NULL::INTEGER, NULL::INTEGER, NULL::VARCHAR, NULL::INTEGER WHERE false")
         con.execute(f"""
             CREATE TEMP TABLE _ingest_dups AS
             SELECT __row, max(__first_row) AS __first_row, max(__dup_file) AS __dup_file, max(__dup_row) AS __dup_row
-            FROM (
-                SELECT c.__row, g.__first_row, NULL AS __dup_file, NULL AS __dup_row
-                FROM _ingest_checked c JOIN _ingest_dupgrp g ON {on_grp}
-                WHERE c.__ok AND c.__row <> g.__first_row AND {not_skipped}
-                UNION ALL
-                SELECT c.__row, NULL, x.source_file, x.source_row
-                FROM _ingest_checked c JOIN {src.table} x ON {on_raw} AND x.superseded_at IS NULL
-                WHERE c.__ok AND {not_skipped}
-            ) GROUP BY __row
+            FROM ({' UNION ALL '.join(parts)}) AS u(__row, __first_row, __dup_file, __dup_row) GROUP BY __row
         """)
-        has_dups = self._count("SELECT count(*) FROM _ingest_dups") > 0
-        not_dup = "NOT EXISTS (SELECT 1 FROM _ingest_dups d WHERE d.__row = c.__row)" if has_dups else "true"
 
-        # 5. loaded rows
+        # 5. quarantined rows: one per input row, every failing field in the reason
         rel, fhash, load_id = _lit(rep.file), _lit(rep.file_hash), _lit(rep.load_id)
         ts = f"TIMESTAMP {_lit(now.isoformat(sep=' '))}"
-        target = ", ".join([raw_column_name(c) for c in cols] + [n for n, _ in schema.LINEAGE_COLUMNS])
-        values = ", ".join([f"t_{c}" for c in names] + [rel, "__row", fhash, load_id, ts, "NULL"])
-        loaded = con.execute(
-            f"INSERT INTO {src.table} ({target}) SELECT {values} FROM _ingest_checked c "
-            f"WHERE __ok AND {not_skipped} AND {not_dup}"
-        ).fetchone()[0]
-
-        # 6. quarantined rows: one per input row, every failing field in the reason
         labels = {c.name: c.label for c in cols}
-        value_of = {c: cleaned(c, "i.") for c in names}
+        value_of = {c: f"c.{c}" for c in names}  # the input text, joined in below
         segments = [
             f"CASE WHEN e_{c} IS NOT NULL THEN '字段“{labels[c]}”({c})：' || e_{c} "
             f"|| coalesce('，值为“' || {value_of[c]} || '”', '') END"
@@ -719,24 +811,49 @@ class _Loader:
         category_sql = (first(lambda c: f"'{c}：' || {_category_sql('e_' + c)}")
                         + " WHEN c.__dup_file IS NOT NULL THEN '自然键：与已加载记录重复' ELSE '自然键：与本文件前面的行重复' END")
         record = "CAST(json_object(" + ", ".join(
-            f"{_lit(result.headers.get(c, c))}, i.{c}" for c in names if c in present) + ") AS VARCHAR)"
+            f"{_lit(result.headers.get(c, c))}, c.{c}" for c in names if c in present) + ") AS VARCHAR)"
         con.execute(f"""
             CREATE TEMP TABLE _ingest_qrows AS
-            SELECT c.*, d.__row AS __dup, d.__first_row, d.__dup_file, d.__dup_row
+            SELECT c.__row, d.__row AS __dup, d.__first_row, d.__dup_file, d.__dup_row
             FROM _ingest_checked c LEFT JOIN _ingest_dups d ON d.__row = c.__row
             WHERE {not_skipped} AND (NOT c.__ok OR d.__row IS NOT NULL)
         """)
-        con.execute(f"""
-            CREATE TEMP TABLE _ingest_quarantine AS
-            SELECT c.__row, {field_sql} AS field, {value_sql} AS value, {reason} AS reason,
-                   {category_sql} AS category, {record} AS record
-            FROM _ingest_qrows c JOIN _ingest_input i ON i.__row = c.__row
+        # the reasons, for the failed rows only: the input text beside the typed values
+        errors = ", ".join(f"{_error_sql(src, src.column(c), self.region_names)} AS e_{c}" for c in checked)
+        quarantined = self._row_filter("__row IN", "_ingest_qrows")
+        if quarantined is None:
+            con.execute("""CREATE TEMP TABLE _ingest_quarantine (__row INTEGER, field VARCHAR, value VARCHAR,
+                           reason VARCHAR, category VARCHAR, record VARCHAR)""")
+        else:
+            con.execute(f"""
+                CREATE TEMP TABLE _ingest_quarantine AS
+                WITH e AS (
+                    SELECT c.*, q.__dup, q.__first_row, q.__dup_file, q.__dup_row, {errors}
+                    FROM {typed(quarantined)} c JOIN _ingest_qrows q ON q.__row = c.__row
+                )
+                SELECT c.__row, {field_sql} AS field, {value_sql} AS value, {reason} AS reason,
+                       {category_sql} AS category, {record} AS record
+                FROM e c
+            """)
+            con.execute(f"""
+                INSERT INTO raw.quarantine
+                SELECT {_lit(src.name)}, {rel}, __row, {fhash}, {load_id}, field, value, reason, record, {ts}, NULL
+                FROM _ingest_quarantine ORDER BY __row
+            """)
+
+        # 6. loaded rows: every non-blank row that is neither quarantined nor skipped. The rows are
+        # typed again straight from the input; excluding the (few) known rows by number rather
+        # than re-testing every row keeps the checks out of this scan.
+        target = ", ".join([raw_column_name(c) for c in cols] + [n for n, _ in schema.LINEAGE_COLUMNS])
+        values = ", ".join([f"t_{c}" for c in names] + [rel, "__row", fhash, load_id, ts, "NULL"])
+        con.execute("""
+            CREATE TEMP TABLE _ingest_exclude AS
+            SELECT __row FROM _ingest_qrows UNION SELECT __row FROM _ingest_skip
         """)
-        con.execute(f"""
-            INSERT INTO raw.quarantine
-            SELECT {_lit(src.name)}, {rel}, __row, {fhash}, {load_id}, field, value, reason, record, {ts}, NULL
-            FROM _ingest_quarantine ORDER BY __row
-        """)
+        rows = self._row_filter("__row NOT IN", "_ingest_exclude") or "true"
+        loaded = con.execute(
+            f"INSERT INTO {src.table} ({target}) SELECT {values} FROM {typed(rows, valid=True)} c"
+        ).fetchone()[0]
 
         # 7. counts: read = loaded + quarantined + skipped
         rep.rows_read = self._count("SELECT count(*) FROM _ingest_checked")
@@ -803,8 +920,8 @@ def load_source(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, 
     if source not in schema.SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCE_ORDER)}")
     ensure_raw_schema(con)
-    region_names = _register_reference(con)
-    loader = _Loader(con, Path(landing_dir), schema.SOURCES[source], region_names)
+    ins, regions, region_names = _read_reference()
+    loader = _Loader(con, Path(landing_dir), schema.SOURCES[source], region_names, (ins, regions))
     report = SourceReport(source=source)
     files = discover_files(Path(landing_dir), source)
     iterator = files
@@ -813,14 +930,21 @@ def load_source(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, 
 
         iterator = tqdm(files, desc=f"loading {source}", unit="file")
     by_file: dict[str, FileReport] = {}
-    for path, rel in iterator:
-        rep = loader.load(path, rel)
-        for old in loader.replaced:
-            if old in by_file:  # loaded earlier in this same run, now superseded
-                by_file[old].status = STATUS_REPLACED
-                by_file[old].replaced_by = rep.file
-        by_file[rel] = rep
-        report.files.append(rep)
+    # Row order on disk carries no meaning (source_row keeps the file's order), so let
+    # DuckDB insert in parallel; the caller's setting is restored afterwards.
+    order_setting = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        for path, rel in iterator:
+            rep = loader.load(path, rel)
+            for old in loader.replaced:
+                if old in by_file:  # loaded earlier in this same run, now superseded
+                    by_file[old].status = STATUS_REPLACED
+                    by_file[old].replaced_by = rep.file
+            by_file[rel] = rep
+            report.files.append(rep)
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if order_setting else 'false'}")
     return report
 
 
