@@ -59,10 +59,12 @@ def issue_document(kind: str, params: dict, warehouse: Path | str | None = None,
         stamp = render.Stamp(cert_id, codes.display(code), issued_at, expires_at, qr_svg)
         return document_html(doc, stamp, validity_months)
 
-    # pass 1: the text as it will print (the QR image does not change the text or layout)
-    draft = render.pdf(page_html(None))
-    text = render.canonical_text(draft)
-    digest = render.content_digest(draft)
+    # One layout: the PDF with an empty QR square gives the printed text; the QR code, which
+    # adds no text, is then drawn into that square.
+    document = render.layout(page_html(None))
+    box = render.qr_box_points(document)
+    draft = render.write(document)
+    digest = render.text_digest(render.canonical_text(draft))
     kid, private_key = keystore.signing_key()
     claims = tokens.Claims(cert_id=cert_id, doc_type=doc.kind.code, subject=doc.subject, period=doc.period,
                            figures=doc.figures, digest=digest, issued_at=issued_at, not_before=issued_at,
@@ -70,10 +72,7 @@ def issue_document(kind: str, params: dict, warehouse: Path | str | None = None,
     raw = tokens.sign(claims, kid, private_key)
     token_b32 = tokens.b32encode(raw)
     url = qr.verification_url(token_b32)
-    qr_svg, version = qr.svg(url)
-    final = render.pdf(page_html(qr_svg))
-    if render.canonical_text(final) != text:
-        raise RuntimeError("printed text changed between the two rendering passes")
+    final, version = qr.stamp_pdf(draft, url, box)
     signed = pades.sign_pdf(final, cert_id)
 
     path = Path(out) if out else config.output_dir() / f"{doc.kind.name}-{cert_id}.pdf"

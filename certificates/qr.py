@@ -65,3 +65,47 @@ def svg(text: str, quiet_zone: int = 4) -> tuple[str, int]:
     doc = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
            f'<rect width="{size}" height="{size}" fill="#fff"/><path d="{"".join(parts)}" fill="#000"/></svg>')
     return doc, version
+
+
+def pdf_content(text: str, x: float, y: float, size: float, quiet_zone: int = 4) -> tuple[bytes, int]:
+    """PDF drawing operators for the QR code filling the square (x, y, size) in points (origin bottom-left).
+
+    The same modules as svg(): runs of dark modules as filled rectangles on a white square,
+    wrapped in q/Q so the page's own graphics state is untouched.
+    """
+    cells, version = matrix(text)
+    n = len(cells)
+    unit = size / (n + 2 * quiet_zone)
+    ops = ["q", "1 g", f"{x:.3f} {y:.3f} {size:.3f} {size:.3f} re f", "0 g"]
+    for row_ix, row in enumerate(cells):
+        top = y + size - (row_ix + quiet_zone + 1) * unit
+        col = 0
+        while col < n:
+            if row[col]:
+                start = col
+                while col < n and row[col]:
+                    col += 1
+                ops.append(f"{x + (start + quiet_zone) * unit:.3f} {top:.3f} {(col - start) * unit:.3f} {unit:.3f} re")
+            else:
+                col += 1
+    ops += ["f", "Q"]
+    return ("\n".join(ops) + "\n").encode("ascii"), version
+
+
+def stamp_pdf(pdf_bytes: bytes, text: str, box: tuple[float, float, float], page_ix: int = 0) -> tuple[bytes, int]:
+    """Draw the QR code into an existing PDF (an incremental update; the printed text is unchanged)."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    content, version = pdf_content(text, *box)
+    writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
+    # Isolate the page's own content (it may leave a transformed CTM) from the stamp.
+    save = writer.add_object(generic.StreamObject(stream_data=b"q\n"))
+    writer.add_stream_to_page(page_ix, save, prepend=True)
+    stamp = writer.add_object(generic.StreamObject(stream_data=b"Q\n" + content))
+    writer.add_stream_to_page(page_ix, stamp)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue(), version

@@ -129,9 +129,49 @@ def html(template: str, stamp: Stamp, **context) -> str:
 
 
 def pdf(document_html: str) -> bytes:
-    from weasyprint import HTML
+    return write(layout(document_html))
 
-    return HTML(string=document_html, base_url=str(TEMPLATES)).write_pdf(uncompressed_pdf=False)
+
+_font_config = None
+
+
+def layout(document_html: str):
+    """WeasyPrint's laid-out document (the costly part): write it, and find boxes on it."""
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    global _font_config
+    if _font_config is None:  # one fontconfig/Pango font map per process, not per document
+        _font_config = FontConfiguration()
+    return HTML(string=document_html, base_url=str(TEMPLATES)).render(font_config=_font_config)
+
+
+def write(document) -> bytes:
+    return document.write_pdf(uncompressed_pdf=False)
+
+
+PX = 0.75  # CSS px in PDF points
+
+
+def qr_box_points(document) -> tuple[float, float, float]:
+    """(x, y, size) in PDF points (origin bottom-left) of the QR placeholder on page 1."""
+    page = document.pages[0]
+
+    def walk(box):
+        element = getattr(box, "element", None)
+        if element is not None and "qr-slot" in (element.get("class") or "").split():
+            return box
+        for child in getattr(box, "children", ()):
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+
+    box = walk(page._page_box)
+    if box is None:
+        raise RuntimeError("the page has no QR placeholder (class qr-slot)")
+    size = box.width * PX
+    return box.content_box_x() * PX, page.height * PX - box.content_box_y() * PX - size, size
 
 
 def page_texts(pdf_bytes: bytes) -> list[str]:
@@ -156,4 +196,8 @@ def canonical_text(pdf_bytes: bytes) -> str:
 
 
 def content_digest(pdf_bytes: bytes) -> bytes:
-    return hashlib.sha256(DIGEST_DOMAIN + canonical_text(pdf_bytes).encode("utf-8")).digest()
+    return text_digest(canonical_text(pdf_bytes))
+
+
+def text_digest(text: str) -> bytes:
+    return hashlib.sha256(DIGEST_DOMAIN + text.encode("utf-8")).digest()
