@@ -1,4 +1,4 @@
-"""Stage 5: issuing certificates (render twice, sign the token, QR, PAdES-sign, registry).
+"""Stage 5: issuing certificates (one layout, sign the token, draw the QR, PAdES-sign, registry).
 
 Reads the serving copy of a pipeline build at --dashboard-scale (built once and cached in
 the scratch folder). Measured with `certificates.issue.issue_document`, the function the
