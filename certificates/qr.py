@@ -46,22 +46,25 @@ def matrix(text: str) -> tuple[list[list[bool]], int]:
     return code.get_matrix(), code.version
 
 
-def svg(text: str, quiet_zone: int = 4) -> tuple[str, int]:
-    """An SVG with one path of square modules (crisp at any print or render resolution)."""
-    cells, version = matrix(text)
-    n = len(cells)
-    size = n + 2 * quiet_zone
-    parts = []
+def dark_runs(cells: list[list[bool]]):
+    """(row, first column, length) of every horizontal run of dark modules."""
     for y, row in enumerate(cells):
-        x = 0
+        x, n = 0, len(row)
         while x < n:
             if row[x]:
                 start = x
                 while x < n and row[x]:
                     x += 1
-                parts.append(f"M{start + quiet_zone} {y + quiet_zone}h{x - start}v1h-{x - start}z")
+                yield y, start, x - start
             else:
                 x += 1
+
+
+def svg(text: str, quiet_zone: int = 4) -> tuple[str, int]:
+    """An SVG with one path of square modules (crisp at any print or render resolution)."""
+    cells, version = matrix(text)
+    size = len(cells) + 2 * quiet_zone
+    parts = [f"M{x + quiet_zone} {y + quiet_zone}h{w}v1h-{w}z" for y, x, w in dark_runs(cells)]
     doc = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
            f'<rect width="{size}" height="{size}" fill="#fff"/><path d="{"".join(parts)}" fill="#000"/></svg>')
     return doc, version
@@ -74,20 +77,10 @@ def pdf_content(text: str, x: float, y: float, size: float, quiet_zone: int = 4)
     wrapped in q/Q so the page's own graphics state is untouched.
     """
     cells, version = matrix(text)
-    n = len(cells)
-    unit = size / (n + 2 * quiet_zone)
+    unit = size / (len(cells) + 2 * quiet_zone)
     ops = ["q", "1 g", f"{x:.3f} {y:.3f} {size:.3f} {size:.3f} re f", "0 g"]
-    for row_ix, row in enumerate(cells):
-        top = y + size - (row_ix + quiet_zone + 1) * unit
-        col = 0
-        while col < n:
-            if row[col]:
-                start = col
-                while col < n and row[col]:
-                    col += 1
-                ops.append(f"{x + (start + quiet_zone) * unit:.3f} {top:.3f} {(col - start) * unit:.3f} {unit:.3f} re")
-            else:
-                col += 1
+    ops += [f"{x + (col + quiet_zone) * unit:.3f} {y + size - (row + quiet_zone + 1) * unit:.3f} "
+            f"{width * unit:.3f} {unit:.3f} re" for row, col, width in dark_runs(cells)]
     ops += ["f", "Q"]
     return ("\n".join(ops) + "\n").encode("ascii"), version
 
