@@ -57,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     scratch.mkdir(parents=True, exist_ok=True)
     os.environ["SHEBAO_BENCH_SCRATCH"] = str(scratch)
     os.environ["SHEBAO_HOME"] = str(scratch / "homes" / "default")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
     from benchmarks.harness import Context, StageResult, machine, write_report

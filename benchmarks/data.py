@@ -22,7 +22,7 @@ def scratch_root() -> Path:
 
 def landing(scale: float, window: tuple[str, str] = DEFAULT_WINDOW, fmt: str = "auto", seed: int = SEED) -> tuple[Path, dict]:
     """A generated landing folder (reused when already complete); returns (folder, generator summary)."""
-    from pipelines.generate import generate_landing
+    from shebao.generate import generate_landing
 
     name = f"landing-sf{scale:g}-{window[0]}-{window[1]}-{fmt}-s{seed}"
     folder = scratch_root() / "data" / name

@@ -9,18 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from foundation.paths import shebao_home
+
 ISSUER_NAME = "示例市社会保险事业管理中心"  # fictional issuer (DOMAIN.md section 4)
 ISSUER_ID = "SHEBAO-DEMO"  # `iss` claim; short, it travels in every QR code
 DEFAULT_VERIFY_BASE = "HTTP://127.0.0.1:8765"
 VALIDITY_MONTHS = 6  # printed validity of every document (seed 003: 有效期内(6个月))
 KEY_SIGN_MONTHS = 6  # a signing key signs for this long before rotation is due
 CLOCK_SKEW_SECONDS = 300
-
-
-def shebao_home() -> Path:
-    home = Path(os.environ.get("SHEBAO_HOME", "var")).expanduser().resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    return home
 
 
 def keys_dir() -> Path:
@@ -43,11 +39,3 @@ def verify_base() -> str:
     """Base URL printed in QR codes; upper case so the QR stays in alphanumeric mode."""
     return os.environ.get("SHEBAO_VERIFY_BASE", DEFAULT_VERIFY_BASE).rstrip("/").upper()
 
-
-def default_warehouse() -> Path:
-    return shebao_home() / "warehouse.duckdb"
-
-
-def serving_path(warehouse: Path | str | None) -> Path:
-    """Documents read the read-only serving copy beside the warehouse."""
-    return Path(warehouse or default_warehouse()).resolve().parent / "serving.duckdb"

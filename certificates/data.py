@@ -7,12 +7,13 @@ rows a document prints. The serving copy is opened read-only, per document.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from certificates import config
+from foundation import serving
 
 
 class DataError(LookupError):
@@ -20,15 +21,12 @@ class DataError(LookupError):
 
 
 @contextmanager
-def connect(warehouse: Path | str | None):
-    path = config.serving_path(warehouse)
-    if not path.exists():
-        raise DataError(f"找不到服务库 {path}，请先运行数据管道")
-    con = duckdb.connect(str(path), read_only=True)
+def connect(warehouse: Path | str | None) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
-        yield con
-    finally:
-        con.close()
+        with serving.connect(warehouse) as con:
+            yield con
+    except serving.ServingUnavailable as exc:
+        raise DataError(str(exc)) from exc
 
 
 def _rows(con, sql: str, params: list) -> list[dict]:

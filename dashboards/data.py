@@ -349,7 +349,7 @@ def retirement_people(r: Reader, start: dt.date, months: int = 36, unit_id: str 
 
 def _source_label(col: str) -> str:
     """The landing source's Chinese name from the input contract (pipelines/ingest/schema.py)."""
-    from pipelines.ingest.schema import SOURCES
+    from foundation.landing.schema import SOURCES
 
     whens = " ".join(f"when '{name}' then '{src.label}'" for name, src in SOURCES.items())
     return f"case {col} {whens} else {col} end"

@@ -8,44 +8,22 @@ because DuckDB connections are not safe to share between threads.
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-OPEN_ATTEMPTS = 5
-OPEN_BACKOFF_S = 0.2
+from foundation import paths
+from foundation.serving import ServingUnavailable, open_read_only
 
+__all__ = ["Reader", "ServingUnavailable", "open_read_only", "serving_file", "warehouse_path"]
 
 def warehouse_path() -> Path:
-    """SHEBAO_WAREHOUSE, else $SHEBAO_HOME/warehouse.duckdb (SHEBAO_HOME default ./var)."""
-    explicit = os.environ.get("SHEBAO_WAREHOUSE")
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    home = Path(os.environ.get("SHEBAO_HOME", "var")).expanduser().resolve()
-    return home / "warehouse.duckdb"
+    return paths.default_warehouse()
 
 
 def serving_file() -> Path:
-    return warehouse_path().parent / "serving.duckdb"
-
-
-def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open with a bounded retry: a swap or a stray lock is transient, a missing file is not."""
-    last: Exception | None = None
-    for attempt in range(OPEN_ATTEMPTS):
-        try:
-            return duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException as exc:  # lock held or file being replaced
-            last = exc
-            time.sleep(OPEN_BACKOFF_S * (attempt + 1))
-    raise ServingUnavailable(f"无法打开数据副本 {path}：{last}") from last
-
-
-class ServingUnavailable(RuntimeError):
-    """The serving copy is missing or cannot be opened."""
+    return paths.serving_path()
 
 
 class Reader:

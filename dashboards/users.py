@@ -7,9 +7,7 @@ An employer's login name is its unit number; the unit an employer sees comes fro
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import getpass
 import hashlib
 import hmac
 import os
@@ -17,6 +15,8 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from foundation import paths
 
 USERS_FILE = "dashboard_users.sqlite"
 # scrypt cost: n=2**14, r=8, p=1 (about 16 MB, tens of ms): slow for guessing, fine for a login.
@@ -33,7 +33,7 @@ class User:
 
 
 def users_db_path(home: Path | str | None = None) -> Path:
-    base = Path(home or os.environ.get("SHEBAO_HOME", "var")).expanduser().resolve()
+    base = Path(home).expanduser().resolve() if home else paths.shebao_home()
     base.mkdir(parents=True, exist_ok=True)
     return base / USERS_FILE
 
@@ -101,44 +101,3 @@ def ensure_demo_accounts(unit_ids: list[str], path: Path | None = None) -> list[
         add_user(username, password, role, path=path)
         accounts.append((username, role, password))
     return accounts
-
-
-def cmd_users_add(args: argparse.Namespace) -> int:
-    if bool(args.unit) == bool(args.analyst):
-        print("请指定 --unit 单位编号 或 --analyst 用户名（二选一）")
-        return 2
-    password = args.password
-    generated = False
-    if not password:
-        if os.isatty(0):
-            password = getpass.getpass("密码：")
-        else:
-            password = secrets.token_urlsafe(9)
-            generated = True
-    try:
-        user = add_user(args.unit or args.analyst, password, "employer" if args.unit else "analyst")
-    except ValueError as exc:
-        print(exc)
-        return 2
-    who = f"单位 {user.unit_id}" if user.role == "employer" else f"分析员 {user.username}"
-    print(f"已创建账号：{user.username}（{who}）" + (f"，密码：{password}" if generated else ""))
-    return 0
-
-
-def cmd_users_list(args: argparse.Namespace) -> int:
-    for user in list_users():
-        print(f"{user.username}\t{user.role}\t{user.unit_id or ''}")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Register `users add --unit U [--password P]`, `users add --analyst NAME`, `users list`."""
-    p = subparsers.add_parser("users", help="dashboard accounts (employer units and analysts)")
-    sub = p.add_subparsers(dest="users_command", required=True)
-    add = sub.add_parser("add", help="create or reset an account")
-    add.add_argument("--unit", help="unit number (the employer's login name)")
-    add.add_argument("--analyst", help="analyst login name")
-    add.add_argument("--password", help="password (at least 8 characters; generated and printed if omitted)")
-    add.set_defaults(func=cmd_users_add)
-    lst = sub.add_parser("list", help="list accounts")
-    lst.set_defaults(func=cmd_users_list)

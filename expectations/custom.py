@@ -31,7 +31,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_pair_condition_partial,
 )
 
-from pipelines.ingest.identifiers import id_birth_date, id_number_problem, uscc_problem
+from foundation.landing.identifiers import id_birth_date, id_number_problem, uscc_problem
 
 FEE_PERIOD_MIN_YEAR = 1990
 FEE_PERIOD_MAX_YEAR = 2100

@@ -25,7 +25,7 @@ from expectations.suites import (
     RAW_SUITES,
     contribution_lines_soft_suite,
 )
-from pipelines.ingest.identifiers import id_number_problem, uscc_problem
+from foundation.landing.identifiers import id_number_problem, uscc_problem
 
 PARTIAL_UNEXPECTED_COUNT = 10
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT}

@@ -26,9 +26,9 @@ from expectations.custom import (
     ExpectColumnValuesToBeValidUscc,
     ExpectColumnValuesToHaveAtMostTwoDecimals,
 )
-from pipelines.ingest import schema
-from pipelines.ingest.loader import raw_column_name
-from pipelines.ingest.schema import Source
+from foundation.landing import schema
+from foundation.landing.schema import raw_column_name
+from foundation.landing.schema import Source
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "reference"
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-from pipelines.assets.ingestion import build_landing_sensor, raw_assets  # noqa: E402
-from pipelines.assets.quality_checks import contribution_amounts_check, raw_checks  # noqa: E402
-from pipelines.assets.serving import build_serving_asset  # noqa: E402
-from pipelines.assets.transformations import dbt_resource, shebao_dbt_models  # noqa: E402
-from pipelines.resources import default_resources  # noqa: E402
+from pipelines.defs.ingestion.assets import build_landing_sensor, raw_assets
+from pipelines.defs.quality.checks import contribution_amounts_check, raw_checks
+from pipelines.defs.serving.assets import build_serving_asset
+from pipelines.defs.transform.dbt import dbt_resource, shebao_dbt_models
+from pipelines.resources import default_resources
 
 LOAD_AND_BUILD_JOB = "load_and_build"
 

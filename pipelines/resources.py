@@ -10,7 +10,8 @@ from typing import Iterator
 import dagster as dg
 import duckdb
 
-from pipelines import settings
+from foundation import paths as settings
+from foundation.settings import duckdb_config
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -29,7 +30,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.file), read_only=read_only, config=settings.duckdb_config())
+        con = duckdb.connect(str(self.file), read_only=read_only, config=duckdb_config())
         try:
             yield con
         finally:

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from pipelines import settings
-from pipelines.assets.run_tags import AS_OF_TAG
+from foundation import paths as settings
+from pipelines.run_tags import AS_OF_TAG
+
+
+def dagster_home() -> Path:
+    """Runs launched from the CLI land in the same instance `dagster dev` shows."""
+    path = Path(os.environ.get("DAGSTER_HOME", settings.shebao_home() / "dagster")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        # The network is closed here; one DuckDB writer at a time.
+        config.write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
+    os.environ["DAGSTER_HOME"] = str(path)
+    return path
 
 
 @dataclass
@@ -51,7 +64,7 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_l
 
     as_of = as_of or dt.date.today().isoformat()
     dt.date.fromisoformat(as_of)  # fail early on a malformed date
-    settings.dagster_home()
+    dagster_home()
     defs = build_defs(landing=landing, warehouse=warehouse)
     job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
     with dg.DagsterInstance.get() as instance:

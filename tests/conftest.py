@@ -1,3 +1,1 @@
-import os
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+"""Shared pytest configuration."""

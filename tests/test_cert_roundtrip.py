@@ -19,7 +19,8 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from certificates import cli, documents, qr, render, verify
+from certificates import documents, qr, render, verify
+from shebao import cli
 from certificates import token as tokens
 from certificates.issue import document_html, issue_document
 from certificates.keys import KeyStore

@@ -208,6 +208,7 @@ def test_accounts_are_stored_hashed_and_checked(tmp_path, capsys):
     import argparse
 
     from dashboards import users
+    from shebao import users_cli
 
     db = tmp_path / "u.sqlite"
     users.add_user("U009", "s3cret-pass", path=db)
@@ -219,7 +220,7 @@ def test_accounts_are_stored_hashed_and_checked(tmp_path, capsys):
         users.add_user("U010", "short", path=db)
 
     parser = argparse.ArgumentParser(prog="shebao")
-    users.add_parser(parser.add_subparsers(dest="command"))
+    users_cli.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["users", "add", "--unit", "U011", "--password", "another-pass"])
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHEBAO_HOME", str(tmp_path))

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.ingest.identifiers import id_check_char, uscc_check_char
+from foundation.landing.identifiers import id_check_char, uscc_check_char
 from pipelines.ingest import loader
 
 ROOT = Path(__file__).resolve().parents[1]

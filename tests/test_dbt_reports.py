@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.ingest.identifiers import id_check_char
-from pipelines.ingest.schema import LINEAGE_COLUMNS, SOURCES
+from foundation.landing.identifiers import id_check_char
+from foundation.landing.schema import LINEAGE_COLUMNS, SOURCES
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = ROOT / "dbt_project"

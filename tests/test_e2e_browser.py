@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboards import certs, cli, users
+from dashboards import certs, users
+from shebao import dashboard_cli as cli
 from dashboards.testing_fixture import build_serving
 
 CHROMIUM, CHROMIUM_ARGS = cli.CHROMIUM, cli.CHROMIUM_ARGS

@@ -12,8 +12,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.ingest import schema
-from pipelines.ingest.loader import raw_columns
+from foundation.landing import schema
+from foundation.landing.schema import raw_columns
 
 # Valid identifiers (GB 11643 / GB 32100 examples and hand-checked values).
 ID_A = "11010519491231002X"  # born 1949-12-31 (the GB 11643 example)
@@ -130,7 +130,6 @@ def ledger(**kw) -> dict:
 def test_analytics_off_and_vocabularies_from_seeds(gxrun):
     from expectations import suites
 
-    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
     assert suites.region_codes() == ["SZ_SIP", "SZ_CITY", "HB_PROV"]
     assert suites.insurance_type_codes() == ["110", "210", "310", "320", "330", "340", "350", "410", "510", "610", "620"]
     assert suites.risk_classes() == [1, 2, 3, 4, 5, 6, 7, 8]
@@ -418,3 +417,15 @@ def test_metadata_is_json(con, gxrun):
         "unexpected_percent": 50.0,
         "partial_unexpected_list": [[ID_C, "1985-12-13"]],
     }]
+
+
+def test_importing_the_suites_switches_gx_analytics_off():
+    """Without the variable in the environment, importing our GX code must set it before GX loads."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "GX_ANALYTICS_ENABLED"}
+    code = ("import sys, os; import expectations.run; "
+            "print(os.environ.get('GX_ANALYTICS_ENABLED'), 'great_expectations' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["false", "True"]

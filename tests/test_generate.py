@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.generate import add_parser, generate_landing
-from pipelines.ingest.identifiers import id_birth_date, id_number_problem, uscc_problem
-from pipelines.ingest.schema import SOURCES
-from pipelines.settings import REFERENCE_SEEDS_DIR
+from shebao.generate import add_parser, generate_landing
+from foundation.landing.identifiers import id_birth_date, id_number_problem, uscc_problem
+from foundation.landing.schema import SOURCES
+from foundation.paths import REFERENCE_SEEDS_DIR
 
 INSTRUCTION = "以上一行填写示例请从下一行开始按示例填写"
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.ingest import loader
-from pipelines.ingest.identifiers import id_check_char, uscc_check_char
+from foundation.landing.identifiers import id_check_char, uscc_check_char
 
 ID_A = "32058119900101123" + id_check_char("32058119900101123")  # born 1990-01-01
 ID_B = "42010619851231002" + id_check_char("42010619851231002")  # born 1985-12-31

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.ingest import loader
 
-generate = pytest.importorskip("pipelines.generate")
+generate = pytest.importorskip("shebao.generate")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.generate import generate_landing
+from shebao.generate import generate_landing
 from pipelines.run import run_pipeline
 
 AS_OF = "2026-11-23"
@@ -159,7 +159,7 @@ def test_new_as_of_date_rebuilds_and_republishes(built):
 
 def test_checks_validate_only_loads_they_have_not_passed(built):
     """After a pass every live load is recorded with its row count; nothing is pending."""
-    from pipelines.assets.quality_checks import pending_loads
+    from pipelines.defs.quality.checks import pending_loads
 
     con = duckdb.connect(str(built["warehouse"]))
     try:
@@ -176,7 +176,7 @@ def test_checks_validate_only_loads_they_have_not_passed(built):
 
 def test_blocking_check_failure_stops_the_build_with_a_nonzero_exit(built, capsys):
     """A row that slipped past the loader (here inserted by hand) fails the GX suite and blocks dbt."""
-    from pipelines.cli import main
+    from shebao.cli import main
 
     wh = built["warehouse"]
     con = duckdb.connect(str(wh))

@@ -9,7 +9,7 @@ import json
 import duckdb
 import pytest
 
-from pipelines import cli
+from shebao import cli
 
 FULL_ID = "320586198505059916"
 
@@ -143,4 +143,4 @@ def test_statement_table_header_masks_id(warehouse, capsys):
 
 def test_missing_serving_copy(tmp_path, capsys):
     code, _, err = run(capsys, "arrears", "--warehouse", str(tmp_path / "none" / "warehouse.duckdb"))
-    assert code == 2 and "找不到服务副本" in err
+    assert code == 2 and "找不到数据副本" in err

@@ -392,7 +392,7 @@ def test_service_reports_every_negative_with_reason(good, store, registry, paylo
 
 
 def test_keys_cli_rotate_and_list(store, capsys):
-    from certificates import cli
+    from shebao import cli
 
     first = store.signing_key()[0].hex()
     assert cli.main(["keys", "rotate"]) == 0

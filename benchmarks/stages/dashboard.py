@@ -1,6 +1,6 @@
 """Stage 7: time to first full render of each analyst page, in a real browser, at --dashboard-scale.
 
-The real app (`shebao serve dashboard`'s command, `dashboards.cli.dashboard_command`)
+The real app (`shebao serve dashboard`'s command, `shebao.dashboard_cli.dashboard_command`)
 serves the serving copy of a pipeline build; Playwright drives Debian's /usr/bin/chromium
 (never `playwright install`). An analyst logs in through the login form; each page is
 opened from the sidebar and timed from the click until Streamlit's own "settled" state
@@ -50,7 +50,8 @@ def open_nav(page, title: str) -> float:
 def run(ctx: Context, result: StageResult) -> None:
     from playwright.sync_api import sync_playwright
 
-    from dashboards import cli, users
+    from dashboards import users
+    from shebao import dashboard_cli as cli
 
     scale = float(ctx.options.get("dashboard_scale", 1.0))
     home = ctx.scratch / "homes" / "dashboard"

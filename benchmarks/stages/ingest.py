@@ -46,9 +46,9 @@ def _source_rows(lines: int) -> list[list[str]]:
 
 def build_files(lines: int, xlsx_lines: int) -> dict[str, Path]:
     """The four files, cached in the scratch folder."""
-    from pipelines.generate.core import LEDGER_EXAMPLE
-    from pipelines.generate.ledger import LEDGER_HEADER, MONEY_COLS
-    from pipelines.generate.writers import write_csv, write_parquet, write_xlsx_template
+    from shebao.generate.core import LEDGER_EXAMPLE
+    from shebao.generate.ledger import LEDGER_HEADER, MONEY_COLS
+    from shebao.generate.writers import write_csv, write_parquet, write_xlsx_template
 
     folder = data.scratch_root() / "data" / f"ingest-{lines}-{xlsx_lines}"
     files = {"csv-utf8": folder / "utf8.csv", "csv-gb18030": folder / "gb18030.csv",

@@ -274,7 +274,7 @@ def empty_dagster_run(ctx: Context) -> float:
 # --------------------------------------------------------------------------- stage
 
 def run(ctx: Context, result: StageResult) -> None:
-    from pipelines.assets.serving import publish_serving_copy
+    from pipelines.defs.serving.assets import publish_serving_copy
 
     # The first import of the definitions loads Dagster, dagster-dbt and GX and parses the dbt
     # project when its manifest is missing or stale: a per-process cost, shown on its own and

@@ -84,9 +84,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.ingest import identifiers, schema
+from foundation.landing import identifiers, schema
 from pipelines.ingest.readers import SUPPORTED_EXTENSIONS, IngestFileError, read_file
-from pipelines.ingest.schema import Column, Source
+from foundation.landing.schema import Column, Source, raw_column_name, raw_columns
 
 log = logging.getLogger(__name__)
 
@@ -220,14 +220,6 @@ class SourceReport:
 
 
 # --------------------------------------------------------------------------- schema
-
-def raw_column_name(col: Column) -> str:
-    return "region_code" if col.name == "region" else col.name
-
-
-def raw_columns(source: Source) -> list[tuple[str, str]]:
-    return [(raw_column_name(c), c.dtype) for c in source.columns] + list(schema.LINEAGE_COLUMNS)
-
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create schema raw with the four source tables, raw.quarantine and raw.load_files."""

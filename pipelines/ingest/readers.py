@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.ingest.schema import Source
+from foundation.landing.schema import Source
 
 EXTRA_SEP = "\x1f"
 HEADER_SCAN_ROWS = 30  # the header row must be among the first rows (title rows above it)

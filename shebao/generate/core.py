@@ -8,8 +8,8 @@ import random
 import shutil
 from pathlib import Path
 
-from pipelines.generate.ledger import COL, LEDGER_HEADER, MONEY_COLS, LedgerBuilder
-from pipelines.generate.model import (
+from shebao.generate.ledger import COL, LEDGER_HEADER, MONEY_COLS, LedgerBuilder
+from shebao.generate.model import (
     Person,
     Unit,
     abs_ym,
@@ -20,10 +20,10 @@ from pipelines.generate.model import (
     mobile,
     ym_abs,
 )
-from pipelines.generate.reference import Reference
-from pipelines.generate.writers import write_csv, write_parquet, write_xlsx_template
-from pipelines.ingest.identifiers import ID_CHECK_CHARS, USCC_ALPHABET, uscc_check_char
-from pipelines.ingest.schema import DEFAULT_ID_TYPE, EMPLOYERS, ENROLMENTS, PERSONS
+from shebao.generate.reference import Reference
+from shebao.generate.writers import write_csv, write_parquet, write_xlsx_template
+from foundation.landing.identifiers import ID_CHECK_CHARS, USCC_ALPHABET, uscc_check_char
+from foundation.landing.schema import DEFAULT_ID_TYPE, EMPLOYERS, ENROLMENTS, PERSONS
 
 LINES_PER_PERSON_MONTH = 6.55  # measured on the default window; turns a scale factor into people
 DEFAULT_SCALE = 0.1

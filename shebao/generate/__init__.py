@@ -1,6 +1,6 @@
 """Sample landing data shaped like a real agency export (DOMAIN.md section 2)."""
 
-from pipelines.generate.cli import add_parser
-from pipelines.generate.core import generate_landing, persons_for_scale
+from shebao.generate.cli import add_parser
+from shebao.generate.core import generate_landing, persons_for_scale
 
 __all__ = ["add_parser", "generate_landing", "persons_for_scale"]

@@ -139,3 +139,12 @@ SEXES = ("男", "女")
 POST_CATEGORIES = ("管理岗", "专业技术岗", "生产岗", "工勤岗")
 UNIT_TYPES = ("企业", "机关事业单位", "个体工商户", "社会团体", "民办非企业单位")
 DEFAULT_ID_TYPE = "居民身份证"
+
+
+def raw_column_name(col: Column) -> str:
+    """The column's name in raw.<source>: the region arrives by name and is stored as its code."""
+    return "region_code" if col.name == "region" else col.name
+
+
+def raw_columns(source: Source) -> list[tuple[str, str]]:
+    return [(raw_column_name(c), c.dtype) for c in source.columns] + list(LINEAGE_COLUMNS)

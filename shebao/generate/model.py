@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pipelines.generate import pools
-from pipelines.generate.reference import CENT, Reference
-from pipelines.ingest.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
+from shebao.generate import pools
+from shebao.generate.reference import CENT, Reference
+from foundation.landing.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 
 REGION_SHARES = (("SZ_SIP", 0.40), ("SZ_CITY", 0.35), ("HB_PROV", 0.25))
 REGION_WAGE_MEDIAN = {"SZ_SIP": 9500, "SZ_CITY": 8200, "HB_PROV": 6800}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from pipelines.settings import REFERENCE_SEEDS_DIR
+from foundation.paths import REFERENCE_SEEDS_DIR
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

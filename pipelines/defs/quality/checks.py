@@ -16,9 +16,9 @@ import json
 import dagster as dg
 
 from expectations import run as gx_run
-from pipelines.assets.ingestion import raw_asset_key
-from pipelines.ingest.loader import raw_column_name
-from pipelines.ingest.schema import SOURCES
+from pipelines.defs.ingestion.assets import raw_asset_key
+from foundation.landing.schema import raw_column_name
+from foundation.landing.schema import SOURCES
 from pipelines.resources import WarehouseResource
 
 SOFT_CHECK_MODEL = dg.AssetKey(["int_contribution_checks"])

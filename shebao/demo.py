@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines import settings
+from foundation import paths as settings
 
 VERIFY_PORT = 8765  # the port certificates' default verification URL points at
 DASHBOARD_PORT = 8501
@@ -36,17 +36,17 @@ def _issue_sample(warehouse: Path, unit_id: str) -> None:
 
 
 def start_services(warehouse: Path) -> list[subprocess.Popen]:
-    from dashboards.cli import dashboard_command, dashboard_env
+    from shebao.dashboard_cli import dashboard_command, dashboard_env
 
-    verify = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "verify", "--port", str(VERIFY_PORT)])
+    verify = subprocess.Popen([sys.executable, "-m", "shebao.cli", "serve", "verify", "--port", str(VERIFY_PORT)])
     dashboard = subprocess.Popen(dashboard_command(DASHBOARD_PORT), env=dashboard_env(warehouse))
     return [verify, dashboard]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from dashboards.users import ensure_demo_accounts
-    from pipelines.generate import generate_landing
-    from pipelines.run import run_pipeline
+    from shebao.generate import generate_landing
+    from pipelines.run import dagster_home, run_pipeline
 
     home = settings.shebao_home()
     landing = home / "demo-landing"
@@ -74,7 +74,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for username, role, password in ensure_demo_accounts(units):
         print(f"  {role:<9} {username:<14} password {password}")
     print("Dagster UI (assets, checks, lineage, runs of this instance):")
-    print(f"  SHEBAO_HOME={home} DAGSTER_HOME={settings.dagster_home()} .venv/bin/dagster dev -m pipelines.definitions")
+    print(f"  SHEBAO_HOME={home} DAGSTER_HOME={dagster_home()} .venv/bin/dagster dev -m pipelines.definitions")
     print("Queries, e.g.:  .venv/bin/shebao query arrears --unit " + units[0])
     if args.no_serve:
         print("Services not started (--no-serve): .venv/bin/shebao serve verify | .venv/bin/shebao serve dashboard")

@@ -1,18 +1,13 @@
-"""`shebao cert ...`, `shebao keys ...` and `shebao serve verify`; the lead wires add_parser in."""
+"""`shebao cert ...`, `shebao keys ...` and `shebao serve verify`."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from certificates import config
-
-
-def _warehouse_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--warehouse", type=Path, default=None,
-                   help="warehouse DuckDB file (documents read serving.duckdb beside it)")
+from shebao.options import add_warehouse_option
 
 
 def _params(args) -> dict:
@@ -147,7 +142,7 @@ def add_parser(subparsers) -> None:
             else:
                 p.add_argument(f"--{name}", required=required)
         p.add_argument("--out", type=Path, default=None, help="PDF file (default under $SHEBAO_HOME/certificates)")
-        _warehouse_option(p)
+        add_warehouse_option(p)
         p.set_defaults(func=cmd_issue)
 
     v = sub.add_parser("verify", help="verify a PDF, a scanned URL or a token offline (exit 0 when valid)")
@@ -168,7 +163,7 @@ def add_parser(subparsers) -> None:
     b.add_argument("--to", metavar="YYYYMM")
     b.add_argument("--period", metavar="YYYYMM")
     b.add_argument("--out", required=True, type=Path)
-    _warehouse_option(b)
+    add_warehouse_option(b)
     b.set_defaults(func=cmd_batch)
 
     keys = subparsers.add_parser("keys", help="certificate signing keys")
@@ -179,22 +174,7 @@ def add_parser(subparsers) -> None:
 
 
 def add_serve_parser(serve_subparsers) -> None:
-    """`serve verify`, registered under the `serve` command the lead's CLI owns."""
     sv = serve_subparsers.add_parser("verify", help="the certificate verification service (uvicorn)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765)
     sv.set_defaults(func=cmd_serve_verify)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (python -m certificates.cli) until the lead wires it into `shebao`."""
-    parser = argparse.ArgumentParser(prog="shebao")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    add_parser(subparsers)
-    add_serve_parser(subparsers.add_parser("serve").add_subparsers(dest="serve_command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

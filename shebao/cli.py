@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from pipelines import settings
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-
-def add_warehouse_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--warehouse", type=Path, default=None,
-                        help="DuckDB warehouse file (default $SHEBAO_HOME/warehouse.duckdb; readers use serving.duckdb beside it)")
-
-
-def _warehouse(args: argparse.Namespace) -> Path:
-    return Path(args.warehouse or settings.default_warehouse()).resolve()
+from shebao import cert_cli, users_cli
+from shebao.options import add_warehouse_option, warehouse
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.run import run_pipeline
 
-    summary = run_pipeline(Path(args.landing).resolve(), _warehouse(args), args.as_of)
+    summary = run_pipeline(Path(args.landing).resolve(), warehouse(args), args.as_of)
     print("\n".join(summary.lines()))
     return 0 if summary.success else 1
 
@@ -38,17 +27,15 @@ def add_run_parser(subparsers) -> None:
 
 
 def cmd_serve_dashboard(args: argparse.Namespace) -> int:
-    from dashboards.cli import serve_dashboard
+    from shebao.dashboard_cli import serve_dashboard
 
-    return serve_dashboard(args.port, _warehouse(args))
+    return serve_dashboard(args.port, warehouse(args))
 
 
 def add_serve_parser(subparsers) -> None:
-    from certificates import cli as certificates_cli
-
     serve = subparsers.add_parser("serve", help="run a local service")
     ssub = serve.add_subparsers(dest="serve_command", required=True)
-    certificates_cli.add_serve_parser(ssub)
+    cert_cli.add_serve_parser(ssub)
     dash = ssub.add_parser("dashboard", help="the Streamlit app (analysts, employers, verifiers)")
     dash.add_argument("--port", type=int, default=8501)
     add_warehouse_option(dash)
@@ -56,9 +43,7 @@ def add_serve_parser(subparsers) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from certificates import cli as certificates_cli
-    from dashboards import users
-    from pipelines import demo, generate, queries
+    from shebao import demo, generate, queries
 
     parser = argparse.ArgumentParser(prog="shebao", description="Social-insurance data warehouse, reports and certificates")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -66,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(subparsers)
     demo.add_parser(subparsers)
     queries.add_parser(subparsers)
-    certificates_cli.add_parser(subparsers)
-    users.add_parser(subparsers)
+    cert_cli.add_parser(subparsers)
+    users_cli.add_parser(subparsers)
     add_serve_parser(subparsers)
     return parser
 

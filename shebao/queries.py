@@ -22,7 +22,9 @@ from typing import Any, Sequence
 
 import duckdb
 
-from pipelines import settings
+from foundation import paths as settings
+from foundation import serving
+from shebao.options import add_warehouse_option
 
 FORMATS = ("table", "csv", "json")
 GROUPS = ("male", "female_cadre", "female_worker")
@@ -50,10 +52,10 @@ def serving_file(args: argparse.Namespace) -> Path:
 
 
 def connect(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
-    path = serving_file(args)
-    if not path.exists():
-        raise QueryError(f"找不到服务副本 {path}：请先运行 shebao run 生成数仓，或用 --warehouse 指定数仓文件")
-    return duckdb.connect(str(path), read_only=True)
+    try:
+        return serving.open_read_only(serving_file(args))
+    except serving.ServingUnavailable as exc:
+        raise QueryError(str(exc)) from exc
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -316,8 +318,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers) -> None:
-    from pipelines.cli import add_warehouse_option
-
     parser = subparsers.add_parser("query", help="query the served marts (retirement ages, 到龄, arrears, rights statements)")
     sub = parser.add_subparsers(dest="query", required=True)
 

@@ -17,9 +17,9 @@ import dagster as dg
 from packaging import version
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from pipelines import settings
-from pipelines.assets.run_tags import AS_OF_TAG, FORCE_TAG
-from pipelines.assets.serving import served_fingerprint
+from foundation import paths as settings
+from pipelines.run_tags import AS_OF_TAG, FORCE_TAG
+from pipelines.defs.serving.assets import served_fingerprint
 from pipelines.resources import WarehouseResource
 
 

@@ -12,10 +12,10 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from pipelines.generate.model import Person, Spell, Unit, first_day, last_day
-from pipelines.generate.pools import NOTICE_PREFIX
-from pipelines.generate.reference import WORK_INJURY, ZERO, Reference, round_half_up
-from pipelines.ingest.schema import DEFAULT_ID_TYPE, LEDGERS
+from shebao.generate.model import Person, Spell, Unit, first_day, last_day
+from shebao.generate.pools import NOTICE_PREFIX
+from shebao.generate.reference import WORK_INJURY, ZERO, Reference, round_half_up
+from foundation.landing.schema import DEFAULT_ID_TYPE, LEDGERS
 
 LEDGER_HEADER = [c.label for c in LEDGERS.columns]
 COL = {c.name: i for i, c in enumerate(LEDGERS.columns)}

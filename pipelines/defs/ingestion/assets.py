@@ -12,7 +12,7 @@ import json
 import dagster as dg
 
 from pipelines.ingest import loader
-from pipelines.ingest.schema import SOURCES
+from foundation.landing.schema import SOURCES
 from pipelines.resources import LandingResource, WarehouseResource
 
 INGESTION_GROUP = "ingestion"

@@ -13,8 +13,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines import settings
-from pipelines.assets.run_tags import AS_OF_TAG
+from foundation import paths as settings
+from foundation.settings import duckdb_config
+from pipelines.run_tags import AS_OF_TAG
 from pipelines.resources import WarehouseResource
 
 # Schemas copied whole; raw contributes only its small audit tables (for data-quality pages).
@@ -28,7 +29,7 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
     tmp = serving.with_name(serving.name + f".tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(tmp), config=settings.duckdb_config())
+    con = duckdb.connect(str(tmp), config=duckdb_config())
     try:
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         tables = con.execute(

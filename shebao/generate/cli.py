@@ -15,7 +15,7 @@ def _months(text: str) -> tuple[str, str]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipelines.generate.core import generate_landing
+    from shebao.generate.core import generate_landing
 
     started = time.perf_counter()
     summary = generate_landing(

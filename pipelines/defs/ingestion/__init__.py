@@ -1,0 +1,1 @@
+"""Ingestion: one asset per landing source and the landing sensor."""

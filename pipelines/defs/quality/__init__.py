@@ -1,0 +1,1 @@
+"""The blocking GX checks on raw and the soft contribution-amount check."""

@@ -1,0 +1,1 @@
+"""The serving copy readers open."""

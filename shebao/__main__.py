@@ -1,0 +1,7 @@
+"""`python -m shebao`."""
+
+import sys
+
+from shebao.cli import main
+
+sys.exit(main())
