@@ -32,15 +32,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="runs per measurement; the report gives median and spread")
     p.add_argument("--only", default=",".join(STAGES), help=f"comma-separated stages: {','.join(STAGES)}")
     p.add_argument("--out", default=str(REPO / "benchmarks" / "reports"), help="report folder")
-    p.add_argument("--scratch", default=os.environ.get("SHEBAO_BENCH_SCRATCH", "/tmp/shebao-bench"),
-                   help="scratch folder for generated data, warehouses and SHEBAO_HOME (never the repository)")
-    p.add_argument("--merge", action="store_true",
-                   help="keep the stages of an existing latest.json that this run does not measure")
+    p.add_argument(
+        "--scratch",
+        default=os.environ.get("SHEBAO_BENCH_SCRATCH", "/tmp/shebao-bench"),
+        help="scratch folder for generated data, warehouses and SHEBAO_HOME (never the repository)",
+    )
+    p.add_argument(
+        "--merge", action="store_true", help="keep the stages of an existing latest.json that this run does not measure"
+    )
     p.add_argument("--big-repeats", type=int, default=1, help="repeats for scales >= 5 (a SF 10 run takes minutes)")
     p.add_argument("--ingest-lines", type=int, default=200_000, help="ledger lines per ingestion file")
     p.add_argument("--xlsx-lines", type=int, default=50_000, help="ledger lines in the XLSX ingestion file")
-    p.add_argument("--incremental-scale", type=float, default=1.0,
-                   help="scale of the ten-year history for the incremental stage")
+    p.add_argument(
+        "--incremental-scale", type=float, default=1.0, help="scale of the ten-year history for the incremental stage"
+    )
     p.add_argument("--cert-batch", type=int, default=1000, help="proofs issued in the batch measurement")
     p.add_argument("--unit-size", type=int, default=2000, help="persons in the unit-proof measurement")
     p.add_argument("--verify-rate", type=int, default=300, help="target requests per second for the bounded load")
@@ -65,13 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in only if s not in STAGES]
     if unknown:
         sys.exit(f"unknown stage(s): {', '.join(unknown)}; expected {', '.join(STAGES)}")
-    ctx = Context(scales=[float(s) for s in args.scales.split(",") if s.strip()], repeats=max(1, args.repeats),
-                  out=Path(args.out).resolve(), scratch=scratch,
-                  options={"ingest_lines": args.ingest_lines, "xlsx_lines": args.xlsx_lines,
-                           "incremental_scale": args.incremental_scale, "cert_batch": args.cert_batch,
-                           "unit_size": args.unit_size, "verify_rate": args.verify_rate,
-                           "verify_seconds": args.verify_seconds, "dashboard_scale": args.dashboard_scale,
-                           "big_repeats": max(1, args.big_repeats)})
+    ctx = Context(
+        scales=[float(s) for s in args.scales.split(",") if s.strip()],
+        repeats=max(1, args.repeats),
+        out=Path(args.out).resolve(),
+        scratch=scratch,
+        options={
+            "ingest_lines": args.ingest_lines,
+            "xlsx_lines": args.xlsx_lines,
+            "incremental_scale": args.incremental_scale,
+            "cert_batch": args.cert_batch,
+            "unit_size": args.unit_size,
+            "verify_rate": args.verify_rate,
+            "verify_seconds": args.verify_seconds,
+            "dashboard_scale": args.dashboard_scale,
+            "big_repeats": max(1, args.big_repeats),
+        },
+    )
     results = []
     for name in only:
         result = StageResult(name, STAGES[name])
@@ -89,11 +104,21 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         for m in result.metrics:
             ratio = f"  ratio {m.ratio}" if m.ratio is not None else ""
-            print(f"   {m.name}: {m.value} {m.unit}{ratio}" + (f"  [{m.target}: {'met' if m.met else 'NOT met'}]"
-                                                              if m.target else ""), flush=True)
-        meta = {"machine": machine(), "scales": ctx.scales, "repeats": ctx.repeats,
-                "argv": " ".join(sys.argv[1:] if argv is None else argv), "options": ctx.options}
-        json_path, md_path = write_report(ctx.out, results, meta, merge=args.merge)  # after every stage: partial results survive
+            print(
+                f"   {m.name}: {m.value} {m.unit}{ratio}"
+                + (f"  [{m.target}: {'met' if m.met else 'NOT met'}]" if m.target else ""),
+                flush=True,
+            )
+        meta = {
+            "machine": machine(),
+            "scales": ctx.scales,
+            "repeats": ctx.repeats,
+            "argv": " ".join(sys.argv[1:] if argv is None else argv),
+            "options": ctx.options,
+        }
+        json_path, md_path = write_report(
+            ctx.out, results, meta, merge=args.merge
+        )  # after every stage: partial results survive
     print(f"report: {json_path} and {md_path}")
     return 0 if all(r.error is None for r in results) else 1
 

@@ -20,7 +20,9 @@ def scratch_root() -> Path:
     return root
 
 
-def landing(scale: float, window: tuple[str, str] = DEFAULT_WINDOW, fmt: str = "auto", seed: int = SEED) -> tuple[Path, dict]:
+def landing(
+    scale: float, window: tuple[str, str] = DEFAULT_WINDOW, fmt: str = "auto", seed: int = SEED
+) -> tuple[Path, dict]:
     """A generated landing folder (reused when already complete); returns (folder, generator summary)."""
     from shebao.generate import generate_landing
 

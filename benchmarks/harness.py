@@ -16,9 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import psutil
 
@@ -27,13 +27,19 @@ AS_OF = "2026-11-15"  # the generated windows end in 202610; fixed so every run 
 
 # --------------------------------------------------------------------------- statistics
 
+
 def summarise(samples: list[float]) -> dict:
     """Median, min, max and relative spread ((max - min) / median) of a list of seconds."""
     s = [float(x) for x in samples]
     med = statistics.median(s)
-    return {"median": round(med, 4), "min": round(min(s), 4), "max": round(max(s), 4),
-            "spread": round((max(s) - min(s)) / med, 3) if med else 0.0, "n": len(s),
-            "samples": [round(x, 4) for x in s]}
+    return {
+        "median": round(med, 4),
+        "min": round(min(s), 4),
+        "max": round(max(s), 4),
+        "spread": round((max(s) - min(s)) / med, 3) if med else 0.0,
+        "n": len(s),
+        "samples": [round(x, 4) for x in s],
+    }
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -53,6 +59,7 @@ def repeat(fn: Callable[[], object], n: int, setup: Callable[[], None] | None = 
 
 
 # --------------------------------------------------------------------------- memory
+
 
 class PeakRSS:
     """Peak resident memory of this process plus all its descendants (dbt, uvicorn, workers).
@@ -87,7 +94,7 @@ class PeakRSS:
             self.peak = max(self.peak, self._tree_rss())
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self.baseline = self.peak = self._tree_rss()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -104,6 +111,7 @@ class PeakRSS:
 
 
 # --------------------------------------------------------------------------- machine
+
 
 def _cmd(args: list[str]) -> str:
     try:
@@ -138,9 +146,24 @@ def machine() -> dict:
         "kernel": platform.release(),
         "os": _cmd(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]) or platform.platform(),
         "python": platform.python_version(),
-        "versions": {name: _version(name) for name in (
-            "duckdb", "dbt-core", "dbt-duckdb", "dagster", "dagster-dbt", "great-expectations", "pyarrow",
-            "python-calamine", "weasyprint", "fastapi", "uvicorn", "streamlit", "psutil")},
+        "versions": {
+            name: _version(name)
+            for name in (
+                "duckdb",
+                "dbt-core",
+                "dbt-duckdb",
+                "dagster",
+                "dagster-dbt",
+                "great-expectations",
+                "pyarrow",
+                "python-calamine",
+                "weasyprint",
+                "fastapi",
+                "uvicorn",
+                "streamlit",
+                "psutil",
+            )
+        },
         "wrk": _cmd(["sh", "-c", "wrk -v 2>&1 | head -1"]),
         "chromium": _cmd(["sh", "-c", "chromium --version 2>/dev/null"]),
         "disk_free_gib_scratch": round(psutil.disk_usage("/tmp").free / 2**30, 1),
@@ -148,6 +171,7 @@ def machine() -> dict:
 
 
 # --------------------------------------------------------------------------- results
+
 
 @dataclass
 class Metric:
@@ -204,9 +228,16 @@ class StageResult:
         return metric
 
     def as_dict(self) -> dict:
-        return {"stage": self.stage, "title": self.title, "seconds": round(self.seconds, 1), "error": self.error,
-                "memory": self.memory, "notes": self.notes, "details": self.details,
-                "metrics": [m.as_dict() for m in self.metrics]}
+        return {
+            "stage": self.stage,
+            "title": self.title,
+            "seconds": round(self.seconds, 1),
+            "error": self.error,
+            "memory": self.memory,
+            "notes": self.notes,
+            "details": self.details,
+            "metrics": [m.as_dict() for m in self.metrics],
+        }
 
 
 @dataclass
@@ -232,6 +263,7 @@ class Context:
 
 
 # --------------------------------------------------------------------------- report
+
 
 def _fmt(v, unit: str = "") -> str:
     if v is None:
@@ -286,25 +318,37 @@ def write_report(out: Path, stages: list[StageResult], meta: dict, merge: bool =
 def render_markdown(doc: dict) -> str:
     m = doc["machine"]
     lines = [
-        "# shebao benchmark report", "",
-        f"Generated {doc['generated_at']} by `python -m benchmarks {doc.get('argv', '')}`.".replace("  ", " "), "",
-        "## Machine", "",
+        "# shebao benchmark report",
+        "",
+        f"Generated {doc['generated_at']} by `python -m benchmarks {doc.get('argv', '')}`.".replace("  ", " "),
+        "",
+        "## Machine",
+        "",
         f"- CPU: {m['cpu_model']} ({m['cores_physical']} physical / {m['cores_logical']} logical cores"
-        + (f", {m['cpu_mhz']} MHz" if m.get('cpu_mhz') else "") + ")",
+        + (f", {m['cpu_mhz']} MHz" if m.get("cpu_mhz") else "")
+        + ")",
         f"- RAM: {m['ram_gib']} GiB; kernel {m['kernel']}; {m['os']}",
         f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
-        f"- {m.get('wrk') or 'wrk: not found'}; {m.get('chromium') or 'chromium: not found'}", "",
+        f"- {m.get('wrk') or 'wrk: not found'}; {m.get('chromium') or 'chromium: not found'}",
+        "",
         f"Scales: {doc.get('scales')}; repeats: {doc.get('repeats')}. Times are medians of the repeats; "
-        "spread = (max - min) / median; ratio = value / limit (both measured in this run).", "",
+        "spread = (max - min) / median; ratio = value / limit (both measured in this run).",
+        "",
     ]
     for s in doc["stages"]:
-        lines += [f"## {s['stage']}: {s['title']}", "",
-                  f"Measured {s.get('measured_at', doc['generated_at'])} with `{s.get('argv', '')}`.", ""]
+        lines += [
+            f"## {s['stage']}: {s['title']}",
+            "",
+            f"Measured {s.get('measured_at', doc['generated_at'])} with `{s.get('argv', '')}`.",
+            "",
+        ]
         if s.get("error"):
             lines += [f"**Stage failed:** `{s['error']}`", ""]
         if s["metrics"]:
-            lines += ["| measure | value | spread | limit | limit value | ratio | target | met |",
-                      "|---|---|---|---|---|---|---|---|"]
+            lines += [
+                "| measure | value | spread | limit | limit value | ratio | target | met |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
             for x in s["metrics"]:
                 st = x.get("stats") or {}
                 met = {True: "yes", False: "**no**"}.get(x.get("met"), "")
@@ -312,14 +356,18 @@ def render_markdown(doc: dict) -> str:
                     f"| {x['name']} | {_fmt(x.get('value'), x.get('unit', ''))} | "
                     f"{_fmt(st.get('spread')) if st else ''} | {x.get('limit_name') or ''} | "
                     f"{_fmt(x.get('limit'), x.get('unit', '')) if x.get('limit') is not None else ''} | "
-                    f"{_fmt(x.get('ratio'))} | {x.get('target') or ''} | {met} |")
+                    f"{_fmt(x.get('ratio'))} | {x.get('target') or ''} | {met} |"
+                )
             lines.append("")
             notes = [f"- {x['name']}: {x['note']}" for x in s["metrics"] if x.get("note")]
             if notes:
                 lines += notes + [""]
         if s.get("memory"):
-            lines += ["Peak RSS (process tree): " + ", ".join(
-                f"{k} {v.get('peak_rss_mib')} MiB" for k, v in s["memory"].items()), ""]
+            lines += [
+                "Peak RSS (process tree): "
+                + ", ".join(f"{k} {v.get('peak_rss_mib')} MiB" for k, v in s["memory"].items()),
+                "",
+            ]
         for n in s.get("notes", []):
             lines.append(f"- {n}")
         if s.get("notes"):

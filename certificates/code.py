@@ -39,7 +39,7 @@ def new_code() -> str:
 
 
 def display(code: str) -> str:
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def normalise(text: str) -> str:

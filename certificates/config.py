@@ -38,4 +38,3 @@ def output_dir() -> Path:
 def verify_base() -> str:
     """Base URL printed in QR codes; upper case so the QR stays in alphanumeric mode."""
     return os.environ.get("SHEBAO_VERIFY_BASE", DEFAULT_VERIFY_BASE).rstrip("/").upper()
-

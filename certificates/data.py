@@ -44,9 +44,13 @@ def _one(con, sql: str, params: list, missing: str) -> dict:
 
 def _columns(con, table: str) -> set[str]:
     schema, name = table.split(".")
-    return {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-        [schema, name]).fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
 
 
 UNIT_SQL = """
@@ -256,8 +260,11 @@ def summary_proof(con, unit_id: str, start: str, end: str) -> dict:
     rows = _rows(con, SUMMARY_SQL, [unit_id, start, end])
     if not rows:
         raise DataError(f"单位 {unit_id} 在 {start} 至 {end} 期间没有已到账的缴费")
-    return {"unit": unit(con, unit_id), "rows": rows,
-            "totals": _one(con, SUMMARY_TOTALS_SQL, [unit_id, start, end], "无汇总")}
+    return {
+        "unit": unit(con, unit_id),
+        "rows": rows,
+        "totals": _one(con, SUMMARY_TOTALS_SQL, [unit_id, start, end], "无汇总"),
+    }
 
 
 def rights_statement(con, person_id: str, period: str) -> dict:
@@ -272,8 +279,12 @@ def rights_statement(con, person_id: str, period: str) -> dict:
         for row in account:
             row["year"] = row.get(year_col)
     estimate = _rows(con, PENSION_ESTIMATE_SQL, [person_id]) if _columns(con, "marts.rpt_pension_estimate") else []
-    return {"person": person(con, person_id), "rows": rows, "account": account,
-            "estimate": estimate[0] if estimate else None}
+    return {
+        "person": person(con, person_id),
+        "rows": rows,
+        "account": account,
+        "estimate": estimate[0] if estimate else None,
+    }
 
 
 def contribution_record(con, unit_id: str, person_id: str, start: str, end: str) -> dict:

@@ -31,13 +31,16 @@ class Kind:
     noun: str  # how the notes call the document
 
 
-KINDS = {k.name: k for k in [
-    Kind("unit-proof", "UP", "1", "单位参保证明", "unit_proof.html", "证明"),
-    Kind("summary-proof", "SP", "2", "缴费人员汇总参保证明", "summary_proof.html", "证明"),
-    Kind("rights-statement", "RS", "3", "个人权益记录单", "rights_statement.html", "权益记录单"),
-    Kind("contribution-record", "CR", "4", "个人缴费记录明细", "contribution_record.html", "记录"),
-    Kind("payment-notice", "PN", "5", "征集缴费通知单", "payment_notice.html", "通知单"),
-]}
+KINDS = {
+    k.name: k
+    for k in [
+        Kind("unit-proof", "UP", "1", "单位参保证明", "unit_proof.html", "证明"),
+        Kind("summary-proof", "SP", "2", "缴费人员汇总参保证明", "summary_proof.html", "证明"),
+        Kind("rights-statement", "RS", "3", "个人权益记录单", "rights_statement.html", "权益记录单"),
+        Kind("contribution-record", "CR", "4", "个人缴费记录明细", "contribution_record.html", "记录"),
+        Kind("payment-notice", "PN", "5", "征集缴费通知单", "payment_notice.html", "通知单"),
+    ]
+}
 KIND_BY_CODE = {k.code: k for k in KINDS.values()}
 
 NOTES_PROOF = [
@@ -45,8 +48,10 @@ NOTES_PROOF = [
     "本证明为打印时参保情况。",
     "本证明已签具电子印章，不再加盖鲜章。",
 ]
-NOTE_VERIFY = ("本{noun}出具后有效期内（{months}个月），如需核对真伪，请扫描右上方二维码，"
-               "或在验证服务中输入证明编号和校验码进行验证（可多次验证）。")
+NOTE_VERIFY = (
+    "本{noun}出具后有效期内（{months}个月），如需核对真伪，请扫描右上方二维码，"
+    "或在验证服务中输入证明编号和校验码进行验证（可多次验证）。"
+)
 NOTE_OWN_UNIT = "参保单位只能打印本单位缴纳社保和公积金的参保人员在本单位的汇总缴费情况。"
 NOTE_RECORD = "仅可打印该职工在本单位下的缴费记录明细，在其他单位的缴费记录明细会自动隐藏，视同不存在缴费记录。"
 NOTE_RIGHTS = "本权益记录单仅记录本期参保缴费情况，不作为计发社会保险待遇的依据；养老金测算为估算值，仅供参考。"
@@ -119,11 +124,18 @@ def unit_proof(con, params: dict) -> Document:
     totals = d["totals"]
     paid_to = max((r["paid_to"] for r in d["rates"] if r["paid_to"]), default="")
     return Document(
-        KINDS["unit-proof"], unit_id, f"{start}-{end}",
+        KINDS["unit-proof"],
+        unit_id,
+        f"{start}-{end}",
         dict(d, start=start, end=end, period_label=label),
         {"n": totals["headcount"], "pm": totals["person_months"], "to": paid_to},
-        {**_unit_facts(d["unit"]), "缴费期间": label, "缴费人数": f"{totals['headcount']}人",
-         "缴费人月": str(totals["person_months"]), "缴费截止时间": paid_to},
+        {
+            **_unit_facts(d["unit"]),
+            "缴费期间": label,
+            "缴费人数": f"{totals['headcount']}人",
+            "缴费人月": str(totals["person_months"]),
+            "缴费截止时间": paid_to,
+        },
         NOTES_PROOF + [NOTE_VERIFY],
     )
 
@@ -139,11 +151,18 @@ def summary_proof(con, params: dict) -> Document:
     d = data.summary_proof(con, unit_id, start, end)
     totals = d["totals"]
     return Document(
-        KINDS["summary-proof"], unit_id, f"{start}-{end}",
+        KINDS["summary-proof"],
+        unit_id,
+        f"{start}-{end}",
         dict(d, start=start, end=end, period_label=label),
         {"n": totals["headcount"], "pm": totals["person_months"], "t": money(totals["total_amount"])},
-        {**_unit_facts(d["unit"]), "缴费期间": label, "缴费人数": f"{totals['headcount']}人",
-         "缴费人月": str(totals["person_months"]), "缴费总额": f"{money(totals['total_amount'])}元"},
+        {
+            **_unit_facts(d["unit"]),
+            "缴费期间": label,
+            "缴费人数": f"{totals['headcount']}人",
+            "缴费人月": str(totals["person_months"]),
+            "缴费总额": f"{money(totals['total_amount'])}元",
+        },
         NOTES_PROOF + [NOTE_OWN_UNIT, NOTE_VERIFY],
     )
 
@@ -166,12 +185,24 @@ def rights_statement(con, params: dict) -> Document:
             value = estimate[key]
             items.append((label, value.strftime("%Y年%m月") if hasattr(value, "strftime") else str(value)))
     return Document(
-        KINDS["rights-statement"], person_id, period,
+        KINDS["rights-statement"],
+        person_id,
+        period,
         dict(d, period=period, unit_names="、".join(units), estimate_items=items),
         {"nm": mask_name(person["name"]), "m": pension["months_paid"], "cm": pension["cumulative_months"]},
-        {"姓名": mask_name(person["name"]), "证件号码": person["id_number_masked"], "期次": period,
-         "养老保险缴费月数": str(pension["months_paid"]), "累计缴费月数": str(pension["cumulative_months"])},
-        [NOTE_RIGHTS, "本权益记录单涉及个人信息，请妥善保管。", "本权益记录单已签具电子印章，不再加盖鲜章。", NOTE_VERIFY],
+        {
+            "姓名": mask_name(person["name"]),
+            "证件号码": person["id_number_masked"],
+            "期次": period,
+            "养老保险缴费月数": str(pension["months_paid"]),
+            "累计缴费月数": str(pension["cumulative_months"]),
+        },
+        [
+            NOTE_RIGHTS,
+            "本权益记录单涉及个人信息，请妥善保管。",
+            "本权益记录单已签具电子印章，不再加盖鲜章。",
+            NOTE_VERIFY,
+        ],
     )
 
 
@@ -182,11 +213,18 @@ def contribution_record(con, params: dict) -> Document:
     d = data.contribution_record(con, unit_id, person_id, start, end)
     totals = d["totals"]
     return Document(
-        KINDS["contribution-record"], f"{unit_id}/{person_id}", f"{start}-{end}",
+        KINDS["contribution-record"],
+        f"{unit_id}/{person_id}",
+        f"{start}-{end}",
         dict(d, start=start, end=end),
         {"nm": mask_name(d["person"]["name"]), "l": totals["line_count"], "m": totals["months"]},
-        {**_unit_facts(d["unit"]), "姓名": mask_name(d["person"]["name"]), "证件号码": d["person"]["id_number_masked"],
-         "缴费区间": f"{start} 至 {end}", "记录条数": str(totals["line_count"])},
+        {
+            **_unit_facts(d["unit"]),
+            "姓名": mask_name(d["person"]["name"]),
+            "证件号码": d["person"]["id_number_masked"],
+            "缴费区间": f"{start} 至 {end}",
+            "记录条数": str(totals["line_count"]),
+        },
         [NOTE_RECORD, "本表取自示例市社会保险网上服务大厅。", "本表已签具电子印章，不再加盖鲜章。", NOTE_VERIFY],
     )
 
@@ -197,11 +235,18 @@ def payment_notice(con, params: dict) -> Document:
     d = data.payment_notice(con, unit_id, period, params.get("notice"))
     notice = d["notice"]
     return Document(
-        KINDS["payment-notice"], f"{unit_id}/{notice['notice_no']}", period,
+        KINDS["payment-notice"],
+        f"{unit_id}/{notice['notice_no']}",
+        period,
         dict(d, period=period),
         {"t": money(notice["total_amount"]), "l": len(d["lines"])},
-        {**_unit_facts(d["unit"]), "通知单号": notice["notice_no"], "费款所属期": period, "核定征集总额": f"{money(notice['total_amount'])}元",
-         "核定征集总额(大写)": notice["total_amount_capital"]},
+        {
+            **_unit_facts(d["unit"]),
+            "通知单号": notice["notice_no"],
+            "费款所属期": period,
+            "核定征集总额": f"{money(notice['total_amount'])}元",
+            "核定征集总额(大写)": notice["total_amount_capital"],
+        },
         ["本通知单已签具电子印章，不再加盖鲜章。", NOTE_VERIFY],
     )
 

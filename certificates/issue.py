@@ -32,8 +32,14 @@ class IssuedCertificate:
 
 def document_html(doc: documents.Document, stamp: render.Stamp, validity_months: int = config.VALIDITY_MONTHS) -> str:
     notes = [n.format(noun=doc.kind.noun, months=validity_months) for n in doc.notes]
-    return render.html(doc.kind.template, stamp, title=doc.title, notes=notes,
-                       issue_date=render.local_date(stamp.issued_at).isoformat(), **doc.context)
+    return render.html(
+        doc.kind.template,
+        stamp,
+        title=doc.title,
+        notes=notes,
+        issue_date=render.local_date(stamp.issued_at).isoformat(),
+        **doc.context,
+    )
 
 
 def new_cert_id(kind: documents.Kind, now: datetime, registry: Registry) -> str:
@@ -44,9 +50,17 @@ def new_cert_id(kind: documents.Kind, now: datetime, registry: Registry) -> str:
             return cert_id
 
 
-def issue_document(kind: str, params: dict, warehouse: Path | str | None = None, *, out: Path | str | None = None,
-                   registry: Registry | None = None, keystore: KeyStore | None = None,
-                   now: datetime | None = None, validity_months: int = config.VALIDITY_MONTHS) -> IssuedCertificate:
+def issue_document(
+    kind: str,
+    params: dict,
+    warehouse: Path | str | None = None,
+    *,
+    out: Path | str | None = None,
+    registry: Registry | None = None,
+    keystore: KeyStore | None = None,
+    now: datetime | None = None,
+    validity_months: int = config.VALIDITY_MONTHS,
+) -> IssuedCertificate:
     registry = registry or Registry()
     keystore = keystore or KeyStore()
     doc = documents.build(kind, params, warehouse)
@@ -66,9 +80,17 @@ def issue_document(kind: str, params: dict, warehouse: Path | str | None = None,
     draft = render.write(document)
     digest = render.text_digest(render.canonical_text(draft))
     kid, private_key = keystore.signing_key()
-    claims = tokens.Claims(cert_id=cert_id, doc_type=doc.kind.code, subject=doc.subject, period=doc.period,
-                           figures=doc.figures, digest=digest, issued_at=issued_at, not_before=issued_at,
-                           expires_at=expires_at)
+    claims = tokens.Claims(
+        cert_id=cert_id,
+        doc_type=doc.kind.code,
+        subject=doc.subject,
+        period=doc.period,
+        figures=doc.figures,
+        digest=digest,
+        issued_at=issued_at,
+        not_before=issued_at,
+        expires_at=expires_at,
+    )
     raw = tokens.sign(claims, kid, private_key)
     token_b32 = tokens.b32encode(raw)
     url = qr.verification_url(token_b32)
@@ -80,8 +102,29 @@ def issue_document(kind: str, params: dict, warehouse: Path | str | None = None,
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_bytes(signed)
     tmp.replace(path)
-    superseded = registry.add(id=cert_id, code=code, doc_type=doc.kind.code, subject=doc.subject, period=doc.period,
-                              issued_at=iso(issued_at), expires_at=iso(expires_at), digest=digest.hex(),
-                              kid=kid.hex(), facts={"证明类型": doc.title, **doc.facts}, file_path=str(path))
-    return IssuedCertificate(path, cert_id, codes.display(code), token_b32, url, kid.hex(), digest.hex(), version,
-                             issued_at, expires_at, tuple(superseded))
+    superseded = registry.add(
+        id=cert_id,
+        code=code,
+        doc_type=doc.kind.code,
+        subject=doc.subject,
+        period=doc.period,
+        issued_at=iso(issued_at),
+        expires_at=iso(expires_at),
+        digest=digest.hex(),
+        kid=kid.hex(),
+        facts={"证明类型": doc.title, **doc.facts},
+        file_path=str(path),
+    )
+    return IssuedCertificate(
+        path,
+        cert_id,
+        codes.display(code),
+        token_b32,
+        url,
+        kid.hex(),
+        digest.hex(),
+        version,
+        issued_at,
+        expires_at,
+        tuple(superseded),
+    )

@@ -16,7 +16,7 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -29,7 +29,7 @@ TRUST_FILE = "trust.json"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def add_months(ts: datetime, months: int) -> datetime:
@@ -41,11 +41,11 @@ def add_months(ts: datetime, months: int) -> datetime:
 
 
 def iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def kid_of(public_key: Ed25519PublicKey) -> bytes:
@@ -95,15 +95,21 @@ class TrustedKey:
         }
 
     @classmethod
-    def from_json(cls, item: dict) -> "TrustedKey":
+    def from_json(cls, item: dict) -> TrustedKey:
         if item.get("crv") != "Ed25519" or item.get("alg") != ALG:
             raise ValueError("unsupported key type in trust list")
         public_key = Ed25519PublicKey.from_public_bytes(b64url_decode(item["x"]))
         kid = bytes.fromhex(item["kid"])
         if kid != kid_of(public_key):
             raise ValueError("kid does not match its public key")
-        return cls(kid, public_key, parse_iso(item["sign_from"]), parse_iso(item["sign_until"]),
-                   parse_iso(item["verify_until"]), item.get("status", "active"))
+        return cls(
+            kid,
+            public_key,
+            parse_iso(item["sign_from"]),
+            parse_iso(item["sign_until"]),
+            parse_iso(item["verify_until"]),
+            item.get("status", "active"),
+        )
 
     def may_verify(self, at: datetime) -> bool:
         return self.status != "withdrawn" and self.sign_from <= at <= self.verify_until
@@ -120,11 +126,10 @@ class TrustList:
         return [k for k in self.keys if k.kid == kid]
 
     def as_json(self) -> dict:
-        return {"issuer": self.issuer, "issuer_name": config.ISSUER_NAME,
-                "keys": [k.as_json() for k in self.keys]}
+        return {"issuer": self.issuer, "issuer_name": config.ISSUER_NAME, "keys": [k.as_json() for k in self.keys]}
 
     @classmethod
-    def from_json(cls, doc: dict) -> "TrustList":
+    def from_json(cls, doc: dict) -> TrustList:
         return cls([TrustedKey.from_json(item) for item in doc.get("keys", [])], doc.get("issuer", config.ISSUER_ID))
 
 
@@ -163,12 +168,14 @@ class KeyStore:
     def _new_key(self, doc: dict, now: datetime) -> bytes:
         private = Ed25519PrivateKey.generate()
         kid = kid_of(private.public_key())
-        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+        pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         write_private(self._private_path(kid), pem)
         sign_until = add_months(now, config.KEY_SIGN_MONTHS)
-        entry = TrustedKey(kid, private.public_key(), now, sign_until,
-                           add_months(sign_until, config.VALIDITY_MONTHS), "active")
+        entry = TrustedKey(
+            kid, private.public_key(), now, sign_until, add_months(sign_until, config.VALIDITY_MONTHS), "active"
+        )
         doc["keys"].append(entry.as_json())
         doc["current"] = kid.hex()
         return kid

@@ -32,7 +32,7 @@ def token_from_url(text: str, base: str | None = None) -> str:
     prefix = f"{(base or config.verify_base()).rstrip('/').upper()}{PATH_PREFIX}"
     if not text.startswith(prefix):
         raise QrError("wrong_prefix")
-    return text[len(prefix):]
+    return text[len(prefix) :]
 
 
 def matrix(text: str) -> tuple[list[list[bool]], int]:
@@ -65,8 +65,10 @@ def svg(text: str, quiet_zone: int = 4) -> tuple[str, int]:
     cells, version = matrix(text)
     size = len(cells) + 2 * quiet_zone
     parts = [f"M{x + quiet_zone} {y + quiet_zone}h{w}v1h-{w}z" for y, x, w in dark_runs(cells)]
-    doc = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
-           f'<rect width="{size}" height="{size}" fill="#fff"/><path d="{"".join(parts)}" fill="#000"/></svg>')
+    doc = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
+        f'<rect width="{size}" height="{size}" fill="#fff"/><path d="{"".join(parts)}" fill="#000"/></svg>'
+    )
     return doc, version
 
 
@@ -79,8 +81,11 @@ def pdf_content(text: str, x: float, y: float, size: float, quiet_zone: int = 4)
     cells, version = matrix(text)
     unit = size / (len(cells) + 2 * quiet_zone)
     ops = ["q", "1 g", f"{x:.3f} {y:.3f} {size:.3f} {size:.3f} re f", "0 g"]
-    ops += [f"{x + (col + quiet_zone) * unit:.3f} {y + size - (row + quiet_zone + 1) * unit:.3f} "
-            f"{width * unit:.3f} {unit:.3f} re" for row, col, width in dark_runs(cells)]
+    ops += [
+        f"{x + (col + quiet_zone) * unit:.3f} {y + size - (row + quiet_zone + 1) * unit:.3f} "
+        f"{width * unit:.3f} {unit:.3f} re"
+        for row, col, width in dark_runs(cells)
+    ]
     ops += ["f", "Q"]
     return ("\n".join(ops) + "\n").encode("ascii"), version
 

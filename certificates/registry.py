@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from certificates import config
@@ -62,7 +62,7 @@ class Record:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Registry:
@@ -113,23 +113,54 @@ class Registry:
         data["facts"] = json.loads(data["facts"])
         return Record(**data)
 
-    def add(self, *, id: str, code: str, doc_type: str, subject: str, period: str, issued_at: str,
-            expires_at: str, digest: str, kid: str, facts: dict, file_path: str | None = None) -> list[str]:
+    def add(
+        self,
+        *,
+        id: str,
+        code: str,
+        doc_type: str,
+        subject: str,
+        period: str,
+        issued_at: str,
+        expires_at: str,
+        digest: str,
+        kid: str,
+        facts: dict,
+        file_path: str | None = None,
+    ) -> list[str]:
         """Insert a new certificate; earlier valid ones for the same document become superseded."""
         with self.connect() as con:
             con.execute("begin immediate")
             try:
-                older = [r["id"] for r in con.execute(
-                    "select id from certificates where doc_type = ? and subject = ? and period = ? and status = 'valid'",
-                    (doc_type, subject, period))]
+                older = [
+                    r["id"]
+                    for r in con.execute(
+                        "select id from certificates where doc_type = ? and subject = ? and period = ? and status = 'valid'",
+                        (doc_type, subject, period),
+                    )
+                ]
                 con.execute(
                     "insert into certificates (id, code, doc_type, subject, period, issued_at, expires_at, digest,"
                     " kid, facts, file_path) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (id, code, doc_type, subject, period, issued_at, expires_at, digest, kid,
-                     json.dumps(facts, ensure_ascii=False), file_path))
+                    (
+                        id,
+                        code,
+                        doc_type,
+                        subject,
+                        period,
+                        issued_at,
+                        expires_at,
+                        digest,
+                        kid,
+                        json.dumps(facts, ensure_ascii=False),
+                        file_path,
+                    ),
+                )
                 con.executemany(
                     "update certificates set status = 'superseded', superseded_by = ?, status_changed_at = ?,"
-                    " status_reason = '已重新开具' where id = ?", [(id, _now(), o) for o in older])
+                    " status_reason = '已重新开具' where id = ?",
+                    [(id, _now(), o) for o in older],
+                )
                 con.execute("commit")
             except BaseException:
                 con.execute("rollback")
@@ -148,7 +179,9 @@ class Registry:
         with self.connect() as con:
             cur = con.execute(
                 "update certificates set status = 'revoked', status_reason = ?, status_changed_at = ?"
-                " where id = ? and status <> 'revoked'", (reason, _now(), cert_id))
+                " where id = ? and status <> 'revoked'",
+                (reason, _now(), cert_id),
+            )
             return cur.rowcount == 1
 
     def count_verification(self, cert_id: str) -> Record | None:
@@ -156,7 +189,9 @@ class Registry:
         with self.connect() as con:
             row = con.execute(
                 "update certificates set verification_count = verification_count + 1, last_verified_at = ?"
-                " where id = ? returning *", (_now(), cert_id)).fetchone()
+                " where id = ? returning *",
+                (_now(), cert_id),
+            ).fetchone()
             return self._record(row)
 
     def all(self) -> list[Record]:

@@ -84,8 +84,10 @@ def seal_svg() -> str:
     span = 250.0
     for i, ch in enumerate(name):
         angle = -span / 2 + span * i / (n - 1)
-        parts.append(f'<text x="50" y="17" transform="rotate({angle:.2f} 50 50)" text-anchor="middle" '
-                     f'font-size="10.5">{ch}</text>')
+        parts.append(
+            f'<text x="50" y="17" transform="rotate({angle:.2f} 50 50)" text-anchor="middle" '
+            f'font-size="10.5">{ch}</text>'
+        )
     star = []
     for k in range(10):
         r = 13 if k % 2 == 0 else 5.2
@@ -100,8 +102,11 @@ def seal_svg() -> str:
     )
 
 
-_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                          autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
 _env.filters.update(money=money, rate=rate, period_zh=period_zh, date_zh=date_zh)
 
 
@@ -119,13 +124,26 @@ class Stamp:
 def html(template: str, stamp: Stamp, **context) -> str:
     css = (TEMPLATES / "certificate.css").read_text("utf-8")
     geometry = {
-        "page_w": PAGE_W_MM, "page_h": PAGE_H_MM, "m_top": MARGIN_TOP_MM, "m_side": MARGIN_SIDE_MM,
-        "m_bottom": MARGIN_BOTTOM_MM, "qr": QR_MM, "seal": SEAL_MM, "seal_left": SEAL_LEFT_MM, "seal_top": SEAL_TOP_MM,
+        "page_w": PAGE_W_MM,
+        "page_h": PAGE_H_MM,
+        "m_top": MARGIN_TOP_MM,
+        "m_side": MARGIN_SIDE_MM,
+        "m_bottom": MARGIN_BOTTOM_MM,
+        "qr": QR_MM,
+        "seal": SEAL_MM,
+        "seal_left": SEAL_LEFT_MM,
+        "seal_top": SEAL_TOP_MM,
     }
     qr_b64 = base64.b64encode(stamp.qr_svg.encode()).decode() if stamp.qr_svg else ""
     return _env.get_template(template).render(
-        qr_b64=qr_b64, css=jinja2.Template(css).render(cert_id=stamp.cert_id, code=stamp.code_display, **geometry), stamp=stamp, issuer=config.ISSUER_NAME,
-        seal=seal_svg(), validity_months=config.VALIDITY_MONTHS, **context)
+        qr_b64=qr_b64,
+        css=jinja2.Template(css).render(cert_id=stamp.cert_id, code=stamp.code_display, **geometry),
+        stamp=stamp,
+        issuer=config.ISSUER_NAME,
+        seal=seal_svg(),
+        validity_months=config.VALIDITY_MONTHS,
+        **context,
+    )
 
 
 def pdf(document_html: str) -> bytes:

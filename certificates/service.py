@@ -7,7 +7,6 @@ statement that both counts the verification and returns the status. No warehouse
 from __future__ import annotations
 
 import gc
-
 import threading
 import time
 from collections import defaultdict, deque
@@ -83,8 +82,13 @@ class RateLimiter:
             return True
 
 
-def create_app(registry: Registry | None = None, keystore: KeyStore | None = None, *,
-               lookup_limit: int = 10, lookup_window: float = 60.0) -> FastAPI:
+def create_app(
+    registry: Registry | None = None,
+    keystore: KeyStore | None = None,
+    *,
+    lookup_limit: int = 10,
+    lookup_window: float = 60.0,
+) -> FastAPI:
     registry = registry or Registry()
     cache = TrustCache(keystore or KeyStore())
     limiter = RateLimiter(lookup_limit, lookup_window)
@@ -105,8 +109,9 @@ def create_app(registry: Registry | None = None, keystore: KeyStore | None = Non
         return verdict
 
     def page(verdict: verify.Verdict | None, *, title: str, show_form: bool = False, status_code: int = 200, **kw):
-        html = _env.get_template("verify_page.html").render(verdict=verdict, page_title=title,
-                                                           issuer=config.ISSUER_NAME, show_form=show_form, **kw)
+        html = _env.get_template("verify_page.html").render(
+            verdict=verdict, page_title=title, issuer=config.ISSUER_NAME, show_form=show_form, **kw
+        )
         return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
     @app.get("/c/{token}", response_class=HTMLResponse)
@@ -134,7 +139,9 @@ def create_app(registry: Registry | None = None, keystore: KeyStore | None = Non
         return page(verdict, title="证明查询", show_form=True, status_code=status, number=number[:64], code=code[:64])
 
     @app.get("/api/lookup")
-    async def lookup_api(request: Request, number: str = Query(..., max_length=64), code: str = Query(..., max_length=64)):
+    async def lookup_api(
+        request: Request, number: str = Query(..., max_length=64), code: str = Query(..., max_length=64)
+    ):
         verdict, status = do_lookup(request, number, code)
         return JSONResponse(verdict.as_json(), status_code=status, headers={"Cache-Control": "no-store"})
 

@@ -28,7 +28,28 @@ RATES = {  # insurance: (unit rate, personal rate) SZ_SIP 2023
     "410": (None, Decimal("0")),
 }
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+]
 
 MOVER = "P001"  # 张伟: U001 202301-202306, then U002 202307-202312
 NOTICE_CAPITAL = "壹拾万伍仟贰佰玖拾叁圆玖角捌分"
@@ -63,13 +84,22 @@ def build_serving(directory: Path, roster_size: int = 24) -> Path:
     con.executemany("insert into marts.dim_units values (?,?,?,?,?,?,?,?)", UNITS)
 
     rnd = random.Random(7)
-    persons = [("P001", "张伟", "3205**********0011", "男", date(1985, 3, 2)),
-               ("P002", "李娜", "3205**********0022", "女", date(1990, 7, 15)),
-               ("P003", "王芳", "3205**********0033", "女", date(1992, 1, 20))]
+    persons = [
+        ("P001", "张伟", "3205**********0011", "男", date(1985, 3, 2)),
+        ("P002", "李娜", "3205**********0022", "女", date(1990, 7, 15)),
+        ("P003", "王芳", "3205**********0033", "女", date(1992, 1, 20)),
+    ]
     for i in range(4, roster_size + 1):
         name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)]
-        persons.append((f"P{i:03d}", name, f"3205**********{1000 + i:04d}", "男" if i % 2 else "女",
-                        date(1970 + i % 30, 1 + i % 12, 1 + i % 27)))
+        persons.append(
+            (
+                f"P{i:03d}",
+                name,
+                f"3205**********{1000 + i:04d}",
+                "男" if i % 2 else "女",
+                date(1970 + i % 30, 1 + i % 12, 1 + i % 27),
+            )
+        )
     con.execute("""create table marts.dim_persons (person_id varchar, name varchar, id_number_masked varchar,
         sex varchar, birth_date date)""")
     con.executemany("insert into marts.dim_persons values (?,?,?,?,?)", persons)
@@ -91,10 +121,36 @@ def build_serving(directory: Path, roster_size: int = 24) -> Path:
             credit = pa if ins == "110" else Decimal("0.00")
             pm = paid_month or period
             paid_date = date(int(pm[:4]), int(pm[4:]), 15) if paid else None
-            lines.append((f"L{len(lines) + 1:06d}", unit_id, person_id, "SZ_SIP", ins, ctype, f"N{unit_id}{period}",
-                          period, date(int(period[:4]), int(period[4:]), 1), int(period[:4]), base, base, pa, ua,
-                          pa + ua, credit, Decimal("0.00"), Decimal("0.00"), "已到账" if paid else "未到账",
-                          pa + ua if paid else None, paid_date, paid, ur, pr, None, None))
+            lines.append(
+                (
+                    f"L{len(lines) + 1:06d}",
+                    unit_id,
+                    person_id,
+                    "SZ_SIP",
+                    ins,
+                    ctype,
+                    f"N{unit_id}{period}",
+                    period,
+                    date(int(period[:4]), int(period[4:]), 1),
+                    int(period[:4]),
+                    base,
+                    base,
+                    pa,
+                    ua,
+                    pa + ua,
+                    credit,
+                    Decimal("0.00"),
+                    Decimal("0.00"),
+                    "已到账" if paid else "未到账",
+                    pa + ua if paid else None,
+                    paid_date,
+                    paid,
+                    ur,
+                    pr,
+                    None,
+                    None,
+                )
+            )
 
     for period in _months("202301", "202306"):
         add("U001", "P001", period, Decimal("8890.00"))
@@ -122,14 +178,54 @@ def build_serving(directory: Path, roster_size: int = 24) -> Path:
         # 2023-07 .. 2024-06 statement 202406 for the mover: U002 only 202307-202312 (6 months)
         base = Decimal("12000.00")
         ur = Decimal("0.002") if ins == "410" else ur
-        rights.append(("P001", "202406", date(2023, 7, 1), date(2024, 6, 30), ins, "SZ_SIP", 6, base,
-                       _round(base * pr) * 6, _round(base * ur) * 6, _round(base * pr) * 6 if ins == "110" else Decimal(0),
-                       0, 0, 12, 1, "U002", UNITS[1][1], date(2023, 7, 1), date(2023, 12, 1)))
+        rights.append(
+            (
+                "P001",
+                "202406",
+                date(2023, 7, 1),
+                date(2024, 6, 30),
+                ins,
+                "SZ_SIP",
+                6,
+                base,
+                _round(base * pr) * 6,
+                _round(base * ur) * 6,
+                _round(base * pr) * 6 if ins == "110" else Decimal(0),
+                0,
+                0,
+                12,
+                1,
+                "U002",
+                UNITS[1][1],
+                date(2023, 7, 1),
+                date(2023, 12, 1),
+            )
+        )
         base = Decimal("8890.00")
         ur1 = Decimal("0.004") if ins == "410" else RATES[ins][0]
-        rights.append(("P001", "202306", date(2022, 7, 1), date(2023, 6, 30), ins, "SZ_SIP", 6, base,
-                       _round(base * pr) * 6, _round(base * ur1) * 6, _round(base * pr) * 6 if ins == "110" else Decimal(0),
-                       0, 0, 6, 1, "U001", UNITS[0][1], date(2023, 1, 1), date(2023, 6, 1)))
+        rights.append(
+            (
+                "P001",
+                "202306",
+                date(2022, 7, 1),
+                date(2023, 6, 30),
+                ins,
+                "SZ_SIP",
+                6,
+                base,
+                _round(base * pr) * 6,
+                _round(base * ur1) * 6,
+                _round(base * pr) * 6 if ins == "110" else Decimal(0),
+                0,
+                0,
+                6,
+                1,
+                "U001",
+                UNITS[0][1],
+                date(2023, 1, 1),
+                date(2023, 6, 1),
+            )
+        )
     con.executemany("insert into marts.rpt_rights_statement values (" + ",".join("?" * 19) + ")", rights)
 
     con.execute("""create table marts.rpt_pension_account (person_id varchar, year integer,

@@ -12,7 +12,7 @@ import base64
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import cbor2
 from cryptography.hazmat.primitives import serialization
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cwt import COSE, COSEKey
 
 from certificates import config
-from certificates.keys import TrustList, TrustedKey
+from certificates.keys import TrustedKey, TrustList
 
 ALG_EDDSA = -8
 COSE_SIGN1_TAG = 18
@@ -31,8 +31,17 @@ HDR_ALG, HDR_CRIT, HDR_KID = 1, 2, 4
 # CWT claim keys (RFC 8392) and private claims (negative, below -65536)
 ISS, EXP, IAT, CTI = 1, 4, 6, 7
 C_TYPE, C_SUBJECT, C_PERIOD, C_FIGURES, C_DIGEST = -70001, -70002, -70003, -70004, -70005
-REQUIRED = {ISS: str, EXP: int, IAT: int, CTI: bytes, C_TYPE: str, C_SUBJECT: str,
-            C_PERIOD: str, C_FIGURES: dict, C_DIGEST: bytes}
+REQUIRED = {
+    ISS: str,
+    EXP: int,
+    IAT: int,
+    CTI: bytes,
+    C_TYPE: str,
+    C_SUBJECT: str,
+    C_PERIOD: str,
+    C_FIGURES: dict,
+    C_DIGEST: bytes,
+}
 
 BASE32_RE = re.compile(r"[A-Z2-7]+")
 
@@ -99,12 +108,13 @@ def b32decode(text: str) -> bytes:
 
 
 def _ts(value: int) -> datetime:
-    return datetime.fromtimestamp(value, timezone.utc)
+    return datetime.fromtimestamp(value, UTC)
 
 
 def sign(claims: Claims, kid: bytes, private_key: Ed25519PrivateKey) -> bytes:
-    pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     key = COSEKey.from_pem(pem, kid=kid)
     payload = cbor2.dumps(claims.to_cbor_map(), canonical=True)
     return COSE.new().encode_and_sign(payload, key, protected={HDR_ALG: ALG_EDDSA, HDR_KID: kid}, unprotected={})
@@ -169,14 +179,30 @@ def _claims(payload: bytes) -> Claims:
         raise TokenError("malformed", "cti or digest length")
     cert_id = f"{int.from_bytes(data[CTI], 'big'):018d}"
     # not-before is the issue time (iat); no separate nbf claim keeps the QR one version smaller
-    return Claims(cert_id, data[C_TYPE], data[C_SUBJECT], data[C_PERIOD], dict(data[C_FIGURES]),
-                  data[C_DIGEST], _ts(data[IAT]), _ts(data[IAT]), _ts(data[EXP]), data[ISS])
+    return Claims(
+        cert_id,
+        data[C_TYPE],
+        data[C_SUBJECT],
+        data[C_PERIOD],
+        dict(data[C_FIGURES]),
+        data[C_DIGEST],
+        _ts(data[IAT]),
+        _ts(data[IAT]),
+        _ts(data[EXP]),
+        data[ISS],
+    )
 
 
-def verify(raw: bytes, trust: TrustList, now: datetime | None = None, *,
-           cose_keys: dict[bytes, object] | None = None, check_time: bool = True) -> VerifiedToken:
+def verify(
+    raw: bytes,
+    trust: TrustList,
+    now: datetime | None = None,
+    *,
+    cose_keys: dict[bytes, object] | None = None,
+    check_time: bool = True,
+) -> VerifiedToken:
     """Signature, issuer and times; raises TokenError. Status (revoked...) is the registry's job."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     protected, _, _, _ = parse_structure(raw)
     kid = protected[HDR_KID]
     candidates: list[TrustedKey] = trust.candidates(kid)
@@ -185,8 +211,9 @@ def verify(raw: bytes, trust: TrustList, now: datetime | None = None, *,
     payload = None
     used: TrustedKey | None = None
     for trusted in candidates:  # on a kid collision every key is tried
-        key = (cose_keys or {}).get(trusted.kid + trusted.public_key.public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw)) or _cose_key(trusted)
+        key = (cose_keys or {}).get(
+            trusted.kid + trusted.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        ) or _cose_key(trusted)
         try:
             payload = COSE.new().decode(raw, key)
             used = trusted
@@ -229,8 +256,10 @@ def _cose_key(trusted: TrustedKey):
 
 def cose_key_cache(trust: TrustList) -> dict[bytes, object]:
     """Pre-built COSE keys for the service's hot path."""
-    return {k.kid + k.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw): _cose_key(k)
-            for k in trust.keys}
+    return {
+        k.kid + k.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw): _cose_key(k)
+        for k in trust.keys
+    }
 
 
 def peek_claims(raw: bytes) -> Claims | None:

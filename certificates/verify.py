@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from certificates import qr
@@ -96,7 +96,7 @@ class Verdict:
 
 
 def _fmt(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _apply_record(verdict: Verdict, record: Record) -> None:
@@ -105,19 +105,34 @@ def _apply_record(verdict: Verdict, record: Record) -> None:
     verdict.last_verified_at = record.last_verified_at
 
 
-def verify_raw(raw: bytes, trust: TrustList, registry: Registry | None = None, *, now: datetime | None = None,
-               count: bool = False, cose_keys: dict | None = None) -> Verdict:
+def verify_raw(
+    raw: bytes,
+    trust: TrustList,
+    registry: Registry | None = None,
+    *,
+    now: datetime | None = None,
+    count: bool = False,
+    cose_keys: dict | None = None,
+) -> Verdict:
     """Signature, then the registry's status (authoritative online), then the dates."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     try:
         verified = tokens.verify(raw, trust, now, cose_keys=cose_keys, check_time=False)
     except tokens.TokenError as exc:
         return Verdict(exc.reason, exc.detail)
     c = verified.claims
     kind = KIND_BY_CODE.get(c.doc_type)
-    verdict = Verdict("ok", cert_id=c.cert_id, doc_type=kind.name if kind else c.doc_type,
-                      title=kind.title if kind else None, period=c.period, issued_at=_fmt(c.issued_at),
-                      expires_at=_fmt(c.expires_at), figures=c.figures, kid=verified.kid.hex())
+    verdict = Verdict(
+        "ok",
+        cert_id=c.cert_id,
+        doc_type=kind.name if kind else c.doc_type,
+        title=kind.title if kind else None,
+        period=c.period,
+        issued_at=_fmt(c.issued_at),
+        expires_at=_fmt(c.expires_at),
+        figures=c.figures,
+        kid=verified.kid.hex(),
+    )
     if registry is not None:
         verdict.online = True
         record = registry.count_verification(c.cert_id) if count else registry.get(c.cert_id)
@@ -146,8 +161,9 @@ def verify_token(text: str, trust: TrustList, registry: Registry | None = None, 
     return verify_raw(raw, trust, registry, **kw)
 
 
-def verify_url(text: str, trust: TrustList, registry: Registry | None = None, *, base: str | None = None,
-               **kw) -> Verdict:
+def verify_url(
+    text: str, trust: TrustList, registry: Registry | None = None, *, base: str | None = None, **kw
+) -> Verdict:
     if len(text) > tokens.MAX_TOKEN_CHARS + 200:
         return Verdict("too_large", f"{len(text)} characters")
     try:
@@ -174,8 +190,9 @@ def read_qr_texts(pdf_bytes: bytes, dpi: int = 150) -> list[str]:
     return texts
 
 
-def verify_pdf(pdf: bytes | Path | str, trust: TrustList, registry: Registry | None = None, *,
-               base: str | None = None, **kw) -> Verdict:
+def verify_pdf(
+    pdf: bytes | Path | str, trust: TrustList, registry: Registry | None = None, *, base: str | None = None, **kw
+) -> Verdict:
     """The QR's token must verify and its digest must match the text printed in this PDF."""
     from certificates import render
 
@@ -212,12 +229,13 @@ def verify_any(value: str, trust: TrustList | None = None, registry: Registry | 
     return verify_token(value, trust, registry, **kw)
 
 
-def lookup(registry: Registry, cert_id: str, typed_code: str, *, now: datetime | None = None,
-           count: bool = True) -> Verdict:
+def lookup(
+    registry: Registry, cert_id: str, typed_code: str, *, now: datetime | None = None, count: bool = True
+) -> Verdict:
     """Number + typed code (like a 校验码 lookup): the registry's record and status."""
     from certificates import code as codes
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     try:
         normal = codes.normalise(typed_code)
     except codes.CodeError as exc:
@@ -229,9 +247,17 @@ def lookup(registry: Registry, cert_id: str, typed_code: str, *, now: datetime |
     if count:
         record = registry.count_verification(cert_id) or record
     kind = KIND_BY_CODE.get(record.doc_type)
-    verdict = Verdict("ok", cert_id=record.id, doc_type=kind.name if kind else record.doc_type,
-                      title=kind.title if kind else None, period=record.period, issued_at=record.issued_at,
-                      expires_at=record.expires_at, kid=record.kid, online=True)
+    verdict = Verdict(
+        "ok",
+        cert_id=record.id,
+        doc_type=kind.name if kind else record.doc_type,
+        title=kind.title if kind else None,
+        period=record.period,
+        issued_at=record.issued_at,
+        expires_at=record.expires_at,
+        kid=record.kid,
+        online=True,
+    )
     _apply_record(verdict, record)
     if record.status in ("revoked", "superseded"):
         verdict.reason, verdict.detail = record.status, record.status_reason or ""

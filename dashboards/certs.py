@@ -139,10 +139,19 @@ def registry_frame() -> pd.DataFrame:
     """Every certificate in the registry, with Chinese column names for the statistics page."""
     registry = _import("registry").Registry()
     kinds = {k.code: k.title for k in _import("documents").KINDS.values()}
-    rows = [{
-        "证书编号": r.id, "证书类型": kinds.get(r.doc_type, r.doc_type), "主体": r.subject, "期间": r.period,
-        "签发时间": r.issued_at, "有效期至": r.expires_at, "状态": STATUS_ZH.get(r.status, r.status),
-        "验证次数": r.verification_count, "最近验证": r.last_verified_at,
-    } for r in registry.all()]
+    rows = [
+        {
+            "证书编号": r.id,
+            "证书类型": kinds.get(r.doc_type, r.doc_type),
+            "主体": r.subject,
+            "期间": r.period,
+            "签发时间": r.issued_at,
+            "有效期至": r.expires_at,
+            "状态": STATUS_ZH.get(r.status, r.status),
+            "验证次数": r.verification_count,
+            "最近验证": r.last_verified_at,
+        }
+        for r in registry.all()
+    ]
     columns = ["证书编号", "证书类型", "主体", "期间", "签发时间", "有效期至", "状态", "验证次数", "最近验证"]
     return pd.DataFrame(rows, columns=columns)

@@ -54,6 +54,7 @@ def _in_list(column: str, values: list | tuple | None, params: list) -> str:
 
 # ---------------------------------------------------------------- build info and lookups
 
+
 def build_info(r: Reader) -> dict:
     """published_at and as_of of the snapshot (meta.build_info); None values if absent."""
     if not r.has_table("meta", "build_info"):
@@ -83,15 +84,17 @@ def units(r: Reader) -> pd.DataFrame:
 
 
 def unit(r: Reader, unit_id: str) -> dict | None:
-    df = r.df("""select u.unit_id, u.unit_name, u.unit_type, u.region_code, rg.region_name
+    df = r.df(
+        """select u.unit_id, u.unit_name, u.unit_type, u.region_code, rg.region_name
                  from marts.dim_units u left join reference.regions rg using (region_code)
-                 where u.unit_id = ?""", [unit_id])
+                 where u.unit_id = ?""",
+        [unit_id],
+    )
     return df.iloc[0].to_dict() if len(df) else None
 
 
 def fee_periods(r: Reader) -> list[str]:
-    return [row[0] for row in r.rows(
-        "select distinct fee_period from marts.fct_contributions order by fee_period")]
+    return [row[0] for row in r.rows("select distinct fee_period from marts.fct_contributions order by fee_period")]
 
 
 def current_period(r: Reader) -> tuple[str | None, str | None]:
@@ -99,7 +102,9 @@ def current_period(r: Reader) -> tuple[str | None, str | None]:
     as_of = as_of_date(r)
     rows = r.rows(
         """select distinct fee_period from marts.fct_contributions
-           where fee_period <= strftime(?::date, '%Y%m') order by fee_period desc limit 2""", [as_of])
+           where fee_period <= strftime(?::date, '%Y%m') order by fee_period desc limit 2""",
+        [as_of],
+    )
     if not rows:
         rows = r.rows("select distinct fee_period from marts.fct_contributions order by fee_period desc limit 2")
     current = rows[0][0] if rows else None
@@ -108,6 +113,7 @@ def current_period(r: Reader) -> tuple[str | None, str | None]:
 
 
 # ---------------------------------------------------------------- 总览
+
 
 def overview(r: Reader) -> dict:
     """KPIs for the current and the previous fee period: people, units, money, arrival rate, arrears."""
@@ -119,7 +125,9 @@ def overview(r: Reader) -> dict:
         row = r.rows(
             """select count(distinct person_id), count(distinct unit_id),
                       coalesce(sum(total_amount), 0), coalesce(sum(paid_amount), 0)
-               from marts.fct_contributions where fee_period = ?""", [period])[0]
+               from marts.fct_contributions where fee_period = ?""",
+            [period],
+        )[0]
         total, paid = Decimal(row[2]), Decimal(row[3])
         rate = (paid / total * 100) if total else None
         return {"persons": row[0], "units": row[1], "total": total, "paid": paid, "arrival_rate": rate}
@@ -129,7 +137,9 @@ def overview(r: Reader) -> dict:
                   coalesce(sum(outstanding) filter (where fee_period = ?), 0),
                   coalesce(sum(late_fee), 0),
                   count(distinct unit_id) filter (where outstanding > 0)
-           from marts.fct_arrears""", [current])[0]
+           from marts.fct_arrears""",
+        [current],
+    )[0]
     insured_now = r.scalar("select count(distinct person_id) from marts.fct_enrolments where is_current")
     return {
         "current_period": current,
@@ -150,13 +160,23 @@ def monthly_totals(r: Reader, last: int = 12) -> pd.DataFrame:
                   count(distinct unit_id) as 缴费单位数,
                   sum(total_amount) as 应缴金额, sum(paid_amount) as 到账金额
            from marts.fct_contributions
-           group by fee_period order by fee_period desc limit ?""", [last]).sort_values("费款所属期")
+           group by fee_period order by fee_period desc limit ?""",
+        [last],
+    ).sort_values("费款所属期")
 
 
 # ---------------------------------------------------------------- 缴费趋势
 
-def trend(r: Reader, period_from: str | None, period_to: str | None, regions_: list[str] | None,
-          unit_id: str | None, insurances: list[str] | None, by: str = "insurance") -> pd.DataFrame:
+
+def trend(
+    r: Reader,
+    period_from: str | None,
+    period_to: str | None,
+    regions_: list[str] | None,
+    unit_id: str | None,
+    insurances: list[str] | None,
+    by: str = "insurance",
+) -> pd.DataFrame:
     """Money and headcount per month and chosen dimension, filtered as the URL says."""
     label, expr = GROUP_DIMENSIONS.get(by, GROUP_DIMENSIONS["insurance"])
     params: list = []
@@ -184,10 +204,13 @@ def trend(r: Reader, period_from: str | None, period_to: str | None, regions_: l
             left join reference.insurance_types it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
             left join reference.regions rg on rg.region_code = c.region_code
             {where}
-            group by all order by 1, 2""", params)
+            group by all order by 1, 2""",
+        params,
+    )
 
 
 # ---------------------------------------------------------------- 欠费
+
 
 def _arrears_as_of_column(r: Reader) -> str | None:
     cols = r.columns("marts", "fct_arrears")
@@ -219,9 +242,12 @@ def _arrears_where(r: Reader, as_of: dt.date | None, unit_id: str | None, params
 def arrears_totals(r: Reader, as_of: dt.date | None = None, unit_id: str | None = None) -> dict:
     params: list = []
     where = _arrears_where(r, as_of, unit_id, params)
-    row = r.rows(f"""select coalesce(sum(outstanding), 0), coalesce(sum(late_fee), 0),
+    row = r.rows(
+        f"""select coalesce(sum(outstanding), 0), coalesce(sum(late_fee), 0),
                            count(distinct unit_id), count(*)
-                    from marts.fct_arrears a {where}""", params)[0]
+                    from marts.fct_arrears a {where}""",
+        params,
+    )[0]
     return {"outstanding": Decimal(row[0]), "late_fee": Decimal(row[1]), "units": row[2], "lines": row[3]}
 
 
@@ -229,11 +255,13 @@ def arrears_ageing(r: Reader, as_of: dt.date | None = None, unit_id: str | None 
     params: list = []
     where = _arrears_where(r, as_of, unit_id, params)
     return r.df(
-        f"""select {_bucket_case('a.days_overdue')} as 账龄, count(*) as 笔数,
+        f"""select {_bucket_case("a.days_overdue")} as 账龄, count(*) as 笔数,
                    count(distinct a.unit_id) as 单位数,
                    sum(a.outstanding) as 欠费金额, sum(a.late_fee) as 滞纳金
             from marts.fct_arrears a {where}
-            group by 1 order by {_bucket_order('账龄')}""", params)
+            group by 1 order by {_bucket_order("账龄")}""",
+        params,
+    )
 
 
 def arrears_top_units(r: Reader, as_of: dt.date | None = None, limit: int = 20) -> pd.DataFrame:
@@ -247,7 +275,9 @@ def arrears_top_units(r: Reader, as_of: dt.date | None = None, limit: int = 20) 
                    max(a.days_overdue) as 最长逾期天数
             from marts.fct_arrears a left join marts.dim_units u on u.unit_id = a.unit_id
             {where}
-            group by all order by 欠费金额 desc, 单位编号 limit ?""", params)
+            group by all order by 欠费金额 desc, 单位编号 limit ?""",
+        params,
+    )
 
 
 def arrears_periods(r: Reader, unit_id: str, as_of: dt.date | None = None) -> pd.DataFrame:
@@ -262,7 +292,9 @@ def arrears_periods(r: Reader, unit_id: str, as_of: dt.date | None = None) -> pd
             from marts.fct_arrears a
             left join reference.insurance_types it on cast(it.insurance_type as varchar) = cast(a.insurance_type as varchar)
             {where}
-            order by a.fee_period, a.insurance_type""", params)
+            order by a.fee_period, a.insurance_type""",
+        params,
+    )
 
 
 def arrears_lines(r: Reader, unit_id: str, fee_period: str, insurance_type: str) -> pd.DataFrame:
@@ -273,10 +305,13 @@ def arrears_lines(r: Reader, unit_id: str, fee_period: str, insurance_type: str)
                   c.paid_amount as 到账金额, c.paid_status as 到账标志
            from marts.fct_contributions c left join marts.dim_persons p on p.person_id = c.person_id
            where c.unit_id = ? and c.fee_period = ? and cast(c.insurance_type as varchar) = ?
-           order by c.person_id, c.contribution_type""", [unit_id, fee_period, str(insurance_type)])
+           order by c.person_id, c.contribution_type""",
+        [unit_id, fee_period, str(insurance_type)],
+    )
 
 
 # ---------------------------------------------------------------- 退休到龄
+
 
 def _window(start: dt.date, months: int) -> tuple[dt.date, str]:
     return start.replace(day=1), f"{months} months"
@@ -318,8 +353,9 @@ def retirement_wave(r: Reader, start: dt.date, months: int = 36, unit_id: str | 
     return r.df(sql, params)
 
 
-def retirement_people(r: Reader, start: dt.date, months: int = 36, unit_id: str | None = None,
-                      short_only: bool = False) -> pd.DataFrame:
+def retirement_people(
+    r: Reader, start: dt.date, months: int = 36, unit_id: str | None = None, short_only: bool = False
+) -> pd.DataFrame:
     first, span = _window(start, months)
     params: list = [first, first, span]
     where = "where d.retirement_month >= ? and d.retirement_month < ?::date + ?::interval"
@@ -342,10 +378,13 @@ def retirement_people(r: Reader, start: dt.date, months: int = 36, unit_id: str 
               on rules.birth_month = d.birth_month and rules.retirement_group = d.retirement_group
             left join reference.retirement_reform_groups g on g.retirement_group = d.retirement_group
             {where}
-            order by d.retirement_month, d.person_id""", params)
+            order by d.retirement_month, d.person_id""",
+        params,
+    )
 
 
 # ---------------------------------------------------------------- 数据质量
+
 
 def _source_label(col: str) -> str:
     """The landing source's Chinese name from the input contract (pipelines/ingest/schema.py)."""
@@ -361,12 +400,12 @@ def _current_quarantine(r: Reader) -> str:
 
 
 def quarantine_by_reason(r: Reader) -> pd.DataFrame:
-    return r.df(f"""select {_source_label('source')} as 数据源, reason as 原因, count(*) as 行数
+    return r.df(f"""select {_source_label("source")} as 数据源, reason as 原因, count(*) as 行数
                    from raw.quarantine where {_current_quarantine(r)} group by all order by 行数 desc, 原因""")
 
 
 def quarantine_by_file(r: Reader) -> pd.DataFrame:
-    return r.df(f"""select {_source_label('source')} as 数据源, source_file as 文件, count(*) as 隔离行数
+    return r.df(f"""select {_source_label("source")} as 数据源, source_file as 文件, count(*) as 隔离行数
                    from raw.quarantine where {_current_quarantine(r)} group by all order by 文件""")
 
 
@@ -379,15 +418,25 @@ def quarantine_rows(r: Reader, reason: str | None = None, source_file: str | Non
     if source_file:
         where += " and source_file = ?"
         params.append(source_file)
-    return r.df(f"""select {_source_label('source')} as 数据源, source_file as 文件, source_row as 行号, field as 字段,
+    return r.df(
+        f"""select {_source_label("source")} as 数据源, source_file as 文件, source_row as 行号, field as 字段,
                            value as 值, reason as 原因
-                    from raw.quarantine {where} order by source_file, source_row, field""", params)
+                    from raw.quarantine {where} order by source_file, source_row, field""",
+        params,
+    )
 
 
 LOAD_FILE_COLUMNS = (
-    ("source_file", "文件"), ("version", "版本"), ("status", "状态"), ("rows_read", "读取行数"),
-    ("rows_loaded", "入库行数"), ("rows_quarantined", "隔离行数"), ("rows_skipped", "跳过模板行数"),
-    ("error", "错误"), ("loaded_at", "接收时间"), ("replaced_by", "被替换为"),
+    ("source_file", "文件"),
+    ("version", "版本"),
+    ("status", "状态"),
+    ("rows_read", "读取行数"),
+    ("rows_loaded", "入库行数"),
+    ("rows_quarantined", "隔离行数"),
+    ("rows_skipped", "跳过模板行数"),
+    ("error", "错误"),
+    ("loaded_at", "接收时间"),
+    ("replaced_by", "被替换为"),
 )
 
 
@@ -413,13 +462,31 @@ def expectation_results(r: Reader) -> pd.DataFrame | None:
 
 
 SOFT_FINDING_COLUMNS = (
-    ("source_file", "文件"), ("source_row", "行号"), ("finding_type", "问题类型"), ("message", "说明"),
-    ("unit_id", "单位编号"), ("person_id", "个人编号"), ("fee_period", "费款所属期"), ("insurance_type", "险种"),
-    ("personal_base", "个人缴费基数"), ("personal_amount", "个人缴费"), ("expected_personal_amount", "按费率应为（个人）"),
-    ("unit_amount", "单位缴费"), ("expected_unit_amount", "按费率应为（单位）"),
-    ("base_floor", "基数下限"), ("base_cap", "基数上限"),
+    ("source_file", "文件"),
+    ("source_row", "行号"),
+    ("finding_type", "问题类型"),
+    ("message", "说明"),
+    ("unit_id", "单位编号"),
+    ("person_id", "个人编号"),
+    ("fee_period", "费款所属期"),
+    ("insurance_type", "险种"),
+    ("personal_base", "个人缴费基数"),
+    ("personal_amount", "个人缴费"),
+    ("expected_personal_amount", "按费率应为（个人）"),
+    ("unit_amount", "单位缴费"),
+    ("expected_unit_amount", "按费率应为（单位）"),
+    ("base_floor", "基数下限"),
+    ("base_cap", "基数上限"),
 )
-SOFT_FINDING_MONEY = ["个人缴费基数", "个人缴费", "按费率应为（个人）", "单位缴费", "按费率应为（单位）", "基数下限", "基数上限"]
+SOFT_FINDING_MONEY = [
+    "个人缴费基数",
+    "个人缴费",
+    "按费率应为（个人）",
+    "单位缴费",
+    "按费率应为（单位）",
+    "基数下限",
+    "基数上限",
+]
 
 
 def soft_findings(r: Reader) -> pd.DataFrame | None:
@@ -436,6 +503,7 @@ def soft_findings(r: Reader) -> pd.DataFrame | None:
 
 # ---------------------------------------------------------------- employer pages (unit bound)
 
+
 def roster(r: Reader, unit_id: str) -> pd.DataFrame:
     """Current staff of one unit with the insurances they are enrolled in there."""
     return r.df(
@@ -447,11 +515,14 @@ def roster(r: Reader, unit_id: str) -> pd.DataFrame:
            join marts.dim_persons p on p.person_id = e.person_id
            left join reference.insurance_types it on cast(it.insurance_type as varchar) = cast(e.insurance_type as varchar)
            where e.unit_id = ? and e.is_current
-           group by all order by e.person_id""", [unit_id])
+           group by all order by e.person_id""",
+        [unit_id],
+    )
 
 
-def unit_contributions(r: Reader, unit_id: str, period_from: str | None, period_to: str | None,
-                       insurances: list[str] | None) -> pd.DataFrame:
+def unit_contributions(
+    r: Reader, unit_id: str, period_from: str | None, period_to: str | None, insurances: list[str] | None
+) -> pd.DataFrame:
     params: list = [unit_id]
     where = "where c.unit_id = ?"
     if period_from:
@@ -470,9 +541,15 @@ def unit_contributions(r: Reader, unit_id: str, period_from: str | None, period_
             left join marts.dim_persons p on p.person_id = c.person_id
             left join reference.insurance_types it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
             {where}
-            order by c.fee_period, c.person_id, c.insurance_type, c.contribution_type""", params)
+            order by c.fee_period, c.person_id, c.insurance_type, c.contribution_type""",
+        params,
+    )
 
 
 def unit_periods(r: Reader, unit_id: str) -> list[str]:
-    return [row[0] for row in r.rows(
-        "select distinct fee_period from marts.fct_contributions where unit_id = ? order by 1", [unit_id])]
+    return [
+        row[0]
+        for row in r.rows(
+            "select distinct fee_period from marts.fct_contributions where unit_id = ? order by 1", [unit_id]
+        )
+    ]

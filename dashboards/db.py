@@ -18,6 +18,7 @@ from foundation.serving import ServingUnavailable, open_read_only
 
 __all__ = ["Reader", "ServingUnavailable", "open_read_only", "serving_file", "warehouse_path"]
 
+
 def warehouse_path() -> Path:
     return paths.default_warehouse()
 
@@ -45,9 +46,16 @@ class Reader:
         return row[0] if row else None
 
     def has_table(self, schema: str, table: str) -> bool:
-        return bool(self.scalar(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]))
+        return bool(
+            self.scalar(
+                "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
+            )
+        )
 
     def columns(self, schema: str, table: str) -> set[str]:
-        return {r[0] for r in self.rows(
-            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, table])}
+        return {
+            r[0]
+            for r in self.rows(
+                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, table]
+            )
+        }

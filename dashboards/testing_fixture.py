@@ -73,8 +73,14 @@ LINES = {
 }
 
 # Bases and rates behind LINES (shown on issued proofs; the amounts above are the marts' figures)
-BASES = {"P001": "10000.00", "P002": "5000.00", "P003": "7777.00", "P004": "6000.00", "P005": "9000.00",
-         "P006": "4500.00"}
+BASES = {
+    "P001": "10000.00",
+    "P002": "5000.00",
+    "P003": "7777.00",
+    "P004": "6000.00",
+    "P005": "9000.00",
+    "P006": "4500.00",
+}
 RATES = {"110": ("0.080000", "0.160000"), "310": ("0.020000", "0.060000")}
 
 # fct_arrears: unit, period, insurance, due, paid, outstanding, due_date, days_overdue, late_fee
@@ -111,10 +117,32 @@ def _contribution_rows() -> list[tuple]:
                 paid_date = None if unpaid else f"{period[:4]}-{period[4:]}-20"
                 p_rate, u_rate = RATES[ins]
                 base = BASES[person]
-                rows.append((unit, person, region, period, f"{period[:4]}-{period[4:]}-01", ins, "正常应缴",
-                             personal, unit_amt, str(total), status, str(paid), paid_date, not unpaid,
-                             base, base, p_rate, u_rate, None, None, personal if ins == "110" else "0.00",
-                             f"{unit}-{person}-{period}-{ins}"))
+                rows.append(
+                    (
+                        unit,
+                        person,
+                        region,
+                        period,
+                        f"{period[:4]}-{period[4:]}-01",
+                        ins,
+                        "正常应缴",
+                        personal,
+                        unit_amt,
+                        str(total),
+                        status,
+                        str(paid),
+                        paid_date,
+                        not unpaid,
+                        base,
+                        base,
+                        p_rate,
+                        u_rate,
+                        None,
+                        None,
+                        personal if ins == "110" else "0.00",
+                        f"{unit}-{person}-{period}-{ins}",
+                    )
+                )
     return rows
 
 
@@ -128,8 +156,10 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
         for schema in ("marts", "reference", "raw", "meta"):
             con.execute(f"create schema {schema}")
         for seed in ("insurance_types", "regions", "retirement_reform_groups", "minimum_contribution_months"):
-            con.execute(f"create table reference.{seed} as select * from read_csv_auto(?, header=true)",
-                        [str(SEEDS / f"{seed}.csv")])
+            con.execute(
+                f"create table reference.{seed} as select * from read_csv_auto(?, header=true)",
+                [str(SEEDS / f"{seed}.csv")],
+            )
         con.execute("create table meta.build_info (published_at timestamp, as_of date)")
         con.execute("insert into meta.build_info values (?, ?)", [dt.datetime(2025, 4, 16, 2, 0), as_of])
         # The latest GX results, shaped as pipelines/assets/serving.py publishes them.
@@ -145,14 +175,17 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
         con.execute("""create table marts.dim_units (unit_id varchar, unit_name varchar, uscc varchar,
                        unit_type varchar, region_code varchar, region_name varchar, risk_class integer,
                        work_injury_rate decimal(9,6))""")
-        con.executemany("""insert into marts.dim_units
+        con.executemany(
+            """insert into marts.dim_units
                            select ?, ?, ?, ?, ?, region_name, 1, 0.002 from reference.regions where region_code = ?""",
-                        [(*u, u[4]) for u in UNITS])
+            [(*u, u[4]) for u in UNITS],
+        )
         con.execute("""create table marts.dim_persons (person_id varchar, name varchar, id_number_masked varchar,
                        sex varchar, birth_month date, retirement_group varchar, post_category varchar,
                        birth_date date)""")
-        con.executemany("insert into marts.dim_persons values (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(*p, p[4][:8] + "15") for p in PERSONS])
+        con.executemany(
+            "insert into marts.dim_persons values (?, ?, ?, ?, ?, ?, ?, ?)", [(*p, p[4][:8] + "15") for p in PERSONS]
+        )
 
         con.execute("""create table marts.fct_contributions (unit_id varchar, person_id varchar, region_code varchar,
                        fee_period varchar, fee_month date, insurance_type varchar, contribution_type varchar,
@@ -161,8 +194,9 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
                        personal_base decimal(18,2), unit_base decimal(18,2), personal_rate decimal(9,6),
                        unit_rate decimal(9,6), personal_fixed_amount decimal(18,2), unit_fixed_amount decimal(18,2),
                        account_credit decimal(18,2), ledger_line_id varchar)""")
-        con.executemany("insert into marts.fct_contributions values (" + ", ".join("?" * 22) + ")",
-                        _contribution_rows())
+        con.executemany(
+            "insert into marts.fct_contributions values (" + ", ".join("?" * 22) + ")", _contribution_rows()
+        )
 
         con.execute("""create table marts.fct_enrolments (person_id varchar, unit_id varchar, insurance_type varchar,
                        start_month date, end_month date, status varchar, is_current boolean)""")
@@ -170,8 +204,17 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
         for person, (unit, _, items) in LINES.items():
             for ins, _, _ in items:
                 current = person != "P003"
-                enrol.append((person, unit, ins, "2020-01-01", None if current else "2025-02-01",
-                              "正常参保" if current else "终止参保", current))
+                enrol.append(
+                    (
+                        person,
+                        unit,
+                        ins,
+                        "2020-01-01",
+                        None if current else "2025-02-01",
+                        "正常参保" if current else "终止参保",
+                        current,
+                    )
+                )
         # P006 moved from U001 to U003: the old spell is closed
         enrol.append(("P006", "U001", "110", "2019-01-01", "2023-12-01", "终止参保", False))
         con.executemany("insert into marts.fct_enrolments values (?, ?, ?, ?, ?, ?, ?)", enrol)
@@ -179,26 +222,30 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
         con.execute("""create table marts.fct_arrears (unit_id varchar, fee_period varchar, insurance_type varchar,
                        amount_due decimal(18,2), amount_paid decimal(18,2), outstanding decimal(18,2),
                        due_date date, days_overdue integer, late_fee decimal(18,2), as_of_date date)""")
-        con.executemany("insert into marts.fct_arrears values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(*a, as_of) for a in ARREARS])
+        con.executemany(
+            "insert into marts.fct_arrears values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(*a, as_of) for a in ARREARS]
+        )
 
         con.execute("""create table marts.retirement_age_rules (birth_month date, retirement_group varchar,
                        statutory_age_months integer, statutory_age_label varchar, retirement_month date,
                        original_retirement_month date)""")
         con.executemany("insert into marts.retirement_age_rules values (?, ?, ?, ?, ?, ?)", RULES)
 
-        con.execute("""create table marts.rpt_retirement_due as
+        con.execute(
+            """create table marts.rpt_retirement_due as
                        select p.person_id, p.name, p.id_number_masked, p.sex, d.unit_id, u.unit_name,
                               p.retirement_group, p.birth_month, r.statutory_age_months, r.statutory_age_label,
                               r.retirement_month, d.contribution_months, d.required_months,
                               d.shortfall_months
-                       from (select * from (values """ + ", ".join(
-            f"('{a}', '{b}', {c}, {d}, {e})" for a, b, c, d, e in DUE) + """)
+                       from (select * from (values """
+            + ", ".join(f"('{a}', '{b}', {c}, {d}, {e})" for a, b, c, d, e in DUE)
+            + """)
                              t(person_id, unit_id, contribution_months, required_months, shortfall_months)) d
                        join marts.dim_persons p using (person_id)
                        join marts.dim_units u using (unit_id)
                        join marts.retirement_age_rules r
-                         on r.birth_month = p.birth_month and r.retirement_group = p.retirement_group""")
+                         on r.birth_month = p.birth_month and r.retirement_group = p.retirement_group"""
+        )
 
         con.execute("""create table marts.rpt_data_quality_findings (ledger_line_id varchar, finding_type varchar,
                        message varchar, source_file varchar, source_row integer, unit_id varchar, person_id varchar,
@@ -210,8 +257,7 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
 
         con.execute("""create table raw.quarantine (source varchar, source_file varchar, source_row integer,
                        field varchar, value varchar, reason varchar, load_id varchar, quarantined_at timestamp)""")
-        con.executemany("insert into raw.quarantine values (?, ?, ?, ?, ?, ?, 'L1', '2025-04-16 01:00:00')",
-                        QUARANTINE)
+        con.executemany("insert into raw.quarantine values (?, ?, ?, ?, ?, ?, 'L1', '2025-04-16 01:00:00')", QUARANTINE)
         con.execute("""create table raw.load_files (source varchar, source_file varchar, file_hash varchar,
                        rows_read integer, rows_loaded integer, rows_quarantined integer, status varchar,
                        loaded_at timestamp)""")

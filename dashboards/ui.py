@@ -19,6 +19,7 @@ AUTH_KEY = "_shebao_auth_token"
 
 # ---------------------------------------------------------------- data access
 
+
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(path: str, mtime_ns: int):
     """One read-only connection per published snapshot (a new mtime means a new file)."""
@@ -56,6 +57,7 @@ def stamp(r: db.Reader) -> None:
 
 # ---------------------------------------------------------------- formatting and export
 
+
 def yuan(value) -> str:
     """Money for display: yuan, two decimals, thousands separators (value stays exact)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
@@ -86,21 +88,34 @@ def _xlsx(df: pd.DataFrame, money: list[str]) -> bytes:
 def table(df: pd.DataFrame, name: str, money: list[str] | None = None, key: str | None = None, **kwargs):
     """A dataframe with money formatted and the shown (filtered) rows exportable as CSV and XLSX."""
     money = [c for c in (money or []) if c in df.columns]
-    event = st.dataframe(df, hide_index=True, width="stretch",
-                         column_config=money_columns(df, money), key=key, **kwargs)
+    event = st.dataframe(
+        df, hide_index=True, width="stretch", column_config=money_columns(df, money), key=key, **kwargs
+    )
     c1, c2, _ = st.columns([1, 1, 4])
     key = key or name
-    c1.download_button("导出 CSV", df.to_csv(index=False).encode("utf-8-sig"), file_name=f"{name}.csv",
-                       mime="text/csv", key=f"csv_{key}", on_click="ignore")
-    c2.download_button("导出 Excel", _xlsx(df, money), file_name=f"{name}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"xlsx_{key}", on_click="ignore")
+    c1.download_button(
+        "导出 CSV",
+        df.to_csv(index=False).encode("utf-8-sig"),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{key}",
+        on_click="ignore",
+    )
+    c2.download_button(
+        "导出 Excel",
+        _xlsx(df, money),
+        file_name=f"{name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx_{key}",
+        on_click="ignore",
+    )
     return event
 
 
 # ---------------------------------------------------------------- login state
 # The session holds only a random token; who it belongs to lives server-side, so neither the
 # URL nor a value placed in session state can make a session into another unit's.
+
 
 @st.cache_resource(show_spinner=False)
 def _sessions() -> tuple[dict, threading.Lock]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import os
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -45,7 +44,8 @@ def _connect(path: Path | None) -> sqlite3.Connection:
         """create table if not exists users (
                username text primary key, role text not null, unit_id text,
                salt blob not null, pw_hash blob not null, n integer not null, r integer not null,
-               p integer not null, created_at text not null)""")
+               p integer not null, created_at text not null)"""
+    )
     return con
 
 
@@ -53,8 +53,9 @@ def _hash(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
 
 
-def add_user(username: str, password: str, role: str = "employer", unit_id: str | None = None,
-             path: Path | None = None) -> User:
+def add_user(
+    username: str, password: str, role: str = "employer", unit_id: str | None = None, path: Path | None = None
+) -> User:
     """Create or replace an account; an employer's unit defaults to its username (the unit number)."""
     if role not in ROLES:
         raise ValueError(f"未知角色：{role}")
@@ -69,16 +70,27 @@ def add_user(username: str, password: str, role: str = "employer", unit_id: str 
     with _connect(path) as con:
         con.execute(
             "insert or replace into users values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (username, role, unit_id, salt, digest, SCRYPT_N, SCRYPT_R, SCRYPT_P,
-             dt.datetime.now().isoformat(timespec="seconds")))
+            (
+                username,
+                role,
+                unit_id,
+                salt,
+                digest,
+                SCRYPT_N,
+                SCRYPT_R,
+                SCRYPT_P,
+                dt.datetime.now().isoformat(timespec="seconds"),
+            ),
+        )
     return User(username, role, unit_id)
 
 
 def verify_user(username: str, password: str, path: Path | None = None) -> User | None:
     """The account if the password matches, else None (same work whether or not the user exists)."""
     with _connect(path) as con:
-        row = con.execute("select role, unit_id, salt, pw_hash, n, r, p from users where username = ?",
-                          (username,)).fetchone()
+        row = con.execute(
+            "select role, unit_id, salt, pw_hash, n, r, p from users where username = ?", (username,)
+        ).fetchone()
     if row is None:
         _hash(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)  # equalise timing
         return None

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Callable, ClassVar, Literal, Tuple
-
-import expectations  # noqa: F401  (sets GX_ANALYTICS_ENABLED before GX is imported)
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_pair_condition_partial,
 )
 
+import expectations  # noqa: F401  (sets GX_ANALYTICS_ENABLED before GX is imported)
 from foundation.landing.identifiers import id_birth_date, id_number_problem, uscc_problem
 
 FEE_PERIOD_MIN_YEAR = 1990
@@ -65,7 +65,7 @@ class ExpectColumnValuesToBeValidCnIdNumber(ColumnMapExpectation):
     """18-character resident ID number with a correct ISO 7064 MOD 11-2 check character."""
 
     map_metric: ClassVar[str] = "column_values.valid_cn_id_number"
-    success_keys: ClassVar[Tuple[str, ...]] = ("mostly",)
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
     library_metadata: ClassVar[dict] = {"tags": ["shebao"], "contributors": ["shebao"]}
 
 
@@ -84,7 +84,7 @@ class ExpectColumnValuesToBeValidUscc(ColumnMapExpectation):
     """18-character unified social credit code with a correct MOD 31 check character."""
 
     map_metric: ClassVar[str] = "column_values.valid_uscc"
-    success_keys: ClassVar[Tuple[str, ...]] = ("mostly",)
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
     library_metadata: ClassVar[dict] = {"tags": ["shebao"], "contributors": ["shebao"]}
 
 
@@ -140,12 +140,10 @@ class ColumnPairIdNumberMatchesBirthDate(ColumnPairMapMetricProvider):
 class ExpectColumnPairIdNumberToMatchBirthDate(ColumnPairMapExpectation):
     """Digits 7-14 of the ID number (column_A) equal the birth date (column_B)."""
 
-    ignore_row_if: Literal["both_values_are_missing", "either_value_is_missing", "neither"] = (
-        "either_value_is_missing"
-    )
+    ignore_row_if: Literal["both_values_are_missing", "either_value_is_missing", "neither"] = "either_value_is_missing"
     map_metric: ClassVar[str] = "column_pair_values.id_number_matches_birth_date"
-    success_keys: ClassVar[Tuple[str, ...]] = ("column_A", "column_B", "ignore_row_if", "mostly")
-    args_keys: ClassVar[Tuple[str, ...]] = ("column_A", "column_B")
+    success_keys: ClassVar[tuple[str, ...]] = ("column_A", "column_B", "ignore_row_if", "mostly")
+    args_keys: ClassVar[tuple[str, ...]] = ("column_A", "column_B")
     library_metadata: ClassVar[dict] = {"tags": ["shebao"], "contributors": ["shebao"]}
 
 
@@ -178,7 +176,7 @@ class ExpectColumnValuesToBeValidFeePeriod(ColumnMapExpectation):
     min_year: int = FEE_PERIOD_MIN_YEAR
     max_year: int = FEE_PERIOD_MAX_YEAR
     map_metric: ClassVar[str] = "column_values.valid_fee_period"
-    success_keys: ClassVar[Tuple[str, ...]] = ("min_year", "max_year", "mostly")
+    success_keys: ClassVar[tuple[str, ...]] = ("min_year", "max_year", "mostly")
     library_metadata: ClassVar[dict] = {"tags": ["shebao"], "contributors": ["shebao"]}
 
 
@@ -217,5 +215,5 @@ class ExpectColumnValuesToHaveAtMostTwoDecimals(ColumnMapExpectation):
     """Money is kept to the fen: no value may carry a third decimal."""
 
     map_metric: ClassVar[str] = "column_values.at_most_two_decimals"
-    success_keys: ClassVar[Tuple[str, ...]] = ("mostly",)
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
     library_metadata: ClassVar[dict] = {"tags": ["shebao"], "contributors": ["shebao"]}

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
-import expectations  # noqa: F401  (sets GX_ANALYTICS_ENABLED before GX is imported)
-
+import great_expectations as gx
 import numpy as np
 import pandas as pd
-import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+import expectations  # noqa: F401  (sets GX_ANALYTICS_ENABLED before GX is imported)
 from expectations.suites import (
     CONTRIBUTION_CHECKS_RELATION,
     RAW_SUITES,
@@ -82,7 +82,11 @@ CHUNK_COLUMNS = {"ledgers": "fee_period"}
 
 
 def validate_table(
-    con, source: str, where: str | None = None, *, params: Sequence[Any] | None = None,
+    con,
+    source: str,
+    where: str | None = None,
+    *,
+    params: Sequence[Any] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> CheckOutcome:
     """Validate the live rows (superseded_at is null) of raw.<source>.
@@ -97,12 +101,24 @@ def validate_table(
     # A column missing from the table is left out; GX then fails its expectations.
     columns = [name for name in suite_columns(suite) if name in present]
     column = CHUNK_COLUMNS.get(source)
-    return validate_relation(con, suite, f"raw.{source}", columns, ["superseded_at IS NULL", where], params,
-                             chunk_column=column if column in present else None, chunk_rows=chunk_rows)
+    return validate_relation(
+        con,
+        suite,
+        f"raw.{source}",
+        columns,
+        ["superseded_at IS NULL", where],
+        params,
+        chunk_column=column if column in present else None,
+        chunk_rows=chunk_rows,
+    )
 
 
 def validate_contribution_checks(
-    con, where: str | None = None, *, params: Sequence[Any] | None = None, chunk_rows: int = CHUNK_ROWS,
+    con,
+    where: str | None = None,
+    *,
+    params: Sequence[Any] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> CheckOutcome:
     """Soft suite over the dbt model of contribution-line checks (report, never block).
 
@@ -111,13 +127,28 @@ def validate_contribution_checks(
     """
     suite = contribution_lines_soft_suite()
     present = {row[0] for row in con.execute(f"DESCRIBE {CONTRIBUTION_CHECKS_RELATION}").fetchall()}
-    return validate_relation(con, suite, CONTRIBUTION_CHECKS_RELATION, suite_columns(suite), [where], params,
-                             chunk_column="fee_period" if "fee_period" in present else None, chunk_rows=chunk_rows)
+    return validate_relation(
+        con,
+        suite,
+        CONTRIBUTION_CHECKS_RELATION,
+        suite_columns(suite),
+        [where],
+        params,
+        chunk_column="fee_period" if "fee_period" in present else None,
+        chunk_rows=chunk_rows,
+    )
 
 
 def validate_relation(
-    con, suite: gx.ExpectationSuite, relation: str, columns: list[str], filters: list[str | None],
-    params: Sequence[Any] | None, *, chunk_column: str | None, chunk_rows: int,
+    con,
+    suite: gx.ExpectationSuite,
+    relation: str,
+    columns: list[str],
+    filters: list[str | None],
+    params: Sequence[Any] | None,
+    *,
+    chunk_column: str | None,
+    chunk_rows: int,
 ) -> CheckOutcome:
     """Validate `columns` of the rows of `relation` passing every filter, chunk by chunk when large."""
     conditions = " AND ".join(f"({f})" for f in filters if f) or "TRUE"
@@ -126,8 +157,9 @@ def validate_relation(
     if chunk_column is None:
         return validate_dataframe(fetch_dataframe(con, f"{select} WHERE {conditions}", params), suite)
     key = f"coalesce(CAST({_quote(chunk_column)} AS VARCHAR), '')"
-    counts = con.execute(f"SELECT {key}, count(*) FROM {relation} WHERE {conditions} GROUP BY 1 ORDER BY 1",
-                         params or None).fetchall()
+    counts = con.execute(
+        f"SELECT {key}, count(*) FROM {relation} WHERE {conditions} GROUP BY 1 ORDER BY 1", params or None
+    ).fetchall()
     chunks: list[list[str]] = []
     size = chunk_rows
     for value, n in counts:
@@ -138,11 +170,17 @@ def validate_relation(
         size += n
     if len(chunks) <= 1:
         return validate_dataframe(fetch_dataframe(con, f"{select} WHERE {conditions}", params), suite)
-    return merge_outcomes([
-        validate_dataframe(fetch_dataframe(
-            con, f"{select} WHERE {conditions} AND {key} IN (SELECT unnest(?::VARCHAR[]))", params + [values]), suite)
-        for values in chunks
-    ])
+    return merge_outcomes(
+        [
+            validate_dataframe(
+                fetch_dataframe(
+                    con, f"{select} WHERE {conditions} AND {key} IN (SELECT unnest(?::VARCHAR[]))", params + [values]
+                ),
+                suite,
+            )
+            for values in chunks
+        ]
+    )
 
 
 def merge_outcomes(parts: list[CheckOutcome]) -> CheckOutcome:
@@ -157,7 +195,7 @@ def merge_outcomes(parts: list[CheckOutcome]) -> CheckOutcome:
             m = merged[key]
             m["unexpected_count"] = (m["unexpected_count"] or 0) + (f.get("unexpected_count") or 0)
             room = PARTIAL_UNEXPECTED_COUNT - len(m["partial_unexpected_list"])
-            m["partial_unexpected_list"] += list(f.get("partial_unexpected_list") or [])[:max(room, 0)]
+            m["partial_unexpected_list"] += list(f.get("partial_unexpected_list") or [])[: max(room, 0)]
             if f.get("reasons"):
                 m["reasons"] = {**f["reasons"], **m.get("reasons", {})}
             if f.get("exception") and f.get("exception") != m.get("exception"):
@@ -228,8 +266,10 @@ def _failure(r) -> dict[str, Any]:
     cfg = r.expectation_config
     kw = cfg.kwargs
     columns = (
-        [kw["column"]] if "column" in kw
-        else [kw["column_A"], kw["column_B"]] if "column_A" in kw
+        [kw["column"]]
+        if "column" in kw
+        else [kw["column_A"], kw["column_B"]]
+        if "column_A" in kw
         else list(kw.get("column_list") or [])
     )
     res = r.result or {}
@@ -251,7 +291,9 @@ def _failure(r) -> dict[str, Any]:
     if info.get("raised_exception"):
         out["exception"] = info.get("exception_message")
     else:  # GX keys exception_info by metric when a metric failed to resolve
-        messages = [v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+        messages = [
+            v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("raised_exception")
+        ]
         if messages:
             out["exception"] = "; ".join(m for m in messages if m)
     return _jsonable(out)

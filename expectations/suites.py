@@ -8,17 +8,16 @@ Descriptions are Chinese because they end up in the data-quality report.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Callable
-
-import expectations  # noqa: F401  (sets GX_ANALYTICS_ENABLED before GX is imported)
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column as C
 
+import expectations  # noqa: F401  (sets GX_ANALYTICS_ENABLED before GX is imported)
 from expectations.custom import (
     ExpectColumnPairIdNumberToMatchBirthDate,
     ExpectColumnValuesToBeValidCnIdNumber,
@@ -27,8 +26,7 @@ from expectations.custom import (
     ExpectColumnValuesToHaveAtMostTwoDecimals,
 )
 from foundation.landing import schema
-from foundation.landing.schema import raw_column_name
-from foundation.landing.schema import Source
+from foundation.landing.schema import Source, raw_column_name
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "reference"
 
@@ -94,9 +92,7 @@ def _contract(source: Source) -> list:
     if len(key) == 1:
         exps.append(gxe.ExpectColumnValuesToBeUnique(column=key[0], description=f"{key_label}不能重复"))
     else:
-        exps.append(
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=key, description=f"同一{key_label}不能有重复记录")
-        )
+        exps.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=key, description=f"同一{key_label}不能有重复记录"))
     return exps
 
 
@@ -105,9 +101,7 @@ def _money(source: Source, non_negative: tuple[str, ...]) -> list:
     for c in source.columns:
         if c.dtype != schema.MONEY:
             continue
-        exps.append(
-            ExpectColumnValuesToHaveAtMostTwoDecimals(column=c.name, description=f"{c.label}最多两位小数")
-        )
+        exps.append(ExpectColumnValuesToHaveAtMostTwoDecimals(column=c.name, description=f"{c.label}最多两位小数"))
         if c.name in non_negative:
             exps.append(
                 gxe.ExpectColumnValuesToBeBetween(column=c.name, min_value=0, description=f"{c.label}不能为负数")
@@ -123,8 +117,12 @@ def employers_suite() -> gx.ExpectationSuite:
         + [
             ExpectColumnValuesToBeValidUscc(column="uscc", description="统一社会信用代码校验位正确"),
             gxe.ExpectColumnValuesToBeInSet(column=REGION, value_set=region_codes(), description="参保地为已知统筹区"),
-            gxe.ExpectColumnValuesToBeInSet(column="risk_class", value_set=risk_classes(), description="行业风险类别为1-8类"),
-            gxe.ExpectColumnValuesToBeInSet(column="unit_type", value_set=list(schema.UNIT_TYPES), description="单位类型为规定取值"),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="risk_class", value_set=risk_classes(), description="行业风险类别为1-8类"
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="unit_type", value_set=list(schema.UNIT_TYPES), description="单位类型为规定取值"
+            ),
         ],
     )
 
@@ -139,7 +137,9 @@ def persons_suite() -> gx.ExpectationSuite:
                 column="id_number", row_condition=RESIDENT_ID_ROWS, description="居民身份证号码校验位正确"
             ),
             ExpectColumnPairIdNumberToMatchBirthDate(
-                column_A="id_number", column_B="birth_date", row_condition=RESIDENT_ID_ROWS,
+                column_A="id_number",
+                column_B="birth_date",
+                row_condition=RESIDENT_ID_ROWS,
                 description="出生日期与身份证号码一致",
             ),
             gxe.ExpectColumnValuesToBeInSet(column="sex", value_set=list(schema.SEXES), description="性别为男或女"),
@@ -162,8 +162,11 @@ def enrolments_suite() -> gx.ExpectationSuite:
             ExpectColumnValuesToBeValidFeePeriod(column="start_period", description="参保开始年月为有效年月"),
             ExpectColumnValuesToBeValidFeePeriod(column="end_period", description="参保终止年月为有效年月"),
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="end_period", column_B="start_period", or_equal=True,
-                ignore_row_if="either_value_is_missing", description="参保终止年月不早于开始年月",
+                column_A="end_period",
+                column_B="start_period",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                description="参保终止年月不早于开始年月",
             ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="status", value_set=list(schema.ENROLMENT_STATUSES), description="参保状态为规定取值"
@@ -204,11 +207,17 @@ def contribution_lines_soft_suite() -> gx.ExpectationSuite:
         "contribution_lines_soft",
         [
             gxe.ExpectColumnValuesToBeBetween(
-                column="personal_amount_diff", min_value=-tol, max_value=tol, mostly=1.0,
+                column="personal_amount_diff",
+                min_value=-tol,
+                max_value=tol,
+                mostly=1.0,
                 description="个人缴费金额与基数×费率相差不超过0.01元",
             ),
             gxe.ExpectColumnValuesToBeBetween(
-                column="unit_amount_diff", min_value=-tol, max_value=tol, mostly=1.0,
+                column="unit_amount_diff",
+                min_value=-tol,
+                max_value=tol,
+                mostly=1.0,
                 description="单位缴费金额与基数×费率相差不超过0.01元",
             ),
             gxe.ExpectColumnValuesToBeInSet(

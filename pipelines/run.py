@@ -69,7 +69,9 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_l
     job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            instance=instance, tags={AS_OF_TAG: as_of}, raise_on_error=False,
+            instance=instance,
+            tags={AS_OF_TAG: as_of},
+            raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
     summary = RunSummary(success=result.success)
@@ -78,17 +80,22 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_l
         if mat and mat.asset_key.path[0] == "raw" and "summary" in mat.metadata:
             summary.ingestion[mat.asset_key.path[-1]] = mat.metadata["summary"].value
     for evaluation in result.get_asset_check_evaluations():
-        summary.checks.append((evaluation.asset_key.to_user_string(), evaluation.check_name,
-                               evaluation.passed, evaluation.severity.value))
+        summary.checks.append(
+            (evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.passed, evaluation.severity.value)
+        )
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             summary.failures.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
     summary.failures.extend(f"blocking check failed: {name}" for name in summary.blocking_failures)
     summary.success = result.success and not summary.blocking_failures
-    published = any(e.asset_key and e.asset_key.path == ["serving_copy"] for e in result.get_asset_materialization_events())
+    published = any(
+        e.asset_key and e.asset_key.path == ["serving_copy"] for e in result.get_asset_materialization_events()
+    )
     if summary.success and not published:
-        summary.notes.append("Inputs unchanged since the last build (same loaded files, as-of date and dbt project): "
-                             "dbt build and serving copy skipped; the marts below are the last published ones.")
+        summary.notes.append(
+            "Inputs unchanged since the last build (same loaded files, as-of date and dbt project): "
+            "dbt build and serving copy skipped; the marts below are the last published ones."
+        )
     serving = settings.serving_path(warehouse)
     if summary.success and serving.exists():
         con = duckdb.connect(str(serving), read_only=True)
@@ -96,7 +103,9 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_l
             for schema, table, rows in con.execute(
                 "select schema_name, table_name, estimated_size from duckdb_tables() where schema_name = 'marts' order by 2"
             ).fetchall():
-                summary.marts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+                summary.marts[f"{schema}.{table}"] = con.execute(
+                    f'select count(*) from "{schema}"."{table}"'
+                ).fetchone()[0]
         finally:
             con.close()
     return summary

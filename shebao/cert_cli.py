@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 from pathlib import Path
 
 from certificates import config
@@ -11,11 +11,19 @@ from shebao.options import add_warehouse_option
 
 
 def _params(args) -> dict:
-    return {k: v for k, v in {"unit": getattr(args, "unit", None), "person": getattr(args, "person", None),
-                              "from": getattr(args, "from_", None), "to": getattr(args, "to", None),
-                              "period": getattr(args, "period", None), "all": getattr(args, "all", False),
-                              "notice": getattr(args, "notice", None)}.items()
-            if v}
+    return {
+        k: v
+        for k, v in {
+            "unit": getattr(args, "unit", None),
+            "person": getattr(args, "person", None),
+            "from": getattr(args, "from_", None),
+            "to": getattr(args, "to", None),
+            "period": getattr(args, "period", None),
+            "all": getattr(args, "all", False),
+            "notice": getattr(args, "notice", None),
+        }.items()
+        if v
+    }
 
 
 def cmd_issue(args) -> int:
@@ -29,8 +37,10 @@ def cmd_issue(args) -> int:
     except (DataError, DocumentError) as exc:
         print(f"开具失败：{exc}", file=sys.stderr)
         return 2
-    print(f"证明编号: {cert.id}\n校验码: {cert.code}\n有效期至: {local_date(cert.expires_at)}\n"
-          f"文件: {cert.path}\n验证地址: {cert.url}")
+    print(
+        f"证明编号: {cert.id}\n校验码: {cert.code}\n有效期至: {local_date(cert.expires_at)}\n"
+        f"文件: {cert.path}\n验证地址: {cert.url}"
+    )
     if cert.superseded:
         print("已替换: " + ", ".join(cert.superseded))
     return 0
@@ -49,7 +59,9 @@ def cmd_verify(args) -> int:
     else:
         print(f"{verdict.status_zh}（{verdict.reason}）：{verdict.reason_zh}")
         if verdict.cert_id:
-            print(f"证明编号: {verdict.cert_id}  类型: {verdict.title}  期间: {verdict.period}  有效期至: {verdict.expires_at}")
+            print(
+                f"证明编号: {verdict.cert_id}  类型: {verdict.title}  期间: {verdict.period}  有效期至: {verdict.expires_at}"
+            )
         if verdict.detail:
             print(f"详情: {verdict.detail}")
     return 0 if verdict.valid else 1
@@ -103,7 +115,9 @@ def cmd_keys_list(args) -> int:
     from certificates.keys import KeyStore
 
     for key in KeyStore().trust_list().as_json()["keys"]:
-        print(f"{key['kid']}  {key['status']:<9} 签发 {key['sign_from']} ~ {key['sign_until']}  验证至 {key['verify_until']}")
+        print(
+            f"{key['kid']}  {key['status']:<9} 签发 {key['sign_from']} ~ {key['sign_until']}  验证至 {key['verify_until']}"
+        )
     return 0
 
 
@@ -170,7 +184,6 @@ def add_parser(subparsers) -> None:
     ksub = keys.add_subparsers(dest="keys_command", required=True)
     ksub.add_parser("rotate", help="start a new signing key").set_defaults(func=cmd_keys_rotate)
     ksub.add_parser("list", help="list the trust list").set_defaults(func=cmd_keys_list)
-
 
 
 def add_serve_parser(serve_subparsers) -> None:

@@ -20,7 +20,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def add_run_parser(subparsers) -> None:
     p = subparsers.add_parser("run", help="load a landing folder and build every asset into a warehouse")
-    p.add_argument("--landing", required=True, type=Path, help="landing folder (employers/, persons/, enrolments/, ledgers/)")
+    p.add_argument(
+        "--landing", required=True, type=Path, help="landing folder (employers/, persons/, enrolments/, ledgers/)"
+    )
     add_warehouse_option(p)
     p.add_argument("--as-of", default=None, help="ISO date arrears and ages are computed as of (default today)")
     p.set_defaults(func=cmd_run)
@@ -45,7 +47,9 @@ def add_serve_parser(subparsers) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from shebao import demo, generate, queries
 
-    parser = argparse.ArgumentParser(prog="shebao", description="Social-insurance data warehouse, reports and certificates")
+    parser = argparse.ArgumentParser(
+        prog="shebao", description="Social-insurance data warehouse, reports and certificates"
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     generate.add_parser(subparsers)
     add_run_parser(subparsers)

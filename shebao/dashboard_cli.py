@@ -7,13 +7,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent / "app.py"
+import dashboards
+
+APP = Path(dashboards.__file__).resolve().parent / "app.py"
 
 # Debian's Chromium, as browser tests and the benchmark drive it (never a downloaded browser;
 # the background-networking flags keep it off the closed network).
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def wait_until_healthy(base: str, proc: subprocess.Popen, timeout: float) -> bool:
@@ -35,14 +45,25 @@ def wait_until_healthy(base: str, proc: subprocess.Popen, timeout: float) -> boo
 
 def dashboard_command(port: int, address: str = "127.0.0.1") -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true",
-        "--server.address", address,
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--client.toolbarMode", "minimal",
-        "--theme.base", "light",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "minimal",
+        "--theme.base",
+        "light",
     ]
 
 
@@ -56,7 +77,9 @@ def dashboard_env(warehouse: Path | str | None) -> dict[str, str]:
 
 def serve_dashboard(port: int = 8501, warehouse: Path | str | None = None) -> int:
     """Run the dashboard in the foreground until interrupted; returns streamlit's exit code."""
-    print(f"仪表盘：http://127.0.0.1:{port}/ （数据副本：{Path(warehouse).resolve().parent / 'serving.duckdb' if warehouse else '默认'}）")
+    print(
+        f"仪表盘：http://127.0.0.1:{port}/ （数据副本：{Path(warehouse).resolve().parent / 'serving.duckdb' if warehouse else '默认'}）"
+    )
     try:
         return subprocess.call(dashboard_command(port), env=dashboard_env(warehouse))
     except KeyboardInterrupt:

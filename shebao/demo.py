@@ -20,9 +20,14 @@ def _first_units(serving: Path, n: int) -> list[str]:
 
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        return [u for (u,) in con.execute(
-            """select unit_id from marts.fct_contributions group by unit_id
-               order by count(distinct person_id) desc, unit_id limit ?""", [n]).fetchall()]
+        return [
+            u
+            for (u,) in con.execute(
+                """select unit_id from marts.fct_contributions group by unit_id
+               order by count(distinct person_id) desc, unit_id limit ?""",
+                [n],
+            ).fetchall()
+        ]
     finally:
         con.close()
 
@@ -45,8 +50,8 @@ def start_services(warehouse: Path) -> list[subprocess.Popen]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from dashboards.users import ensure_demo_accounts
-    from shebao.generate import generate_landing
     from pipelines.run import dagster_home, run_pipeline
+    from shebao.generate import generate_landing
 
     home = settings.shebao_home()
     landing = home / "demo-landing"
@@ -54,7 +59,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if landing.exists():
         shutil.rmtree(landing)
     start, end = args.months.split(":")
-    print(f"Generating a sample landing folder in {landing} ({args.persons} persons, {start}-{end}, with deliberately bad rows) ...")
+    print(
+        f"Generating a sample landing folder in {landing} ({args.persons} persons, {start}-{end}, with deliberately bad rows) ..."
+    )
     generate_landing(landing, persons=args.persons, months=(start, end), seed=args.seed, inject_errors=True)
     print(f"Running every asset into {warehouse} ...")
     summary = run_pipeline(landing, warehouse, args.as_of)

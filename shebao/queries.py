@@ -16,9 +16,10 @@ import os
 import re
 import sys
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import duckdb
 
@@ -59,9 +60,11 @@ def connect(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table]).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
 
 
 def require_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
@@ -92,8 +95,10 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) 
 def insurance_name_sql(con: duckdb.DuckDBPyConnection, column: str) -> tuple[str, str]:
     """Join to the served insurance code list when present, else show the code."""
     if table_exists(con, "reference", "insurance_types"):
-        return (f"coalesce(it.insurance_name, {column})",
-                f"left join reference.insurance_types as it on it.insurance_type = {column}")
+        return (
+            f"coalesce(it.insurance_name, {column})",
+            f"left join reference.insurance_types as it on it.insurance_type = {column}",
+        )
     return column, ""
 
 
@@ -142,11 +147,19 @@ def render(result: Result, fmt: str, out=None) -> None:
     if result.title:
         out.write(result.title + "\n")
     cells = [[_text(row.get(key)) for key, _ in result.columns] for row in result.rows]
-    numeric = [all(isinstance(row.get(key), (int, decimal.Decimal)) and not isinstance(row.get(key), bool)
-                   for row in result.rows if row.get(key) is not None) and bool(result.rows)
-               for key, _ in result.columns]
+    numeric = [
+        all(
+            isinstance(row.get(key), (int, decimal.Decimal)) and not isinstance(row.get(key), bool)
+            for row in result.rows
+            if row.get(key) is not None
+        )
+        and bool(result.rows)
+        for key, _ in result.columns
+    ]
     widths = [max([_width(label)] + [_width(c[i]) for c in cells]) for i, (_, label) in enumerate(result.columns)]
-    out.write("  ".join(_pad(label, widths[i], numeric[i]) for i, (_, label) in enumerate(result.columns)).rstrip() + "\n")
+    out.write(
+        "  ".join(_pad(label, widths[i], numeric[i]) for i, (_, label) in enumerate(result.columns)).rstrip() + "\n"
+    )
     out.write("  ".join("-" * w for w in widths) + "\n")
     for c in cells:
         out.write("  ".join(_pad(v, widths[i], numeric[i]) for i, v in enumerate(c)).rstrip() + "\n")
@@ -160,29 +173,42 @@ def render(result: Result, fmt: str, out=None) -> None:
 
 def query_retirement_age(con: duckdb.DuckDBPyConnection, birth: dt.date, group: str) -> Result:
     require_table(con, "marts", "retirement_age_rules")
-    rows = fetch(con, """
+    rows = fetch(
+        con,
+        """
         select strftime(birth_month, '%Y-%m') as birth_month, retirement_group, group_label,
                statutory_age_months, statutory_age_label as statutory_age,
                strftime(retirement_month, '%Y-%m') as retirement_month, required_months,
                strftime(original_retirement_month, '%Y-%m') as original_retirement_month,
                strftime(latest_flexible_month, '%Y-%m') as latest_flexible_month
         from marts.retirement_age_rules
-        where birth_month = ? and retirement_group = ?""", [birth, group])
+        where birth_month = ? and retirement_group = ?""",
+        [birth, group],
+    )
     if not rows:
         raise QueryError(f"出生年月 {birth:%Y-%m} 不在法定退休年龄表范围内（1940-01 至 2015-12）")
     return Result(
-        columns=[("birth_month", "出生年月"), ("retirement_group", "人员类别"), ("statutory_age", "法定退休年龄"),
-                 ("statutory_age_months", "法定退休年龄(月)"), ("retirement_month", "退休年月"),
-                 ("required_months", "最低缴费月数"), ("original_retirement_month", "原退休年月"),
-                 ("latest_flexible_month", "弹性延迟最晚")],
-        rows=rows)
+        columns=[
+            ("birth_month", "出生年月"),
+            ("retirement_group", "人员类别"),
+            ("statutory_age", "法定退休年龄"),
+            ("statutory_age_months", "法定退休年龄(月)"),
+            ("retirement_month", "退休年月"),
+            ("required_months", "最低缴费月数"),
+            ("original_retirement_month", "原退休年月"),
+            ("latest_flexible_month", "弹性延迟最晚"),
+        ],
+        rows=rows,
+    )
 
 
 def query_retirement(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, unit: str | None) -> Result:
     require_table(con, "marts", "rpt_retirement_due")
     if end < start:
         raise QueryError("--to 不能早于 --from")
-    rows = fetch(con, f"""
+    rows = fetch(
+        con,
+        f"""
         select person_id, name, id_number_masked, unit_id, unit_name, retirement_group,
                strftime(birth_month, '%Y-%m') as birth_month, statutory_age_label as statutory_age,
                strftime(retirement_month, '%Y-%m') as retirement_month, contribution_months,
@@ -191,21 +217,35 @@ def query_retirement(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.dat
                strftime(latest_flexible_month, '%Y-%m') as latest_flexible_month
         from marts.rpt_retirement_due
         where retirement_month between ? and ? {"and unit_id = ?" if unit else ""}
-        order by retirement_month, unit_id, person_id""", [start, end] + ([unit] if unit else []))
+        order by retirement_month, unit_id, person_id""",
+        [start, end] + ([unit] if unit else []),
+    )
     for row in rows:
         row["retirement_group"] = GROUP_LABELS.get(row["retirement_group"], row["retirement_group"])
     scope = f"单位 {unit} " if unit else ""
     return Result(
         title=f"{scope}到龄查询 {start:%Y-%m} 至 {end:%Y-%m}（按 2024-09-13 渐进式延迟法定退休年龄决定）",
-        columns=[("person_id", "个人编号"), ("name", "姓名"), ("id_number_masked", "证件号码"), ("unit_id", "单位编号"),
-                 ("unit_name", "单位名称"), ("retirement_group", "人员类别"), ("birth_month", "出生年月"),
-                 ("statutory_age", "法定退休年龄"), ("retirement_month", "到龄年月"),
-                 ("contribution_months", "实缴月数"), ("required_months", "最低缴费月数"),
-                 ("shortfall_months", "尚缺月数"), ("earliest_flexible_month", "弹性提前最早"),
-                 ("latest_flexible_month", "弹性延迟最晚")],
+        columns=[
+            ("person_id", "个人编号"),
+            ("name", "姓名"),
+            ("id_number_masked", "证件号码"),
+            ("unit_id", "单位编号"),
+            ("unit_name", "单位名称"),
+            ("retirement_group", "人员类别"),
+            ("birth_month", "出生年月"),
+            ("statutory_age", "法定退休年龄"),
+            ("retirement_month", "到龄年月"),
+            ("contribution_months", "实缴月数"),
+            ("required_months", "最低缴费月数"),
+            ("shortfall_months", "尚缺月数"),
+            ("earliest_flexible_month", "弹性提前最早"),
+            ("latest_flexible_month", "弹性延迟最晚"),
+        ],
         rows=rows,
-        notes=["弹性提前最早为空：尚未达到最低缴费年限，不能弹性提前退休。"] if any(
-            r["earliest_flexible_month"] is None for r in rows) else None)
+        notes=["弹性提前最早为空：尚未达到最低缴费年限，不能弹性提前退休。"]
+        if any(r["earliest_flexible_month"] is None for r in rows)
+        else None,
+    )
 
 
 def build_as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
@@ -228,11 +268,16 @@ def query_arrears(con: duckdb.DuckDBPyConnection, unit: str | None, as_of: dt.da
     if as_of is not None and built is not None and as_of != built:
         raise QueryError(
             f"服务副本中的欠费和滞纳金按 {built.isoformat()} 计算，不能改按 {as_of.isoformat()} 查询；"
-            f"请运行 shebao run --as-of {as_of.isoformat()} 重新计算后再查询")
+            f"请运行 shebao run --as-of {as_of.isoformat()} 重新计算后再查询"
+        )
     name_sql, join_sql = insurance_name_sql(con, "a.insurance_type")
-    units_join = "left join marts.dim_units as u on u.unit_id = a.unit_id" if table_exists(con, "marts", "dim_units") else ""
+    units_join = (
+        "left join marts.dim_units as u on u.unit_id = a.unit_id" if table_exists(con, "marts", "dim_units") else ""
+    )
     unit_name = "u.unit_name" if units_join else "null"
-    rows = fetch(con, f"""
+    rows = fetch(
+        con,
+        f"""
         select a.unit_id, {unit_name} as unit_name, a.fee_period, a.insurance_type,
                {name_sql} as insurance_name, a.amount_due, a.amount_paid, a.outstanding,
                a.due_date, a.days_overdue, a.late_fee
@@ -240,18 +285,29 @@ def query_arrears(con: duckdb.DuckDBPyConnection, unit: str | None, as_of: dt.da
         {join_sql}
         {units_join}
         {"where a.unit_id = ?" if unit else ""}
-        order by a.unit_id, a.fee_period, a.insurance_type""", [unit] if unit else [])
+        order by a.unit_id, a.fee_period, a.insurance_type""",
+        [unit] if unit else [],
+    )
     outstanding = sum((r["outstanding"] for r in rows), decimal.Decimal("0.00"))
     late_fee = sum((r["late_fee"] for r in rows), decimal.Decimal("0.00"))
     scope = f"单位 {unit} " if unit else ""
     return Result(
         title=f"{scope}欠费查询（计算日 {built.isoformat() if built else '未知'}）",
-        columns=[("unit_id", "单位编号"), ("unit_name", "单位名称"), ("fee_period", "费款所属期"),
-                 ("insurance_name", "险种"), ("amount_due", "应缴金额"), ("amount_paid", "到账金额"),
-                 ("outstanding", "欠费金额"), ("due_date", "缴费截止日"), ("days_overdue", "逾期天数"),
-                 ("late_fee", "滞纳金")],
+        columns=[
+            ("unit_id", "单位编号"),
+            ("unit_name", "单位名称"),
+            ("fee_period", "费款所属期"),
+            ("insurance_name", "险种"),
+            ("amount_due", "应缴金额"),
+            ("amount_paid", "到账金额"),
+            ("outstanding", "欠费金额"),
+            ("due_date", "缴费截止日"),
+            ("days_overdue", "逾期天数"),
+            ("late_fee", "滞纳金"),
+        ],
         rows=rows,
-        notes=[f"欠费合计 {outstanding:.2f} 元，滞纳金合计 {late_fee:.2f} 元。"])
+        notes=[f"欠费合计 {outstanding:.2f} 元，滞纳金合计 {late_fee:.2f} 元。"],
+    )
 
 
 def query_statement(con: duckdb.DuckDBPyConnection, person: str, period: str) -> Result:
@@ -260,16 +316,23 @@ def query_statement(con: duckdb.DuckDBPyConnection, person: str, period: str) ->
         raise QueryError(f"--period 应为 YYYYMM 格式的期次，收到：{period}")
     name_sql, join_sql = insurance_name_sql(con, "s.insurance_type")
     order = "coalesce(it.sort_order, 999), s.insurance_type" if join_sql else "s.insurance_type"
-    rows = fetch(con, f"""
+    rows = fetch(
+        con,
+        f"""
         select s.insurance_type, {name_sql} as insurance_name, s.period_start, s.period_end,
                s.months_paid, s.avg_base, s.personal_amount, s.unit_amount, s.back_paid_months,
                s.months_in_arrears, s.cumulative_months, s.unit_ids, s.unit_names
         from marts.rpt_rights_statement as s
         {join_sql}
         where s.person_id = ? and s.statement_period = ?
-        order by {order}""", [person, period])
-    who = fetch(con, "select name, id_number_masked from marts.dim_persons where person_id = ?", [person]) \
-        if table_exists(con, "marts", "dim_persons") else []
+        order by {order}""",
+        [person, period],
+    )
+    who = (
+        fetch(con, "select name, id_number_masked from marts.dim_persons where person_id = ?", [person])
+        if table_exists(con, "marts", "dim_persons")
+        else []
+    )
     if not rows:
         raise QueryError(f"没有个人编号 {person} 在 {period} 期次的权益记录")
     head = f"个人权益记录 {period} 期次（{rows[0]['period_start']:%Y-%m-%d} 至 {rows[0]['period_end']:%Y-%m-%d}）个人编号 {person}"
@@ -277,12 +340,22 @@ def query_statement(con: duckdb.DuckDBPyConnection, person: str, period: str) ->
         head += f" 姓名 {who[0]['name']} 证件号码 {who[0]['id_number_masked']}"
     return Result(
         title=head,
-        columns=[("insurance_type", "险种代码"), ("insurance_name", "险种"), ("months_paid", "本期实缴月数"),
-                 ("avg_base", "月均缴费基数"), ("personal_amount", "个人缴费"), ("unit_amount", "单位缴费"),
-                 ("back_paid_months", "补缴月数"), ("months_in_arrears", "欠缴月数"),
-                 ("cumulative_months", "截至期末累计实缴月数"), ("unit_ids", "缴费单位编号"), ("unit_names", "缴费单位")],
+        columns=[
+            ("insurance_type", "险种代码"),
+            ("insurance_name", "险种"),
+            ("months_paid", "本期实缴月数"),
+            ("avg_base", "月均缴费基数"),
+            ("personal_amount", "个人缴费"),
+            ("unit_amount", "单位缴费"),
+            ("back_paid_months", "补缴月数"),
+            ("months_in_arrears", "欠缴月数"),
+            ("cumulative_months", "截至期末累计实缴月数"),
+            ("unit_ids", "缴费单位编号"),
+            ("unit_names", "缴费单位"),
+        ],
         rows=rows,
-        notes=["本记录单仅供参考，不作为待遇计发凭证。"])
+        notes=["本记录单仅供参考，不作为待遇计发凭证。"],
+    )
 
 
 # ---------------------------------------------------------------- command line
@@ -295,8 +368,9 @@ def _run(args: argparse.Namespace) -> int:
             if args.query == "retirement-age":
                 result = query_retirement_age(con, parse_month(args.birth, "--birth"), args.group)
             elif args.query == "retirement":
-                result = query_retirement(con, parse_month(args.date_from, "--from"),
-                                          parse_month(args.date_to, "--to"), args.unit)
+                result = query_retirement(
+                    con, parse_month(args.date_from, "--from"), parse_month(args.date_to, "--to"), args.unit
+                )
             elif args.query == "arrears":
                 result = query_arrears(con, args.unit, parse_date(args.as_of, "--as-of") if args.as_of else None)
             else:
@@ -307,8 +381,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if args.query == "retirement-age" and fmt == "table":
             row = result.rows[0]
-            print(f"出生年月 {row['birth_month']}，{row['group_label']}：法定退休年龄 {row['statutory_age']}，"
-                  f"退休年月 {row['retirement_month']}（最低缴费 {row['required_months']} 个月）")
+            print(
+                f"出生年月 {row['birth_month']}，{row['group_label']}：法定退休年龄 {row['statutory_age']}，"
+                f"退休年月 {row['retirement_month']}（最低缴费 {row['required_months']} 个月）"
+            )
         else:
             render(result, fmt)
         sys.stdout.flush()
@@ -318,7 +394,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("query", help="query the served marts (retirement ages, 到龄, arrears, rights statements)")
+    parser = subparsers.add_parser(
+        "query", help="query the served marts (retirement ages, 到龄, arrears, rights statements)"
+    )
     sub = parser.add_subparsers(dest="query", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -340,8 +418,9 @@ def add_parser(subparsers) -> None:
 
     p = sub.add_parser("arrears", help="arrears and late fees (欠费查询)")
     p.add_argument("--unit", default=None, help="unit number")
-    p.add_argument("--as-of", default=None,
-                   help="ISO date; must equal the build's as-of date (otherwise rerun shebao run --as-of)")
+    p.add_argument(
+        "--as-of", default=None, help="ISO date; must equal the build's as-of date (otherwise rerun shebao run --as-of)"
+    )
     common(p)
 
     p = sub.add_parser("statement", help="rights-statement figures of a person for a statement period")

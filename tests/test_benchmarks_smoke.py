@@ -22,10 +22,34 @@ from benchmarks.stages.verify import parse_wrk  # noqa: E402
 def test_harness_runs_ingest_and_verify_at_the_smallest_scale(tmp_path):
     out, scratch = tmp_path / "reports", tmp_path / "scratch"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--only", "ingest,verify", "--repeats", "1",
-         "--ingest-lines", "2000", "--xlsx-lines", "300", "--dashboard-scale", "0",
-         "--verify-seconds", "1", "--verify-rate", "60", "--out", str(out), "--scratch", str(scratch)],
-        cwd=REPO, capture_output=True, text=True, timeout=180)
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--only",
+            "ingest,verify",
+            "--repeats",
+            "1",
+            "--ingest-lines",
+            "2000",
+            "--xlsx-lines",
+            "300",
+            "--dashboard-scale",
+            "0",
+            "--verify-seconds",
+            "1",
+            "--verify-rate",
+            "60",
+            "--out",
+            str(out),
+            "--scratch",
+            str(scratch),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads((out / "latest.json").read_text(encoding="utf-8"))
     assert doc["machine"]["cores_logical"] >= 1 and doc["machine"]["versions"]["duckdb"]
@@ -55,8 +79,21 @@ def test_merge_keeps_other_stages_and_other_scales(tmp_path):
             s.add(Metric(n, v, "s", limit=v / 2, limit_name="half"))
         return s
 
-    meta = {"machine": {"cpu_model": "x", "cores_physical": 2, "cores_logical": 2, "ram_gib": 1, "kernel": "k",
-                        "os": "o", "python": "3", "versions": {}}, "scales": [1], "repeats": 1, "argv": "a"}
+    meta = {
+        "machine": {
+            "cpu_model": "x",
+            "cores_physical": 2,
+            "cores_logical": 2,
+            "ram_gib": 1,
+            "kernel": "k",
+            "os": "o",
+            "python": "3",
+            "versions": {},
+        },
+        "scales": [1],
+        "repeats": 1,
+        "argv": "a",
+    }
     write_report(tmp_path, [stage("pipeline", [("SF 1: full", 10.0)]), stage("ingest", [("load", 1.0)])], meta)
     write_report(tmp_path, [stage("pipeline", [("SF 10: full", 90.0)])], {**meta, "argv": "b"}, merge=True)
     doc = json.loads((tmp_path / "latest.json").read_text())
@@ -78,5 +115,11 @@ def test_parse_wrk_output():
 Requests/sec:    299.50
 """
     r = parse_wrk(out)
-    assert (r["p50_ms"], r["p75_ms"], r["p99_ms"], r["rps"], r["requests"], r["non_2xx"]) == \
-        (0.812, 1.02, 1200.0, 299.5, 300, 3)
+    assert (r["p50_ms"], r["p75_ms"], r["p99_ms"], r["rps"], r["requests"], r["non_2xx"]) == (
+        0.812,
+        1.02,
+        1200.0,
+        299.5,
+        300,
+        3,
+    )

@@ -20,13 +20,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from certificates import documents, qr, render, verify
-from shebao import cli
 from certificates import token as tokens
 from certificates.issue import document_html, issue_document
 from certificates.keys import KeyStore
 from certificates.registry import Registry
 from certificates.service import create_app
 from certificates.testing import build_serving
+from shebao import cli
 
 NOTICE = {"unit": "U001", "period": "202309"}
 RECORD = {"unit": "U002", "person": "P001", "from": "202307", "to": "202312"}
@@ -45,8 +45,9 @@ def env(tmp_path_factory):
 
 
 def scan(pdf_path) -> list:
-    png = subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(pdf_path)],
-                         capture_output=True, check=True).stdout
+    png = subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(pdf_path)], capture_output=True, check=True
+    ).stdout
     return zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
 
 
@@ -195,8 +196,22 @@ def test_reissue_supersedes_then_revoke(env, capsys):
 
 def test_batch_issue_with_progress(env, capsys):
     out = env["home"] / "batch"
-    rc = cli.main(["cert", "batch-issue", "--unit-type", "企业", "--kind", "payment-notice", "--period", "202309",
-                   "--out", str(out), "--warehouse", str(env["warehouse"])])
+    rc = cli.main(
+        [
+            "cert",
+            "batch-issue",
+            "--unit-type",
+            "企业",
+            "--kind",
+            "payment-notice",
+            "--period",
+            "202309",
+            "--out",
+            str(out),
+            "--warehouse",
+            str(env["warehouse"]),
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0 and sorted(p.name for p in out.iterdir()) == ["payment-notice-U001.pdf", "payment-notice-U002.pdf"]
     assert "完成：2 份，未开具 0 份" in captured.out
@@ -206,8 +221,35 @@ def test_batch_issue_with_progress(env, capsys):
         text = pdf.pages[0].extract_text()
     assert "320522090038" in text and "85203.15" in text and "捌万伍仟贰佰零叁圆壹角伍分" in text
     assert "44819.60" not in text and "一次性补收" in text
-    rc = cli.main(["cert", "batch-issue", "--unit-type", "机关事业单位", "--kind", "payment-notice", "--period",
-                   "202309", "--out", str(out), "--warehouse", str(env["warehouse"])])
+    rc = cli.main(
+        [
+            "cert",
+            "batch-issue",
+            "--unit-type",
+            "机关事业单位",
+            "--kind",
+            "payment-notice",
+            "--period",
+            "202309",
+            "--out",
+            str(out),
+            "--warehouse",
+            str(env["warehouse"]),
+        ]
+    )
     assert rc == 1 and "U003: 未开具（单位 U003 没有 202309 费款所属期的征集缴费通知单）" in capsys.readouterr().out
-    assert cli.main(["cert", "batch-issue", "--unit-type", "个体工商户", "--out", str(out),
-                     "--warehouse", str(env["warehouse"])]) == 1
+    assert (
+        cli.main(
+            [
+                "cert",
+                "batch-issue",
+                "--unit-type",
+                "个体工商户",
+                "--out",
+                str(out),
+                "--warehouse",
+                str(env["warehouse"]),
+            ]
+        )
+        == 1
+    )

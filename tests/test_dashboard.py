@@ -7,8 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from dashboards.testing_fixture import (app_test, frame, login, metrics, open_page, prepare_home,
-                                        stamp_shown)
+from dashboards.testing_fixture import app_test, frame, login, metrics, open_page, prepare_home, stamp_shown
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +57,12 @@ def test_trend_filters_round_trip_through_the_url(home):
     assert list(df.columns[:3]) == ["费款所属期", "险种", "缴费人数"]
     rows = {(p, i): (n, str(t)) for p, i, n, t in zip(df["费款所属期"], df["险种"], df["缴费人数"], df["应缴金额"])}
     # U002 (Hubei): P004 + P005, pension 1440 + 2160, medical 480 + 720 each month
-    assert rows == {("202502", "养老保险"): (2, "3600.00"), ("202502", "医疗保险"): (2, "1200.00"),
-                    ("202503", "养老保险"): (2, "3600.00"), ("202503", "医疗保险"): (2, "1200.00")}
+    assert rows == {
+        ("202502", "养老保险"): (2, "3600.00"),
+        ("202502", "医疗保险"): (2, "1200.00"),
+        ("202503", "养老保险"): (2, "3600.00"),
+        ("202503", "医疗保险"): (2, "1200.00"),
+    }
     # a sidebar change is written back to the URL
     at.sidebar.radio(key="f_by").set_value("unit_type").run()
     assert at.query_params["by"] == ["unit_type"] or at.query_params["by"] == "unit_type"
@@ -110,8 +113,10 @@ def test_retirement_wave_against_pre_reform_ages(home):
     assert m["36个月内到龄（现行）"][0] == "4"
     assert m["36个月内到龄（改革前年龄）"][0] == "3"
     wave = frame(at, index=0)
-    shown = {(mo, g): (int(a), int(b)) for mo, g, a, b in
-             zip(wave["月份"], wave["人员类别"], wave["现行法定到龄人数"], wave["改革前到龄人数"])}
+    shown = {
+        (mo, g): (int(a), int(b))
+        for mo, g, a, b in zip(wave["月份"], wave["人员类别"], wave["现行法定到龄人数"], wave["改革前到龄人数"])
+    }
     assert shown == {
         ("2025-04", "男职工"): (1, 0),
         ("2025-06", "原法定退休年龄50周岁的女职工"): (0, 1),
@@ -134,7 +139,10 @@ def test_data_quality_page(home):
     assert metrics(at)["隔离行数"][0] == "4"
     by_reason = frame(at, index=0)
     assert list(zip(by_reason["原因"], by_reason["行数"])) == [
-        ("证件号码校验位错误", 2), ("出生日期与证件号码不符", 1), ("费款所属期格式错误", 1)]
+        ("证件号码校验位错误", 2),
+        ("出生日期与证件号码不符", 1),
+        ("费款所属期格式错误", 1),
+    ]
     rows = frame(at, index=2)
     assert len(rows) == 4
     at.selectbox(key="q_pick_reason").set_value("费款所属期格式错误").run()
@@ -142,10 +150,14 @@ def test_data_quality_page(home):
     assert list(zip(rows["文件"], rows["行号"], rows["值"])) == [("ledgers/2025-03.csv", 9, "2025-13")]
     gx = frame(at, index=4)
     assert list(zip(gx["检查"], gx["级别"], gx["结果"])) == [
-        ("gx_ledgers", "阻断", "通过"), ("gx_contribution_amounts", "仅报告", "未通过")]
+        ("gx_ledgers", "阻断", "通过"),
+        ("gx_contribution_amounts", "仅报告", "未通过"),
+    ]
     soft = frame(at, index=5)
     assert list(soft["说明"]) == ["个人缴费金额与基数×费率相差超过0.01元"] and list(soft["行号"]) == [7]
-    assert [str(v) for v in soft["个人缴费"]] == ["622.20"] and [str(v) for v in soft["按费率应为（个人）"]] == ["622.16"]
+    assert [str(v) for v in soft["个人缴费"]] == ["622.20"] and [str(v) for v in soft["按费率应为（个人）"]] == [
+        "622.16"
+    ]
 
 
 def test_exports_are_the_filtered_view(home):
@@ -162,8 +174,9 @@ def test_exports_are_the_filtered_view(home):
 
 
 def test_export_helpers_write_exact_money():
-    from dashboards import ui
     from decimal import Decimal
+
+    from dashboards import ui
 
     df = pd.DataFrame({"单位": ["甲"], "欠费金额": [Decimal("1234567.80")]})
     book = pd.read_excel(io.BytesIO(ui._xlsx(df, ["欠费金额"])), engine="calamine")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboards.testing_fixture import (app_test, frame, login, metrics, open_page, prepare_home,
-                                        stamp_shown)
+from dashboards.testing_fixture import app_test, frame, login, metrics, open_page, prepare_home, stamp_shown
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +94,7 @@ def test_logout(home):
 
 # ---------------------------------------------------------------- certificates (registry and verification)
 
+
 def _seed_registry(home: Path) -> dict:
     """Three certificates through the certificates package's own registry and token code."""
     import datetime as dt
@@ -105,15 +105,27 @@ def _seed_registry(home: Path) -> dict:
     from certificates.keys import KeyStore, iso
 
     registry = reg_mod.Registry(home / "certificates.sqlite")
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     later = now + dt.timedelta(days=180)
     made = {}
-    for cert_id, doc_type, subject in [("202504150000000001", "UP", "U001"), ("202504150000000002", "UP", "U002"),
-                                       ("202504150000000003", "SP", "U001")]:
+    for cert_id, doc_type, subject in [
+        ("202504150000000001", "UP", "U001"),
+        ("202504150000000002", "UP", "U002"),
+        ("202504150000000003", "SP", "U001"),
+    ]:
         code = codes.new_code()
-        registry.add(id=cert_id, code=code, doc_type=doc_type, subject=subject, period="202501-202503",
-                     issued_at=iso(now), expires_at=iso(later), digest=(b"\1" * 32).hex(), kid="00",
-                     facts={"单位编号": subject})
+        registry.add(
+            id=cert_id,
+            code=code,
+            doc_type=doc_type,
+            subject=subject,
+            period="202501-202503",
+            issued_at=iso(now),
+            expires_at=iso(later),
+            digest=(b"\1" * 32).hex(),
+            kid="00",
+            facts={"单位编号": subject},
+        )
         made[cert_id] = code
     registry.revoke("202504150000000002", "测试撤销")
     registry.count_verification("202504150000000001")
@@ -122,8 +134,17 @@ def _seed_registry(home: Path) -> dict:
     kid, key = KeyStore(home / "keys").signing_key()
     with registry.connect() as con:
         con.execute("update certificates set kid = ? where id = ?", (kid.hex(), "202504150000000001"))
-    claims = tokens.Claims(cert_id="202504150000000001", doc_type="UP", subject="U001", period="202501-202503",
-                           figures={"n": 3}, digest=b"\1" * 32, issued_at=now, not_before=now, expires_at=later)
+    claims = tokens.Claims(
+        cert_id="202504150000000001",
+        doc_type="UP",
+        subject="U001",
+        period="202501-202503",
+        figures={"n": 3},
+        digest=b"\1" * 32,
+        issued_at=now,
+        not_before=now,
+        expires_at=later,
+    )
     made["token"] = tokens.b32encode(tokens.sign(claims, kid, key))
     return made
 
@@ -141,9 +162,14 @@ def test_certificates_page_counts_the_registry(home, seeded):
     m = metrics(at)
     assert (m["已签发"][0], m["验证次数"][0], m["已撤销"][0], m["有效"][0]) == ("3", "2", "1", "2")
     by_type = frame(at, index=0)
-    rows = {(t, s): (n, v) for t, s, n, v in zip(by_type["证书类型"], by_type["状态"], by_type["张数"], by_type["验证次数"])}
-    assert rows == {("单位参保证明", "有效"): (1, 2), ("单位参保证明", "已撤销"): (1, 0),
-                    ("缴费人员汇总参保证明", "有效"): (1, 0)}
+    rows = {
+        (t, s): (n, v) for t, s, n, v in zip(by_type["证书类型"], by_type["状态"], by_type["张数"], by_type["验证次数"])
+    }
+    assert rows == {
+        ("单位参保证明", "有效"): (1, 2),
+        ("单位参保证明", "已撤销"): (1, 0),
+        ("缴费人员汇总参保证明", "有效"): (1, 0),
+    }
 
 
 def test_verify_page_by_number_and_code(home, seeded):

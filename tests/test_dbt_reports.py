@@ -44,10 +44,14 @@ def create_raw(con: duckdb.DuckDBPyConnection) -> None:
         cols = [("region_code", "VARCHAR") if c.name == "region" else (c.name, c.dtype) for c in source.columns]
         cols += list(LINEAGE_COLUMNS)
         con.execute(f"create or replace table {source.table} ({', '.join(f'{n} {t}' for n, t in cols)})")
-    con.execute("create or replace table raw.quarantine (source_file varchar, source_row integer, field varchar, "
-                "message varchar, load_id varchar, quarantined_at timestamp)")
-    con.execute("create or replace table raw.load_files (source_file varchar, file_hash varchar, source varchar, "
-                "status varchar, rows_loaded integer, rows_quarantined integer, load_id varchar, loaded_at timestamp)")
+    con.execute(
+        "create or replace table raw.quarantine (source_file varchar, source_row integer, field varchar, "
+        "message varchar, load_id varchar, quarantined_at timestamp)"
+    )
+    con.execute(
+        "create or replace table raw.load_files (source_file varchar, file_hash varchar, source varchar, "
+        "status varchar, rows_loaded integer, rows_quarantined integer, load_id varchar, loaded_at timestamp)"
+    )
 
 
 def insert(con: duckdb.DuckDBPyConnection, source: str, file: str, rows: list[dict]) -> None:
@@ -55,46 +59,132 @@ def insert(con: duckdb.DuckDBPyConnection, source: str, file: str, rows: list[di
     cols = [("region_code" if c.name == "region" else c.name) for c in SOURCES[source].columns]
     lineage = [n for n, _ in LINEAGE_COLUMNS]
     for i, row in enumerate(rows):
-        values = [row.get(c) for c in cols] + [file, i + 2, f"hash-{file}", "load-1",
-                                                dt.datetime(2024, 7, 1, 8, 0), None]
-        con.execute(f"insert into raw.{source} ({', '.join(cols + lineage)}) values ({', '.join('?' * len(values))})",
-                    values)
+        values = [row.get(c) for c in cols] + [
+            file,
+            i + 2,
+            f"hash-{file}",
+            "load-1",
+            dt.datetime(2024, 7, 1, 8, 0),
+            None,
+        ]
+        con.execute(
+            f"insert into raw.{source} ({', '.join(cols + lineage)}) values ({', '.join('?' * len(values))})", values
+        )
 
 
-def ledger(unit, person, id_number, period, itype, base, personal, unit_amount, status, paid_date, region,
-           notice=None, ctype="正常应缴"):
-    return dict(unit_id=unit, person_id=person, id_number=id_number, fee_period=period, insurance_type=itype,
-                contribution_type=ctype, personal_base=D(base), unit_base=D(base), personal_amount=D(personal),
-                unit_amount=D(unit_amount), paid_status=status, paid_date=paid_date, region_code=region,
-                notice_no=notice)
+def ledger(
+    unit,
+    person,
+    id_number,
+    period,
+    itype,
+    base,
+    personal,
+    unit_amount,
+    status,
+    paid_date,
+    region,
+    notice=None,
+    ctype="正常应缴",
+):
+    return dict(
+        unit_id=unit,
+        person_id=person,
+        id_number=id_number,
+        fee_period=period,
+        insurance_type=itype,
+        contribution_type=ctype,
+        personal_base=D(base),
+        unit_base=D(base),
+        personal_amount=D(personal),
+        unit_amount=D(unit_amount),
+        paid_status=status,
+        paid_date=paid_date,
+        region_code=region,
+        notice_no=notice,
+    )
 
 
 def month_end(period: str) -> dt.date:
     y, m = int(period[:4]), int(period[4:])
-    return (dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1))
+    return dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
 
 
 def fill(con: duckdb.DuckDBPyConnection) -> None:
-    insert(con, "employers", "employers/units.csv", [
-        dict(unit_id="U1", unit_name="甲公司", uscc="91320594MA1XXXXX01", unit_type="企业", region_code="SZ_SIP",
-             risk_class=1, status="正常"),
-        dict(unit_id="U2", unit_name="乙公司", uscc="91320594MA1XXXXX02", unit_type="企业", region_code="SZ_SIP",
-             risk_class=1, status="正常"),
-        dict(unit_id="U3", unit_name="丙公司", uscc="91420100MA1XXXXX03", unit_type="企业", region_code="HB_PROV",
-             risk_class=2, status="正常"),
-    ])
-    insert(con, "persons", "persons/persons.csv", [
-        dict(person_id="P1", name="张三", id_number=P1_ID, sex="男", birth_date=dt.date(1965, 5, 15),
-             post_category="管理岗"),
-        dict(person_id="P2", name="李四", id_number=P2_ID, sex="女", birth_date=dt.date(1976, 6, 15),
-             post_category="生产岗"),
-    ])
-    insert(con, "enrolments", "enrolments/enrolments.csv", [
-        dict(person_id="P1", unit_id="U1", insurance_type="110", start_period="201907", end_period="201912",
-             status="终止参保"),
-        dict(person_id="P1", unit_id="U2", insurance_type="110", start_period="202001", status="正常参保"),
-        dict(person_id="P2", unit_id="U3", insurance_type="110", start_period="202401", status="正常参保"),
-    ])
+    insert(
+        con,
+        "employers",
+        "employers/units.csv",
+        [
+            dict(
+                unit_id="U1",
+                unit_name="甲公司",
+                uscc="91320594MA1XXXXX01",
+                unit_type="企业",
+                region_code="SZ_SIP",
+                risk_class=1,
+                status="正常",
+            ),
+            dict(
+                unit_id="U2",
+                unit_name="乙公司",
+                uscc="91320594MA1XXXXX02",
+                unit_type="企业",
+                region_code="SZ_SIP",
+                risk_class=1,
+                status="正常",
+            ),
+            dict(
+                unit_id="U3",
+                unit_name="丙公司",
+                uscc="91420100MA1XXXXX03",
+                unit_type="企业",
+                region_code="HB_PROV",
+                risk_class=2,
+                status="正常",
+            ),
+        ],
+    )
+    insert(
+        con,
+        "persons",
+        "persons/persons.csv",
+        [
+            dict(
+                person_id="P1",
+                name="张三",
+                id_number=P1_ID,
+                sex="男",
+                birth_date=dt.date(1965, 5, 15),
+                post_category="管理岗",
+            ),
+            dict(
+                person_id="P2",
+                name="李四",
+                id_number=P2_ID,
+                sex="女",
+                birth_date=dt.date(1976, 6, 15),
+                post_category="生产岗",
+            ),
+        ],
+    )
+    insert(
+        con,
+        "enrolments",
+        "enrolments/enrolments.csv",
+        [
+            dict(
+                person_id="P1",
+                unit_id="U1",
+                insurance_type="110",
+                start_period="201907",
+                end_period="201912",
+                status="终止参保",
+            ),
+            dict(person_id="P1", unit_id="U2", insurance_type="110", start_period="202001", status="正常参保"),
+            dict(person_id="P2", unit_id="U3", insurance_type="110", start_period="202401", status="正常参保"),
+        ],
+    )
     lines = []
     # P1 at U1 for 2019-07..2019-12 (base 5000: 400 + 800), at U2 for 2020-01..2020-06 (base 6000: 480 + 960).
     for m in range(7, 13):
@@ -104,22 +194,56 @@ def fill(con: duckdb.DuckDBPyConnection) -> None:
         p = f"2020{m:02d}"
         lines.append(ledger("U2", "P1", P1_ID, p, "110", "6000", "480.00", "960.00", "已到账", month_end(p), "SZ_SIP"))
     # 202405 pension arrived 15 days late; 202406 notice N2406 (base 6543) not arrived at all.
-    lines.append(ledger("U2", "P1", P1_ID, "202405", "110", "6543", "523.44", "1046.88", "已到账",
-                        dt.date(2024, 6, 15), "SZ_SIP"))
-    for itype, personal, unit_amount in [("110", "523.44", "1046.88"), ("610", "654.30", "654.30"),
-                                         ("310", "130.86", "392.58"), ("330", "5.00", "0.00")]:
-        lines.append(ledger("U2", "P1", P1_ID, "202406", itype, "6543", personal, unit_amount, "未到账", None,
-                            "SZ_SIP", notice="N2406"))
+    lines.append(
+        ledger(
+            "U2", "P1", P1_ID, "202405", "110", "6543", "523.44", "1046.88", "已到账", dt.date(2024, 6, 15), "SZ_SIP"
+        )
+    )
+    for itype, personal, unit_amount in [
+        ("110", "523.44", "1046.88"),
+        ("610", "654.30", "654.30"),
+        ("310", "130.86", "392.58"),
+        ("330", "5.00", "0.00"),
+    ]:
+        lines.append(
+            ledger(
+                "U2",
+                "P1",
+                P1_ID,
+                "202406",
+                itype,
+                "6543",
+                personal,
+                unit_amount,
+                "未到账",
+                None,
+                "SZ_SIP",
+                notice="N2406",
+            )
+        )
     # P2 in Hubei: base 8888 not rounded to 10 and personal 711.00 instead of 711.04; arrived on time.
-    lines.append(ledger("U3", "P2", P2_ID, "202406", "110", "8888", "711.00", "1422.08", "已到账",
-                        dt.date(2024, 7, 5), "HB_PROV"))
+    lines.append(
+        ledger(
+            "U3", "P2", P2_ID, "202406", "110", "8888", "711.00", "1422.08", "已到账", dt.date(2024, 7, 5), "HB_PROV"
+        )
+    )
     insert(con, "ledgers", "ledgers/ledger.csv", lines)
 
 
 def dbt(warehouse: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SHEBAO_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    cmd = [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-           "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]
+    cmd = [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(tmp / "target"),
+        "--log-path",
+        str(tmp / "logs"),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     return proc
@@ -138,10 +262,24 @@ def built(tmp_path_factory):
     con.close()
     # Models, seeds and the reports' dbt unit and data tests in one invocation (dbt start-up
     # dominates); the core's own tests belong to its test file.
-    core = ["path:seeds", "path:models/staging", "path:models/intermediate/core", "path:models/marts/core",
-            "path:tests/singular"]
-    proc = dbt(warehouse, tmp, "build", "--select", REPORTS, "--vars", json.dumps({"as_of": AS_OF}),
-               "--exclude", *[f"test_type:{kind},{path}" for kind in ("data", "unit") for path in core])
+    core = [
+        "path:seeds",
+        "path:models/staging",
+        "path:models/intermediate/core",
+        "path:models/marts/core",
+        "path:tests/singular",
+    ]
+    proc = dbt(
+        warehouse,
+        tmp,
+        "build",
+        "--select",
+        REPORTS,
+        "--vars",
+        json.dumps({"as_of": AS_OF}),
+        "--exclude",
+        *[f"test_type:{kind},{path}" for kind in ("data", "unit") for path in core],
+    )
     assert "assert_payment_notice_totals_match_lines" in proc.stdout
     return warehouse, tmp, proc.stdout
 
@@ -156,42 +294,105 @@ def rows(warehouse: Path, sql: str, params=()) -> list[tuple]:
 
 def test_rights_statement_person_changing_units(built):
     warehouse, _, _ = built
-    got = rows(warehouse, """
+    got = rows(
+        warehouse,
+        """
         select statement_period, period_start, period_end, months_paid, avg_base, personal_amount, unit_amount,
                months_in_arrears, cumulative_months, unit_ids, unit_names
         from marts.rpt_rights_statement where person_id = 'P1' and insurance_type = '110'
-        order by statement_period""")
+        order by statement_period""",
+    )
     assert got == [
         # 2019-07..2020-06: 6 x 400 + 6 x 480, 6 x 800 + 6 x 960, average base (6 x 5000 + 6 x 6000) / 12
-        ("202006", dt.date(2019, 7, 1), dt.date(2020, 6, 30), 12, D("5500.00"), D("5280.00"), D("10560.00"),
-         0, 12, "U1,U2", "甲公司,乙公司"),
+        (
+            "202006",
+            dt.date(2019, 7, 1),
+            dt.date(2020, 6, 30),
+            12,
+            D("5500.00"),
+            D("5280.00"),
+            D("10560.00"),
+            0,
+            12,
+            "U1,U2",
+            "甲公司,乙公司",
+        ),
         # 2023-07..2024-06: 202405 paid (late), 202406 not arrived
-        ("202406", dt.date(2023, 7, 1), dt.date(2024, 6, 30), 1, D("6543.00"), D("523.44"), D("1046.88"),
-         1, 13, "U2", "乙公司"),
+        (
+            "202406",
+            dt.date(2023, 7, 1),
+            dt.date(2024, 6, 30),
+            1,
+            D("6543.00"),
+            D("523.44"),
+            D("1046.88"),
+            1,
+            13,
+            "U2",
+            "乙公司",
+        ),
     ]
 
 
 def test_arrears_and_late_fees_as_of_fixed_date(built):
     warehouse, _, _ = built
-    got = rows(warehouse, """
+    got = rows(
+        warehouse,
+        """
         select fee_period, insurance_type, amount_due, amount_paid, outstanding, due_date, days_overdue, late_fee,
                as_of_date
-        from marts.fct_arrears where unit_id = 'U2' order by fee_period, insurance_type""")
+        from marts.fct_arrears where unit_id = 'U2' order by fee_period, insurance_type""",
+    )
     assert got == [
         # arrived 2024-06-15, due 2024-05-31: 15 days x 0.05 % x 1570.32 = 11.7774
-        ("202405", "110", D("1570.32"), D("1570.32"), D("0.00"), dt.date(2024, 5, 31), 15, D("11.78"),
-         dt.date(2024, 7, 10)),
+        (
+            "202405",
+            "110",
+            D("1570.32"),
+            D("1570.32"),
+            D("0.00"),
+            dt.date(2024, 5, 31),
+            15,
+            D("11.78"),
+            dt.date(2024, 7, 10),
+        ),
         # unpaid, due 2024-06-30, as of 2024-07-10: 10 days x 0.05 %
-        ("202406", "110", D("1570.32"), D("0.00"), D("1570.32"), dt.date(2024, 6, 30), 10, D("7.85"),
-         dt.date(2024, 7, 10)),
-        ("202406", "310", D("523.44"), D("0.00"), D("523.44"), dt.date(2024, 6, 30), 10, D("2.62"),
-         dt.date(2024, 7, 10)),
+        (
+            "202406",
+            "110",
+            D("1570.32"),
+            D("0.00"),
+            D("1570.32"),
+            dt.date(2024, 6, 30),
+            10,
+            D("7.85"),
+            dt.date(2024, 7, 10),
+        ),
+        (
+            "202406",
+            "310",
+            D("523.44"),
+            D("0.00"),
+            D("523.44"),
+            dt.date(2024, 6, 30),
+            10,
+            D("2.62"),
+            dt.date(2024, 7, 10),
+        ),
         # 5.00 x 0.0005 x 10 = 0.025 -> 0.03 (half-up)
-        ("202406", "330", D("5.00"), D("0.00"), D("5.00"), dt.date(2024, 6, 30), 10, D("0.03"),
-         dt.date(2024, 7, 10)),
+        ("202406", "330", D("5.00"), D("0.00"), D("5.00"), dt.date(2024, 6, 30), 10, D("0.03"), dt.date(2024, 7, 10)),
         # housing fund: overdue, no late fee
-        ("202406", "610", D("1308.60"), D("0.00"), D("1308.60"), dt.date(2024, 6, 30), 10, D("0.00"),
-         dt.date(2024, 7, 10)),
+        (
+            "202406",
+            "610",
+            D("1308.60"),
+            D("0.00"),
+            D("1308.60"),
+            dt.date(2024, 6, 30),
+            10,
+            D("0.00"),
+            dt.date(2024, 7, 10),
+        ),
     ]
     # P2's Hubei line arrived before its due date (2024-07-15): no arrears for U3
     assert rows(warehouse, "select count(*) from marts.fct_arrears where unit_id = 'U3'") == [(0,)]
@@ -199,44 +400,85 @@ def test_arrears_and_late_fees_as_of_fixed_date(built):
 
 def test_payment_notice_total_and_capital_numerals(built):
     warehouse, _, _ = built
-    got = rows(warehouse, """
+    got = rows(
+        warehouse,
+        """
         select unit_id, notice_no, fee_period, notice_line_count, personal_amount, unit_amount, total_amount,
                total_amount_capital
-        from marts.rpt_payment_notices where notice_no = 'N2406'""")
+        from marts.rpt_payment_notices where notice_no = 'N2406'""",
+    )
     # 1570.32 + 1308.60 + 523.44 + 5.00
     assert got == [("U2", "N2406", "202406", 4, D("1313.60"), D("2093.76"), D("3407.36"), "叁仟肆佰零柒圆叁角陆分")]
-    lines = rows(warehouse, """
+    lines = rows(
+        warehouse,
+        """
         select insurance_type, contribution_type, personal_amount, unit_amount, total_amount
-        from marts.rpt_payment_notice_lines where notice_no = 'N2406' order by insurance_sort_order""")
-    assert lines == [("110", "正常应缴", D("523.44"), D("1046.88"), D("1570.32")),
-                     ("310", "正常应缴", D("130.86"), D("392.58"), D("523.44")),
-                     ("330", "正常应缴", D("5.00"), D("0.00"), D("5.00")),
-                     ("610", "正常应缴", D("654.30"), D("654.30"), D("1308.60"))]
+        from marts.rpt_payment_notice_lines where notice_no = 'N2406' order by insurance_sort_order""",
+    )
+    assert lines == [
+        ("110", "正常应缴", D("523.44"), D("1046.88"), D("1570.32")),
+        ("310", "正常应缴", D("130.86"), D("392.58"), D("523.44")),
+        ("330", "正常应缴", D("5.00"), D("0.00"), D("5.00")),
+        ("610", "正常应缴", D("654.30"), D("654.30"), D("1308.60")),
+    ]
 
 
 def test_unit_summary_retirement_and_findings(built):
     warehouse, _, _ = built
-    assert rows(warehouse, """
+    assert rows(
+        warehouse,
+        """
         select headcount, unit_rate, personal_rate, unit_base_total, unit_amount, personal_amount
         from marts.rpt_unit_contribution_summary where unit_id = 'U1' and fee_period = '201910' and insurance_type = '110'
-        """) == [(1, D("0.16"), D("0.08"), D("5000.00"), D("800.00"), D("400.00"))]
+        """,
+    ) == [(1, D("0.16"), D("0.08"), D("5000.00"), D("800.00"), D("400.00"))]
     # P1: man born 1965-05 -> 60岁2个月 -> 2025-07; 13 paid pension months (202406 not arrived), 180 required.
     # P2: woman worker born 1976-06 -> 50岁9个月 -> 2027-03.
-    assert rows(warehouse, """
+    assert rows(
+        warehouse,
+        """
         select person_id, unit_id, retirement_group, statutory_age_months, retirement_month, contribution_months,
                required_months, shortfall_months, earliest_flexible_month, latest_flexible_month, id_number_masked
-        from marts.rpt_retirement_due order by person_id""") == [
-        ("P1", "U2", "male", 722, dt.date(2025, 7, 1), 13, 180, 167, None, dt.date(2028, 7, 1),
-         P1_ID[:4] + "*" * 10 + P1_ID[-4:]),
-        ("P2", "U3", "female_worker", 609, dt.date(2027, 3, 1), 1, 180, 179, None, dt.date(2030, 3, 1),
-         P2_ID[:4] + "*" * 10 + P2_ID[-4:]),
+        from marts.rpt_retirement_due order by person_id""",
+    ) == [
+        (
+            "P1",
+            "U2",
+            "male",
+            722,
+            dt.date(2025, 7, 1),
+            13,
+            180,
+            167,
+            None,
+            dt.date(2028, 7, 1),
+            P1_ID[:4] + "*" * 10 + P1_ID[-4:],
+        ),
+        (
+            "P2",
+            "U3",
+            "female_worker",
+            609,
+            dt.date(2027, 3, 1),
+            1,
+            180,
+            179,
+            None,
+            dt.date(2030, 3, 1),
+            P2_ID[:4] + "*" * 10 + P2_ID[-4:],
+        ),
     ]
-    findings = rows(warehouse, """
+    findings = rows(
+        warehouse,
+        """
         select finding_type, source_file, source_row, message from marts.rpt_data_quality_findings
-        where person_id = 'P2' order by finding_type""")
+        where person_id = 'P2' order by finding_type""",
+    )
     # the Hubei line is the 18th data line of ledger.csv: spreadsheet row 19 (header = row 1)
-    assert [(f, s, r) for f, s, r, _ in findings] == [("base_not_rounded", "ledgers/ledger.csv", 19),
-                                                      ("personal_amount_mismatch", "ledgers/ledger.csv", 19)]
+    assert [(f, s, r) for f, s, r, _ in findings] == [
+        ("base_not_rounded", "ledgers/ledger.csv", 19),
+        ("personal_amount_mismatch", "ledgers/ledger.csv", 19),
+    ]
     assert "711.04" in findings[1][3] and "-0.04" in findings[1][3]
     assert rows(warehouse, "select bool_and(is_estimate), count(*) from marts.rpt_pension_estimate") == [(True, 2)]
 
@@ -245,10 +487,16 @@ def test_dbt_unit_tests_of_the_reports_pass(built):
     _, _, stdout = built
     passed = [line for line in stdout.splitlines() if " PASS " in line and "unit_test" not in line and "::" in line]
     assert len(passed) == REPORT_UNIT_TESTS, stdout[-4000:]
-    for name in ("retirement_age_men", "retirement_age_female_cadre", "retirement_age_female_worker",
-                 "late_fee_across_2011_07_01_late_arrival_and_housing_fund",
-                 "rights_statement_unit_change_and_june_july_boundary", "pension_account_two_years_by_hand",
-                 "payment_notices_seed_004_totals_and_capital_numerals", "annuity_divisor_interpolated_by_month"):
+    for name in (
+        "retirement_age_men",
+        "retirement_age_female_cadre",
+        "retirement_age_female_worker",
+        "late_fee_across_2011_07_01_late_arrival_and_housing_fund",
+        "rights_statement_unit_change_and_june_july_boundary",
+        "pension_account_two_years_by_hand",
+        "payment_notices_seed_004_totals_and_capital_numerals",
+        "annuity_divisor_interpolated_by_month",
+    ):
         assert any(name in line for line in passed), name
 
 
@@ -258,19 +506,35 @@ def test_incremental_rerun_keeps_built_months_and_adds_the_new_one(built):
     warehouse, tmp, _ = built
     query = {m: f"select * exclude (source_fingerprint) from marts.{m} order by all" for m in INCREMENTAL_REPORTS}
     before = {m: rows(warehouse, q) for m, q in query.items()}
-    fingerprints = rows(warehouse, "select distinct fee_period, source_fingerprint from marts.rpt_unit_contribution_summary "
-                                   "order by 1")
+    fingerprints = rows(
+        warehouse, "select distinct fee_period, source_fingerprint from marts.rpt_unit_contribution_summary order by 1"
+    )
     con = duckdb.connect(str(warehouse))
-    insert(con, "ledgers", "ledgers/ledger-202407.csv", [
-        ledger("U3", "P2", P2_ID, "202407", "110", "8890", "711.20", "1422.40", "未到账", None, "HB_PROV")])
+    insert(
+        con,
+        "ledgers",
+        "ledgers/ledger-202407.csv",
+        [ledger("U3", "P2", P2_ID, "202407", "110", "8890", "711.20", "1422.40", "未到账", None, "HB_PROV")],
+    )
     con.close()
-    dbt(warehouse, tmp, "run", "--select", "fct_contributions", *INCREMENTAL_REPORTS,
-        "--vars", json.dumps({"as_of": AS_OF}))
+    dbt(
+        warehouse,
+        tmp,
+        "run",
+        "--select",
+        "fct_contributions",
+        *INCREMENTAL_REPORTS,
+        "--vars",
+        json.dumps({"as_of": AS_OF}),
+    )
     after = {m: rows(warehouse, q) for m, q in query.items()}
-    summary_new = [r for r in after["rpt_unit_contribution_summary"] if r not in before["rpt_unit_contribution_summary"]]
+    summary_new = [
+        r for r in after["rpt_unit_contribution_summary"] if r not in before["rpt_unit_contribution_summary"]
+    ]
     assert len(summary_new) == 1 and summary_new[0][:3] == ("U3", "202407", "110")
     assert len(after["rpt_unit_contribution_summary"]) == len(before["rpt_unit_contribution_summary"]) + 1
     assert set(before["rpt_payment_notice_lines"]) < set(after["rpt_payment_notice_lines"])
     assert after["rpt_data_quality_findings"] == before["rpt_data_quality_findings"]  # 8890 x rate is exact
-    assert set(fingerprints) <= set(rows(warehouse, "select distinct fee_period, source_fingerprint "
-                                                    "from marts.rpt_unit_contribution_summary"))
+    assert set(fingerprints) <= set(
+        rows(warehouse, "select distinct fee_period, source_fingerprint from marts.rpt_unit_contribution_summary")
+    )

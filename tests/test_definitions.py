@@ -18,8 +18,15 @@ def test_definitions_load_with_assets_checks_and_sensor(tmp_path, monkeypatch):
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     for source in ("employers", "persons", "enrolments", "ledgers"):
         assert f"raw/{source}" in keys
-    for model in ("stg_shebao__ledgers", "fct_contributions", "dim_persons", "dim_units", "fct_enrolments",
-                  "serving_copy", "contribution_rates"):
+    for model in (
+        "stg_shebao__ledgers",
+        "fct_contributions",
+        "dim_persons",
+        "dim_units",
+        "fct_enrolments",
+        "serving_copy",
+        "contribution_rates",
+    ):
         assert model in keys
     check_names = {c.name for c in repo.asset_graph.asset_check_keys}
     assert {"gx_employers", "gx_persons", "gx_enrolments", "gx_ledgers", "gx_contribution_amounts"} <= check_names
@@ -33,7 +40,10 @@ def test_dg_check_defs_passes():
     """What `dagster dev` loads: the code location module, checked by Dagster's own CLI."""
     result = subprocess.run(
         [str(Path(sys.executable).with_name("dagster")), "definitions", "validate", "-m", "pipelines.definitions"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

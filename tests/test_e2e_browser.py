@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from dashboards import certs, users
-from shebao import dashboard_cli as cli
 from dashboards.testing_fixture import build_serving
+from shebao import dashboard_cli as cli
 
 CHROMIUM, CHROMIUM_ARGS = cli.CHROMIUM, cli.CHROMIUM_ARGS
 PASSWORDS = {"ana": "analyst-pass-1", "U001": "unit-one-pass"}
@@ -162,4 +162,3 @@ def test_employer_logs_in_and_downloads_a_verifiable_proof(server, browser, shot
     verdict = certs.verify_pdf(pdf)
     assert verdict.ok, verdict
     assert verdict.facts.get("单位编号", "U001") == "U001"
-

@@ -63,8 +63,12 @@ def make_raw(con, source: str, rows: list[dict], types: dict[str, str] | None = 
     names = list(cols)
     for i, row in enumerate(rows):
         full = {
-            "source_file": f"{source}/test.csv", "source_row": i + 2, "file_hash": "h1",
-            "load_id": "L1", "loaded_at": dt.datetime(2025, 1, 1), "superseded_at": None,
+            "source_file": f"{source}/test.csv",
+            "source_row": i + 2,
+            "file_hash": "h1",
+            "load_id": "L1",
+            "loaded_at": dt.datetime(2025, 1, 1),
+            "superseded_at": None,
         } | row
         unknown = set(full) - set(names)
         assert not unknown, unknown
@@ -94,32 +98,56 @@ def assert_fails_exactly(outcome, expected: dict[tuple[str, tuple[str, ...]], tu
 
 def employer(**kw) -> dict:
     return {
-        "unit_id": "U001", "unit_name": "苏州园区示例科技有限公司", "uscc": USCC_A, "unit_type": "企业",
-        "region_code": "SZ_SIP", "risk_class": 1, "founded_date": dt.date(2010, 5, 1), "status": "正常",
+        "unit_id": "U001",
+        "unit_name": "苏州园区示例科技有限公司",
+        "uscc": USCC_A,
+        "unit_type": "企业",
+        "region_code": "SZ_SIP",
+        "risk_class": 1,
+        "founded_date": dt.date(2010, 5, 1),
+        "status": "正常",
     } | kw
 
 
 def person(**kw) -> dict:
     return {
-        "person_id": "P001", "name": "张三", "id_type": "居民身份证", "id_number": ID_B, "sex": "男",
-        "birth_date": dt.date(1990, 3, 7), "post_category": "生产岗",
+        "person_id": "P001",
+        "name": "张三",
+        "id_type": "居民身份证",
+        "id_number": ID_B,
+        "sex": "男",
+        "birth_date": dt.date(1990, 3, 7),
+        "post_category": "生产岗",
     } | kw
 
 
 def enrolment(**kw) -> dict:
     return {
-        "person_id": "P001", "unit_id": "U001", "insurance_type": "110", "start_period": "202201",
-        "end_period": None, "status": "正常参保",
+        "person_id": "P001",
+        "unit_id": "U001",
+        "insurance_type": "110",
+        "start_period": "202201",
+        "end_period": None,
+        "status": "正常参保",
     } | kw
 
 
 def ledger(**kw) -> dict:
     return {
-        "unit_id": "U001", "person_id": "P001", "id_type": "居民身份证", "id_number": ID_B,
-        "fee_period": "202207", "insurance_type": "310", "contribution_type": "正常应缴",
-        "personal_base": Decimal("9805.00"), "unit_base": Decimal("9805.00"),
-        "personal_amount": Decimal("196.10"), "unit_amount": Decimal("588.30"),
-        "paid_status": "已到账", "paid_amount": Decimal("784.40"), "paid_date": dt.date(2022, 7, 31),
+        "unit_id": "U001",
+        "person_id": "P001",
+        "id_type": "居民身份证",
+        "id_number": ID_B,
+        "fee_period": "202207",
+        "insurance_type": "310",
+        "contribution_type": "正常应缴",
+        "personal_base": Decimal("9805.00"),
+        "unit_base": Decimal("9805.00"),
+        "personal_amount": Decimal("196.10"),
+        "unit_amount": Decimal("588.30"),
+        "paid_status": "已到账",
+        "paid_amount": Decimal("784.40"),
+        "paid_date": dt.date(2022, 7, 31),
         "region_code": "SZ_SIP",
     } | kw
 
@@ -131,7 +159,19 @@ def test_analytics_off_and_vocabularies_from_seeds(gxrun):
     from expectations import suites
 
     assert suites.region_codes() == ["SZ_SIP", "SZ_CITY", "HB_PROV"]
-    assert suites.insurance_type_codes() == ["110", "210", "310", "320", "330", "340", "350", "410", "510", "610", "620"]
+    assert suites.insurance_type_codes() == [
+        "110",
+        "210",
+        "310",
+        "320",
+        "330",
+        "340",
+        "350",
+        "410",
+        "510",
+        "610",
+        "620",
+    ]
     assert suites.risk_classes() == [1, 2, 3, 4, 5, 6, 7, 8]
     cols = gxrun.suite_columns(suites.ledgers_suite())
     assert "region_code" in cols and "id_type" in cols  # id_type only via the row condition
@@ -149,20 +189,27 @@ def test_employers_good(con, gxrun):
 
 
 def test_employers_bad(con, gxrun):
-    make_raw(con, "employers", [
-        employer(),
-        employer(unit_id="U002", uscc=USCC_A_BAD),
-        employer(unit_id="U003", uscc=USCC_B, region_code="XX_REGION", risk_class=9),
-        employer(unit_id="U003", uscc=USCC_B, unit_type="公司"),
-    ])
+    make_raw(
+        con,
+        "employers",
+        [
+            employer(),
+            employer(unit_id="U002", uscc=USCC_A_BAD),
+            employer(unit_id="U003", uscc=USCC_B, region_code="XX_REGION", risk_class=9),
+            employer(unit_id="U003", uscc=USCC_B, unit_type="公司"),
+        ],
+    )
     out = gxrun.validate_table(con, "employers")
-    assert_fails_exactly(out, {
-        ("expect_column_values_to_be_valid_uscc", ("uscc",)): (1, [USCC_A_BAD]),
-        ("expect_column_values_to_be_in_set", ("region_code",)): (1, ["XX_REGION"]),
-        ("expect_column_values_to_be_in_set", ("risk_class",)): (1, [9]),
-        ("expect_column_values_to_be_in_set", ("unit_type",)): (1, ["公司"]),
-        ("expect_column_values_to_be_unique", ("unit_id",)): (2, ["U003", "U003"]),
-    })
+    assert_fails_exactly(
+        out,
+        {
+            ("expect_column_values_to_be_valid_uscc", ("uscc",)): (1, [USCC_A_BAD]),
+            ("expect_column_values_to_be_in_set", ("region_code",)): (1, ["XX_REGION"]),
+            ("expect_column_values_to_be_in_set", ("risk_class",)): (1, [9]),
+            ("expect_column_values_to_be_in_set", ("unit_type",)): (1, ["公司"]),
+            ("expect_column_values_to_be_unique", ("unit_id",)): (2, ["U003", "U003"]),
+        },
+    )
     uscc = failures_by(out)[("expect_column_values_to_be_valid_uscc", ("uscc",))]
     assert uscc["reasons"] == {USCC_A_BAD: "统一社会信用代码校验位错误（应为3）"}
     assert uscc["description"] == "统一社会信用代码校验位正确"
@@ -172,30 +219,44 @@ def test_employers_bad(con, gxrun):
 
 
 def test_persons_good_and_foreign_id_exempt(con, gxrun):
-    make_raw(con, "persons", [
-        person(),
-        person(person_id="P002", id_number=ID_A, sex="女", birth_date=dt.date(1949, 12, 31), id_type=None),
-        # A passport carries no GB 11643 check character nor an embedded birth date.
-        person(person_id="P003", id_type="护照", id_number="E12345678", birth_date=dt.date(1980, 1, 1)),
-    ])
+    make_raw(
+        con,
+        "persons",
+        [
+            person(),
+            person(person_id="P002", id_number=ID_A, sex="女", birth_date=dt.date(1949, 12, 31), id_type=None),
+            # A passport carries no GB 11643 check character nor an embedded birth date.
+            person(person_id="P003", id_type="护照", id_number="E12345678", birth_date=dt.date(1980, 1, 1)),
+        ],
+    )
     out = gxrun.validate_table(con, "persons")
     assert out.success, out.failures
 
 
 def test_persons_bad(con, gxrun):
-    make_raw(con, "persons", [
-        person(),
-        person(person_id="P002", id_number=ID_B_BAD),  # bad check digit, birth date agrees
-        person(person_id="P003", id_number=ID_C, birth_date=dt.date(1985, 12, 13)),  # mismatch
-        person(person_id="P003", id_number=ID_A, birth_date=dt.date(1949, 12, 31), sex="男性"),
-    ])
+    make_raw(
+        con,
+        "persons",
+        [
+            person(),
+            person(person_id="P002", id_number=ID_B_BAD),  # bad check digit, birth date agrees
+            person(person_id="P003", id_number=ID_C, birth_date=dt.date(1985, 12, 13)),  # mismatch
+            person(person_id="P003", id_number=ID_A, birth_date=dt.date(1949, 12, 31), sex="男性"),
+        ],
+    )
     out = gxrun.validate_table(con, "persons")
-    assert_fails_exactly(out, {
-        ("expect_column_values_to_be_valid_cn_id_number", ("id_number",)): (1, [ID_B_BAD]),
-        ("expect_column_pair_id_number_to_match_birth_date", ("id_number", "birth_date")): (1, [[ID_C, "1985-12-13"]]),
-        ("expect_column_values_to_be_in_set", ("sex",)): (1, ["男性"]),
-        ("expect_column_values_to_be_unique", ("person_id",)): (2, ["P003", "P003"]),
-    })
+    assert_fails_exactly(
+        out,
+        {
+            ("expect_column_values_to_be_valid_cn_id_number", ("id_number",)): (1, [ID_B_BAD]),
+            ("expect_column_pair_id_number_to_match_birth_date", ("id_number", "birth_date")): (
+                1,
+                [[ID_C, "1985-12-13"]],
+            ),
+            ("expect_column_values_to_be_in_set", ("sex",)): (1, ["男性"]),
+            ("expect_column_values_to_be_unique", ("person_id",)): (2, ["P003", "P003"]),
+        },
+    )
     f = failures_by(out)[("expect_column_values_to_be_valid_cn_id_number", ("id_number",))]
     assert f["reasons"] == {ID_B_BAD: "证件号码校验位错误（应为4）"}
 
@@ -207,77 +268,120 @@ def test_enrolments_good_and_bad(con, gxrun):
     make_raw(con, "enrolments", [enrolment(), enrolment(insurance_type="330", end_period="202212", status="终止参保")])
     assert gxrun.validate_table(con, "enrolments").success
 
-    make_raw(con, "enrolments", [
-        enrolment(),
-        enrolment(insurance_type="999"),
-        enrolment(insurance_type="210", start_period="202313"),
-        enrolment(insurance_type="310", start_period="202206", end_period="202205"),
-    ])
+    make_raw(
+        con,
+        "enrolments",
+        [
+            enrolment(),
+            enrolment(insurance_type="999"),
+            enrolment(insurance_type="210", start_period="202313"),
+            enrolment(insurance_type="310", start_period="202206", end_period="202205"),
+        ],
+    )
     out = gxrun.validate_table(con, "enrolments")
-    assert_fails_exactly(out, {
-        ("expect_column_values_to_be_in_set", ("insurance_type",)): (1, ["999"]),
-        ("expect_column_values_to_be_valid_fee_period", ("start_period",)): (1, ["202313"]),
-        ("expect_column_pair_values_a_to_be_greater_than_b", ("end_period", "start_period")): (1, [["202205", "202206"]]),
-    })
+    assert_fails_exactly(
+        out,
+        {
+            ("expect_column_values_to_be_in_set", ("insurance_type",)): (1, ["999"]),
+            ("expect_column_values_to_be_valid_fee_period", ("start_period",)): (1, ["202313"]),
+            ("expect_column_pair_values_a_to_be_greater_than_b", ("end_period", "start_period")): (
+                1,
+                [["202205", "202206"]],
+            ),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- ledgers
 
 
 def test_ledgers_good(con, gxrun):
-    make_raw(con, "ledgers", [
-        ledger(),
-        ledger(insurance_type="330", personal_base=Decimal("0.00"), unit_base=Decimal("0.00"),
-               personal_amount=Decimal("5.00"), unit_amount=Decimal("0.00")),
-        ledger(fee_period="202208"),
-        ledger(person_id="P009", id_type="护照", id_number="E12345678"),
-    ])
+    make_raw(
+        con,
+        "ledgers",
+        [
+            ledger(),
+            ledger(
+                insurance_type="330",
+                personal_base=Decimal("0.00"),
+                unit_base=Decimal("0.00"),
+                personal_amount=Decimal("5.00"),
+                unit_amount=Decimal("0.00"),
+            ),
+            ledger(fee_period="202208"),
+            ledger(person_id="P009", id_type="护照", id_number="E12345678"),
+        ],
+    )
     out = gxrun.validate_table(con, "ledgers")
     assert out.success, out.failures
     assert out.row_count == 4
 
 
 def test_ledgers_bad(con, gxrun):
-    make_raw(con, "ledgers", [
-        ledger(),
-        ledger(person_id="P002", id_number=ID_B_BAD),
-        ledger(fee_period="202313"),
-        ledger(insurance_type="999"),
-        ledger(insurance_type="510", personal_amount=Decimal("-1.00")),
-        ledger(fee_period="202208", insurance_type="210"),
-        ledger(fee_period="202208", insurance_type="210", personal_amount=Decimal("49.03")),  # same key
-    ])
+    make_raw(
+        con,
+        "ledgers",
+        [
+            ledger(),
+            ledger(person_id="P002", id_number=ID_B_BAD),
+            ledger(fee_period="202313"),
+            ledger(insurance_type="999"),
+            ledger(insurance_type="510", personal_amount=Decimal("-1.00")),
+            ledger(fee_period="202208", insurance_type="210"),
+            ledger(fee_period="202208", insurance_type="210", personal_amount=Decimal("49.03")),  # same key
+        ],
+    )
     out = gxrun.validate_table(con, "ledgers")
     key = tuple(schema.LEDGERS.natural_key)
-    dup = {"unit_id": "U001", "person_id": "P001", "fee_period": "202208", "insurance_type": "210",
-           "contribution_type": "正常应缴"}
-    assert_fails_exactly(out, {
-        ("expect_column_values_to_be_valid_cn_id_number", ("id_number",)): (1, [ID_B_BAD]),
-        ("expect_column_values_to_be_valid_fee_period", ("fee_period",)): (1, ["202313"]),
-        ("expect_column_values_to_be_in_set", ("insurance_type",)): (1, ["999"]),
-        ("expect_column_values_to_be_between", ("personal_amount",)): (1, [-1.0]),
-        ("expect_compound_columns_to_be_unique", key): (2, [dup, dup]),
-    })
+    dup = {
+        "unit_id": "U001",
+        "person_id": "P001",
+        "fee_period": "202208",
+        "insurance_type": "210",
+        "contribution_type": "正常应缴",
+    }
+    assert_fails_exactly(
+        out,
+        {
+            ("expect_column_values_to_be_valid_cn_id_number", ("id_number",)): (1, [ID_B_BAD]),
+            ("expect_column_values_to_be_valid_fee_period", ("fee_period",)): (1, ["202313"]),
+            ("expect_column_values_to_be_in_set", ("insurance_type",)): (1, ["999"]),
+            ("expect_column_values_to_be_between", ("personal_amount",)): (1, [-1.0]),
+            ("expect_compound_columns_to_be_unique", key): (2, [dup, dup]),
+        },
+    )
 
 
 def test_ledgers_validated_in_chunks_give_the_same_outcome(con, gxrun):
     """Chunks are whole fee periods (part of the natural key): duplicates are still found exactly."""
-    make_raw(con, "ledgers", [
-        ledger(),
-        ledger(person_id="P002", id_number=ID_B_BAD),
-        ledger(fee_period="202313"),
-        ledger(fee_period="202208", insurance_type="210"),
-        ledger(fee_period="202208", insurance_type="210", personal_amount=Decimal("49.03")),  # same key
-        ledger(fee_period="202209", person_id="P003", id_number=ID_B_BAD),
-    ])
+    make_raw(
+        con,
+        "ledgers",
+        [
+            ledger(),
+            ledger(person_id="P002", id_number=ID_B_BAD),
+            ledger(fee_period="202313"),
+            ledger(fee_period="202208", insurance_type="210"),
+            ledger(fee_period="202208", insurance_type="210", personal_amount=Decimal("49.03")),  # same key
+            ledger(fee_period="202209", person_id="P003", id_number=ID_B_BAD),
+        ],
+    )
     whole = gxrun.validate_table(con, "ledgers")
     chunked = gxrun.validate_table(con, "ledgers", chunk_rows=1)
     assert chunked.row_count == whole.row_count == 6
     assert (chunked.success, chunked.evaluated_expectations, chunked.successful_expectations) == (
-        whole.success, whole.evaluated_expectations, whole.successful_expectations)
+        whole.success,
+        whole.evaluated_expectations,
+        whole.successful_expectations,
+    )
     key = tuple(schema.LEDGERS.natural_key)
-    dup = {"unit_id": "U001", "person_id": "P001", "fee_period": "202208", "insurance_type": "210",
-           "contribution_type": "正常应缴"}
+    dup = {
+        "unit_id": "U001",
+        "person_id": "P001",
+        "fee_period": "202208",
+        "insurance_type": "210",
+        "contribution_type": "正常应缴",
+    }
     expected = {
         ("expect_column_values_to_be_valid_cn_id_number", ("id_number",)): (2, [ID_B_BAD, ID_B_BAD]),
         ("expect_column_values_to_be_valid_fee_period", ("fee_period",)): (1, ["202313"]),
@@ -290,26 +394,40 @@ def test_ledgers_validated_in_chunks_give_the_same_outcome(con, gxrun):
 def test_ledgers_three_decimals(con, gxrun):
     # raw.ledgers is DECIMAL(18,2), so a third decimal can only appear if the table drifts
     # from the contract; the suite is the guard for that.
-    make_raw(con, "ledgers", [ledger(), ledger(fee_period="202208", unit_amount=Decimal("588.305"))],
-             types={"unit_amount": "DECIMAL(18,3)"})
+    make_raw(
+        con,
+        "ledgers",
+        [ledger(), ledger(fee_period="202208", unit_amount=Decimal("588.305"))],
+        types={"unit_amount": "DECIMAL(18,3)"},
+    )
     out = gxrun.validate_table(con, "ledgers")
-    assert_fails_exactly(out, {
-        ("expect_column_values_to_have_at_most_two_decimals", ("unit_amount",)): (1, [588.305]),
-    })
+    assert_fails_exactly(
+        out,
+        {
+            ("expect_column_values_to_have_at_most_two_decimals", ("unit_amount",)): (1, [588.305]),
+        },
+    )
 
 
 def test_ledgers_only_live_rows_and_where(con, gxrun):
-    make_raw(con, "ledgers", [
-        ledger(),
-        ledger(fee_period="202313", superseded_at=dt.datetime(2025, 2, 1)),  # replaced file version
-        ledger(fee_period="209913", load_id="L2"),
-    ])
+    make_raw(
+        con,
+        "ledgers",
+        [
+            ledger(),
+            ledger(fee_period="202313", superseded_at=dt.datetime(2025, 2, 1)),  # replaced file version
+            ledger(fee_period="209913", load_id="L2"),
+        ],
+    )
     assert gxrun.validate_table(con, "ledgers", "load_id = ?", params=["L1"]).success
     out = gxrun.validate_table(con, "ledgers")
     assert out.row_count == 2
-    assert_fails_exactly(out, {
-        ("expect_column_values_to_be_valid_fee_period", ("fee_period",)): (1, ["209913"]),
-    })
+    assert_fails_exactly(
+        out,
+        {
+            ("expect_column_values_to_be_valid_fee_period", ("fee_period",)): (1, ["209913"]),
+        },
+    )
 
 
 def test_missing_column_fails_with_reason(con, gxrun):
@@ -334,18 +452,32 @@ def test_fee_period_and_decimals_on_dataframes(gxrun):
 
     from expectations.custom import ExpectColumnValuesToBeValidFeePeriod, ExpectColumnValuesToHaveAtMostTwoDecimals
 
-    df = pd.DataFrame({
-        "p": ["199001", "198912", "210012", "210101", "20231", "2023-1", "202300", "202412"],
-        "d": [Decimal("1.00"), Decimal("1.005"), Decimal("0.1"), Decimal("2"), Decimal("7.10"), None, Decimal("1E-3"), Decimal("3")],
-        "s": ["1.00", "1.005", "12", "abc", "0.10", None, "3.1", "-2.999"],
-        "f": [0.1 + 0.2, 12345678.91, 1e9 + 0.01, 1.005, -0.01, None, 100.0, 0.001],
-    })
-    suite = gx.ExpectationSuite(name="custom", expectations=[
-        ExpectColumnValuesToBeValidFeePeriod(column="p"),
-        ExpectColumnValuesToHaveAtMostTwoDecimals(column="d"),
-        ExpectColumnValuesToHaveAtMostTwoDecimals(column="s"),
-        ExpectColumnValuesToHaveAtMostTwoDecimals(column="f"),
-    ])
+    df = pd.DataFrame(
+        {
+            "p": ["199001", "198912", "210012", "210101", "20231", "2023-1", "202300", "202412"],
+            "d": [
+                Decimal("1.00"),
+                Decimal("1.005"),
+                Decimal("0.1"),
+                Decimal("2"),
+                Decimal("7.10"),
+                None,
+                Decimal("1E-3"),
+                Decimal("3"),
+            ],
+            "s": ["1.00", "1.005", "12", "abc", "0.10", None, "3.1", "-2.999"],
+            "f": [0.1 + 0.2, 12345678.91, 1e9 + 0.01, 1.005, -0.01, None, 100.0, 0.001],
+        }
+    )
+    suite = gx.ExpectationSuite(
+        name="custom",
+        expectations=[
+            ExpectColumnValuesToBeValidFeePeriod(column="p"),
+            ExpectColumnValuesToHaveAtMostTwoDecimals(column="d"),
+            ExpectColumnValuesToHaveAtMostTwoDecimals(column="s"),
+            ExpectColumnValuesToHaveAtMostTwoDecimals(column="f"),
+        ],
+    )
     out = gxrun.validate_dataframe(df, suite)
     got = {f["column"]: f["partial_unexpected_list"] for f in out.failures}
     assert got == {
@@ -368,35 +500,49 @@ def contribution_checks(con, rows) -> None:
 
 
 def test_soft_suite_tolerates_one_fen(con, gxrun):
-    contribution_checks(con, [
-        ("a", Decimal("0.00"), Decimal("0.00"), False, False),
-        ("b", Decimal("0.01"), Decimal("-0.01"), False, False),
-        ("c", None, Decimal("0.00"), False, False),  # no personal rate: nothing to compare
-    ])
+    contribution_checks(
+        con,
+        [
+            ("a", Decimal("0.00"), Decimal("0.00"), False, False),
+            ("b", Decimal("0.01"), Decimal("-0.01"), False, False),
+            ("c", None, Decimal("0.00"), False, False),  # no personal rate: nothing to compare
+        ],
+    )
     out = gxrun.validate_contribution_checks(con)
     assert out.success, out.failures
     assert out.suite == "contribution_lines_soft" and out.evaluated_expectations == 4
 
 
 def test_soft_suite_flags_two_fen_and_limits(con, gxrun):
-    contribution_checks(con, [
-        ("a", Decimal("0.01"), Decimal("0.02"), False, False),
-        ("b", Decimal("-0.02"), Decimal("-0.01"), True, False),
-        ("c", Decimal("0.00"), Decimal("0.00"), False, True),
-    ])
+    contribution_checks(
+        con,
+        [
+            ("a", Decimal("0.01"), Decimal("0.02"), False, False),
+            ("b", Decimal("-0.02"), Decimal("-0.01"), True, False),
+            ("c", Decimal("0.00"), Decimal("0.00"), False, True),
+        ],
+    )
     out = gxrun.validate_contribution_checks(con)
-    assert_fails_exactly(out, {
-        ("expect_column_values_to_be_between", ("personal_amount_diff",)): (1, [-0.02]),
-        ("expect_column_values_to_be_between", ("unit_amount_diff",)): (1, [0.02]),
-        ("expect_column_values_to_be_in_set", ("base_below_floor",)): (1, [True]),
-        ("expect_column_values_to_be_in_set", ("base_above_cap",)): (1, [True]),
-    })
+    assert_fails_exactly(
+        out,
+        {
+            ("expect_column_values_to_be_between", ("personal_amount_diff",)): (1, [-0.02]),
+            ("expect_column_values_to_be_between", ("unit_amount_diff",)): (1, [0.02]),
+            ("expect_column_values_to_be_in_set", ("base_below_floor",)): (1, [True]),
+            ("expect_column_values_to_be_in_set", ("base_above_cap",)): (1, [True]),
+        },
+    )
     # The same suite on a frame the caller built with Decimal values.
     from expectations.suites import contribution_lines_soft_suite
 
-    df = pd.DataFrame({"personal_amount_diff": [Decimal("0.01"), Decimal("0.02")],
-                       "unit_amount_diff": [Decimal("-0.01"), Decimal("0.00")],
-                       "base_below_floor": [False, False], "base_above_cap": [False, False]})
+    df = pd.DataFrame(
+        {
+            "personal_amount_diff": [Decimal("0.01"), Decimal("0.02")],
+            "unit_amount_diff": [Decimal("-0.01"), Decimal("0.00")],
+            "base_below_floor": [False, False],
+            "base_above_cap": [False, False],
+        }
+    )
     out = gxrun.validate_dataframe(df, contribution_lines_soft_suite())
     assert [(f["column"], f["partial_unexpected_list"]) for f in out.failures] == [("personal_amount_diff", ["0.02"])]
 
@@ -409,14 +555,16 @@ def test_metadata_is_json(con, gxrun):
     meta = gxrun.validate_table(con, "persons").to_metadata()
     assert json.loads(json.dumps(meta, ensure_ascii=False)) == meta
     assert meta["success"] is False and meta["row_count"] == 2
-    assert meta["failures"] == [{
-        "expectation": "expect_column_pair_id_number_to_match_birth_date",
-        "description": "出生日期与身份证号码一致",
-        "columns": ["id_number", "birth_date"],
-        "unexpected_count": 1,
-        "unexpected_percent": 50.0,
-        "partial_unexpected_list": [[ID_C, "1985-12-13"]],
-    }]
+    assert meta["failures"] == [
+        {
+            "expectation": "expect_column_pair_id_number_to_match_birth_date",
+            "description": "出生日期与身份证号码一致",
+            "columns": ["id_number", "birth_date"],
+            "unexpected_count": 1,
+            "unexpected_percent": 50.0,
+            "partial_unexpected_list": [[ID_C, "1985-12-13"]],
+        }
+    ]
 
 
 def test_importing_the_suites_switches_gx_analytics_off():
@@ -425,7 +573,9 @@ def test_importing_the_suites_switches_gx_analytics_off():
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "GX_ANALYTICS_ENABLED"}
-    code = ("import sys, os; import expectations.run; "
-            "print(os.environ.get('GX_ANALYTICS_ENABLED'), 'great_expectations' in sys.modules)")
+    code = (
+        "import sys, os; import expectations.run; "
+        "print(os.environ.get('GX_ANALYTICS_ENABLED'), 'great_expectations' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["false", "True"]

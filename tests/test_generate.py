@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from shebao.generate import add_parser, generate_landing
 from foundation.landing.identifiers import id_birth_date, id_number_problem, uscc_problem
 from foundation.landing.schema import SOURCES
 from foundation.paths import REFERENCE_SEEDS_DIR
+from shebao.generate import add_parser, generate_landing
 
 INSTRUCTION = "以上一行填写示例请从下一行开始按示例填写"
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def read_rows(path: Path, source: str) -> list[tuple[int, dict[str, str]]]:
     """(row number as a spreadsheet shows it, {canonical: text}) for every data row of a landing file."""
@@ -89,20 +90,24 @@ def ref():
     regions = {r["region_name"]: r for r in seed_rows("regions")}
     names = {r["insurance_name"]: r for r in seed_rows("insurance_types")}
     rates = {(r["region_code"], int(r["year"]), r["insurance_type"]): r for r in seed_rows("contribution_rates")}
-    limits = {(r["region_code"], int(r["year"]), r["insurance_group"]): (Decimal(r["base_floor"]), Decimal(r["base_cap"]))
-              for r in seed_rows("base_limits")}
+    limits = {
+        (r["region_code"], int(r["year"]), r["insurance_group"]): (Decimal(r["base_floor"]), Decimal(r["base_cap"]))
+        for r in seed_rows("base_limits")
+    }
     injury = {r["risk_class"]: Decimal(r["base_rate"]) for r in seed_rows("work_injury_rates")}
     return {"regions": regions, "names": names, "rates": rates, "limits": limits, "injury": injury}
 
 
 # --------------------------------------------------------------------------- identifiers
 
+
 def test_every_id_and_uscc_is_valid_except_the_injected_ones(landing):
     for source in ("persons", "ledgers"):
         for rel, n, row in landing.rows[source]:
             problem = id_number_problem(row["id_number"])
             injected = (rel, n) in landing.bad and any(
-                e["file"] == rel and e["row"] == n and e["field"] == "id_number" for e in landing.errors)
+                e["file"] == rel and e["row"] == n and e["field"] == "id_number" for e in landing.errors
+            )
             assert (problem is not None) == injected, (rel, n, row["id_number"], problem)
     for rel, n, row in landing.rows["employers"]:
         assert (uscc_problem(row["uscc"]) is not None) == ((rel, n) in landing.bad), (rel, n, row["uscc"])
@@ -127,13 +132,20 @@ def test_birth_date_and_sex_agree_with_the_id_number(landing):
 
 # --------------------------------------------------------------------------- figures
 
+
 def test_published_examples_are_reproduced(landing):
     lines = landing.clean("ledgers")
 
     def figures(region: str, base: str, insurance: str, period: str = "202405") -> tuple[str, str, str]:
-        hits = {(r["personal_amount"], r["unit_amount"], r["account_credit"]) for r in lines
-                if r["region"] == region and r["personal_base"] == base and r["insurance_type"] == insurance
-                and r["fee_period"] == period and r["contribution_type"] == "正常应缴"}
+        hits = {
+            (r["personal_amount"], r["unit_amount"], r["account_credit"])
+            for r in lines
+            if r["region"] == region
+            and r["personal_base"] == base
+            and r["insurance_type"] == insurance
+            and r["fee_period"] == period
+            and r["contribution_type"] == "正常应缴"
+        }
         assert len(hits) == 1, (region, base, insurance, hits)
         return hits.pop()
 
@@ -162,10 +174,16 @@ def test_every_amount_is_base_times_rate_rounded_half_up(landing, ref):
         if code == "410":
             expect_unit, expect_pers = rhu(base * ref["injury"][risk[r["unit_id"]]]), Decimal("0.00")
         else:
-            expect_unit = Decimal(rate["unit_fixed_amount"]) if rate["unit_fixed_amount"] else (
-                rhu(base * Decimal(rate["unit_rate"])) if rate["unit_rate"] else Decimal("0.00"))
-            expect_pers = Decimal(rate["personal_fixed_amount"]) if rate["personal_fixed_amount"] else (
-                rhu(base * Decimal(rate["personal_rate"])) if rate["personal_rate"] else Decimal("0.00"))
+            expect_unit = (
+                Decimal(rate["unit_fixed_amount"])
+                if rate["unit_fixed_amount"]
+                else (rhu(base * Decimal(rate["unit_rate"])) if rate["unit_rate"] else Decimal("0.00"))
+            )
+            expect_pers = (
+                Decimal(rate["personal_fixed_amount"])
+                if rate["personal_fixed_amount"]
+                else (rhu(base * Decimal(rate["personal_rate"])) if rate["personal_rate"] else Decimal("0.00"))
+            )
         assert (Decimal(r["unit_amount"]), Decimal(r["personal_amount"])) == (expect_unit, expect_pers), r
         assert code not in ("340", "350", "620")  # rate 0 or absent on both sides: never charged
         checked += 1
@@ -203,8 +221,11 @@ def test_payments_back_payments_and_arrears(landing, ref):
     assert by_status["未到账"] and by_status["未足额到账"]
     for r in by_status["未足额到账"]:
         assert r["paid_date"] and Decimal(r["paid_amount"]) < Decimal(r["unit_amount"]) + Decimal(r["personal_amount"])
-    late = [r for r in by_status["已到账"] if r["contribution_type"] == "正常应缴"
-            and dt.date.fromisoformat(r["paid_date"]) > _due(r, ref)]
+    late = [
+        r
+        for r in by_status["已到账"]
+        if r["contribution_type"] == "正常应缴" and dt.date.fromisoformat(r["paid_date"]) > _due(r, ref)
+    ]
     assert late, "some regular contributions arrive after the due date"
     backs = [r for r in lines if r["contribution_type"] in ("补收", "一次性补收")]
     assert {r["contribution_type"] for r in backs} == {"补收", "一次性补收"}
@@ -214,7 +235,11 @@ def test_payments_back_payments_and_arrears(landing, ref):
         limit = int(ref["regions"][r["region"]]["backpay_limit_months"])
         assert (lag <= limit) == (r["contribution_type"] == "补收"), r
     assert any(Decimal(r["late_fee"]) > 0 for r in backs)
-    assert all(Decimal(r["interest"]) == 0 and Decimal(r["late_fee"]) == 0 for r in lines if r["contribution_type"] == "正常应缴")
+    assert all(
+        Decimal(r["interest"]) == 0 and Decimal(r["late_fee"]) == 0
+        for r in lines
+        if r["contribution_type"] == "正常应缴"
+    )
     assert all(len(r["notice_no"]) == 14 and r["notice_no"][:6].isdigit() for r in lines)
 
 
@@ -232,6 +257,7 @@ def _due(r: dict, ref) -> dt.date:
 
 # --------------------------------------------------------------------------- enrolments
 
+
 def test_transfers_suspensions_and_retirements(landing):
     enrol = landing.clean("enrolments")
     spells = defaultdict(set)
@@ -240,9 +266,17 @@ def test_transfers_suspensions_and_retirements(landing):
     paid_units = defaultdict(set)
     for r in landing.clean("ledgers"):
         paid_units[r["person_id"]].add(r["unit_id"])
-    transfers = [pid for pid, s in spells.items()
-                 if any(a[3] == "终止参保" and a[4] == "转出" and "202401" <= a[2] and any(
-                     b[0] != a[0] and b[1] > a[2] and b[4] == "转入" for b in s) for a in s)]
+    transfers = [
+        pid
+        for pid, s in spells.items()
+        if any(
+            a[3] == "终止参保"
+            and a[4] == "转出"
+            and a[2] >= "202401"
+            and any(b[0] != a[0] and b[1] > a[2] and b[4] == "转入" for b in s)
+            for a in s
+        )
+    ]
     assert len(transfers) >= 3
     assert all(len(paid_units[pid]) == 2 for pid in transfers)
     assert any(a[3] == "暂停缴费" for s in spells.values() for a in s)
@@ -267,6 +301,7 @@ def test_transfers_suspensions_and_retirements(landing):
 
 
 # --------------------------------------------------------------------------- files
+
 
 def test_file_shapes_encodings_and_templates(landing):
     formats = landing.summary["formats"]
@@ -295,8 +330,16 @@ def test_file_shapes_encodings_and_templates(landing):
 
 def test_expected_errors_point_at_the_bad_values(landing):
     kinds = [e["kind"] for e in landing.errors]
-    for kind in ("bad_id_check_digit", "bad_period", "unknown_insurance_type", "birth_date_mismatch",
-                 "negative_base", "duplicate_line", "bad_uscc_check_char", "duplicate_file"):
+    for kind in (
+        "bad_id_check_digit",
+        "bad_period",
+        "unknown_insurance_type",
+        "birth_date_mismatch",
+        "negative_base",
+        "duplicate_line",
+        "bad_uscc_check_char",
+        "duplicate_file",
+    ):
         assert kind in kinds
     formats = landing.summary["formats"]
     hosts = {formats[e["file"]] for e in landing.errors if e["source"] == "ledgers" and e["row"]}
@@ -312,7 +355,10 @@ def test_expected_errors_point_at_the_bad_values(landing):
             assert len(twins) == 2
         else:
             assert row[e["field"]] == e["value"]
-    assert by_pos[next((e["file"], e["row"]) for e in landing.errors if e["kind"] == "bad_period")]["fee_period"] == "202313"
+    assert (
+        by_pos[next((e["file"], e["row"]) for e in landing.errors if e["kind"] == "bad_period")]["fee_period"]
+        == "202313"
+    )
     neg = next(e for e in landing.errors if e["kind"] == "negative_base")
     assert e_row(by_pos, neg)["personal_base"].startswith("-") and neg["file"].endswith(".xlsx")
 
@@ -358,8 +404,22 @@ def test_parquet_ledgers_keep_the_chinese_headers_as_strings(tmp_path):
 def test_cli_subcommand(tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="shebao")
     add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["generate", "--out", str(tmp_path / "cli"), "--persons", "12",
-                              "--months", "202501:202503", "--seed", "5", "--with-errors", "--format", "csv"])
+    args = parser.parse_args(
+        [
+            "generate",
+            "--out",
+            str(tmp_path / "cli"),
+            "--persons",
+            "12",
+            "--months",
+            "202501:202503",
+            "--seed",
+            "5",
+            "--with-errors",
+            "--format",
+            "csv",
+        ]
+    )
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "12" in out and "ledger" in out

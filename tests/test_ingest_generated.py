@@ -27,8 +27,12 @@ def test_every_planted_row_error_is_quarantined_at_its_file_row_and_field(loaded
     landing, info, con, reports = loaded
     expected = json.loads((landing / "expected_errors.json").read_text(encoding="utf-8"))
     rows = {(e["file"], e["row"]): e for e in expected if e["row"] is not None}
-    got = {(f, r): (field, value, reason) for f, r, field, value, reason in con.execute(
-        "select source_file, source_row, field, value, reason from raw.quarantine").fetchall()}
+    got = {
+        (f, r): (field, value, reason)
+        for f, r, field, value, reason in con.execute(
+            "select source_file, source_row, field, value, reason from raw.quarantine"
+        ).fetchall()
+    }
     assert set(got) == set(rows)  # nothing more, nothing less
     for key, e in rows.items():
         field, value, reason = got[key]
@@ -52,7 +56,8 @@ def test_duplicate_file_is_recognised_and_counts_reconcile(loaded):
             assert f.rows_read - f.rows_skipped == info["rows"][f.file]
             assert f.rows_skipped == (2 if f.file.endswith(".xlsx") else 0)  # example + instruction row
     assert sum(r.rows_loaded for r in reports.values()) == sum(
-        con.execute(f"select count(*) from raw.{s}").fetchone()[0] for s in loader.SOURCE_ORDER)
+        con.execute(f"select count(*) from raw.{s}").fetchone()[0] for s in loader.SOURCE_ORDER
+    )
 
 
 def test_second_run_loads_nothing(loaded):

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from shebao.generate import generate_landing
 from pipelines.run import run_pipeline
+from shebao.generate import generate_landing
 
 AS_OF = "2026-11-23"
 
@@ -48,8 +48,15 @@ def test_run_succeeds_and_reports_every_stage(built):
     assert failed == {("gx_contribution_amounts", "WARN")}
     check_names = {name for _, name, _, _ in summary.checks}
     assert {"gx_employers", "gx_persons", "gx_enrolments", "gx_ledgers", "gx_contribution_amounts"} <= check_names
-    for mart in ("fct_contributions", "dim_persons", "dim_units", "fct_enrolments", "fct_arrears",
-                 "rpt_rights_statement", "retirement_age_rules"):
+    for mart in (
+        "fct_contributions",
+        "dim_persons",
+        "dim_units",
+        "fct_enrolments",
+        "fct_arrears",
+        "rpt_rights_statement",
+        "retirement_age_rules",
+    ):
         assert summary.marts[f"marts.{mart}"] > 0
     text = "\n".join(summary.lines())
     assert "FAILED (WARN) int_contribution_checks :: gx_contribution_amounts" in text
@@ -63,7 +70,9 @@ def test_soft_findings_are_loaded_and_reported_with_file_and_row(built):
     reported = _fetch(wh, "select source_file, source_row, finding_type from marts.rpt_data_quality_findings")
     for f in findings:
         assert (f["file"], f["row"]) in {(file, row) for file, row, _ in reported}
-        loaded = _fetch(wh, f"select personal_amount from raw.ledgers where source_file = '{f['file']}' and source_row = {f['row']}")
+        loaded = _fetch(
+            wh, f"select personal_amount from raw.ledgers where source_file = '{f['file']}' and source_row = {f['row']}"
+        )
         assert [str(a) for (a,) in loaded] == [f["value"]]
 
 
@@ -81,7 +90,10 @@ def test_every_bad_row_is_quarantined_with_a_reason_naming_it(built):
 
 def test_per_file_counts_reconcile_and_match_the_tables(built):
     wh = built["warehouse"]
-    files = _fetch(wh, "select source, source_file, status, rows_read, rows_loaded, rows_quarantined, rows_skipped from raw.load_files")
+    files = _fetch(
+        wh,
+        "select source, source_file, status, rows_read, rows_loaded, rows_quarantined, rows_skipped from raw.load_files",
+    )
     assert files
     for source, name, status, read, loaded, quarantined, skipped in files:
         assert read == loaded + quarantined + skipped, name
@@ -101,8 +113,7 @@ def test_gb18030_and_xlsx_files_loaded(built):
     files = _fetch(built["warehouse"], "select source_file, rows_loaded from raw.load_files where source = 'ledgers'")
     by_name = dict(files)
     assert any(name.endswith(".xlsx") and n > 0 for name, n in by_name.items())
-    gb = [name for name in by_name
-          if name.endswith(".csv") and _not_utf8(built["landing"] / name)]
+    gb = [name for name in by_name if name.endswith(".csv") and _not_utf8(built["landing"] / name)]
     assert gb and all(by_name[name] > 0 for name in gb)
 
 
@@ -120,7 +131,9 @@ def test_serving_copy_holds_the_marts_and_build_info(built):
     assert _fetch(serving, "select as_of from meta.build_info")[0][0].isoformat() == AS_OF
     schemas = {s for (s,) in _fetch(serving, "select distinct schema_name from duckdb_tables()")}
     assert {"marts", "reference", "raw", "meta"} <= schemas
-    assert "ledgers" not in {t for (t,) in _fetch(serving, "select table_name from duckdb_tables() where schema_name = 'raw'")}
+    assert "ledgers" not in {
+        t for (t,) in _fetch(serving, "select table_name from duckdb_tables() where schema_name = 'raw'")
+    }
 
 
 def test_rerun_changes_nothing_and_is_not_blocked_by_a_reader(built):
@@ -152,7 +165,9 @@ def test_new_as_of_date_rebuilds_and_republishes(built):
         assert summary.success, summary.lines()
         assert not summary.notes
         assert _fetch(serving, "select as_of from meta.build_info")[0][0].isoformat() == "2026-11-30"
-        assert {d.isoformat() for (d,) in _fetch(wh, "select distinct as_of_date from marts.fct_arrears")} == {"2026-11-30"}
+        assert {d.isoformat() for (d,) in _fetch(wh, "select distinct as_of_date from marts.fct_arrears")} == {
+            "2026-11-30"
+        }
     finally:
         assert run_pipeline(built["landing"], wh, AS_OF).success  # back to the fixture's date
 
@@ -167,8 +182,9 @@ def test_checks_validate_only_loads_they_have_not_passed(built):
             pending, passed_before = pending_loads(con, f"gx_{source}", f"raw.{source}")
             assert passed_before and pending == [], source
         live = con.execute("select count(distinct load_id) from raw.ledgers where superseded_at is null").fetchone()[0]
-        recorded = con.execute("select count(distinct load_id) from raw.gx_validated_loads "
-                               "where check_name = 'gx_ledgers'").fetchone()[0]
+        recorded = con.execute(
+            "select count(distinct load_id) from raw.gx_validated_loads where check_name = 'gx_ledgers'"
+        ).fetchone()[0]
         assert recorded == live > 1
     finally:
         con.close()

@@ -61,7 +61,9 @@ def warehouse(tmp_path):
     con.execute("""
         create table reference.insurance_types as select * from (values
           ('110', '企业职工基本养老保险', 10), ('210', '失业保险', 20)) t(insurance_type, insurance_name, sort_order)""")
-    con.execute("create table meta.build_info as select timestamp '2011-07-10 08:00:00' as published_at, date '2011-07-10' as as_of")
+    con.execute(
+        "create table meta.build_info as select timestamp '2011-07-10 08:00:00' as published_at, date '2011-07-10' as as_of"
+    )
     con.close()
     return wh
 
@@ -79,8 +81,17 @@ def test_retirement_age_prints_chinese_age_and_month(warehouse, capsys):
 
 
 def test_retirement_age_json(warehouse, capsys):
-    code, out, _ = run(capsys, "retirement-age", "--birth", "1976-06", "--group", "female_worker", "--json",
-                       "--warehouse", str(warehouse))
+    code, out, _ = run(
+        capsys,
+        "retirement-age",
+        "--birth",
+        "1976-06",
+        "--group",
+        "female_worker",
+        "--json",
+        "--warehouse",
+        str(warehouse),
+    )
     assert code == 0
     [row] = json.loads(out)
     assert row["statutory_age"] == "50岁9个月"
@@ -89,18 +100,22 @@ def test_retirement_age_json(warehouse, capsys):
 
 
 def test_retirement_age_unknown_birth_month_is_a_clear_error(warehouse, capsys):
-    code, out, err = run(capsys, "retirement-age", "--birth", "1930-01", "--group", "male", "--warehouse", str(warehouse))
+    code, out, err = run(
+        capsys, "retirement-age", "--birth", "1930-01", "--group", "male", "--warehouse", str(warehouse)
+    )
     assert code == 2 and "不在法定退休年龄表范围内" in err and out == ""
 
 
 def test_retirement_window_and_unit_filter(warehouse, capsys):
-    code, out, _ = run(capsys, "retirement", "--from", "2025-01", "--to", "2027-12", "--format", "json",
-                       "--warehouse", str(warehouse))
+    code, out, _ = run(
+        capsys, "retirement", "--from", "2025-01", "--to", "2027-12", "--format", "json", "--warehouse", str(warehouse)
+    )
     rows = json.loads(out)
     assert code == 0 and [r["person_id"] for r in rows] == ["P1", "P2"]
     assert rows[1]["earliest_flexible_month"] is None and rows[1]["shortfall_months"] == 80
-    code, out, _ = run(capsys, "retirement", "--from", "2025-07", "--to", "2025-07", "--unit", "U2",
-                       "--warehouse", str(warehouse))
+    code, out, _ = run(
+        capsys, "retirement", "--from", "2025-07", "--to", "2025-07", "--unit", "U2", "--warehouse", str(warehouse)
+    )
     assert code == 0 and "共 0 条" in out
     code, out, _ = run(capsys, "retirement", "--from", "2025-07", "--to", "2025-07", "--warehouse", str(warehouse))
     assert "3205**********9916" in out and FULL_ID not in out and "共 1 条" in out
@@ -110,8 +125,9 @@ def test_arrears_table_csv_and_totals(warehouse, capsys):
     code, out, _ = run(capsys, "arrears", "--warehouse", str(warehouse))
     assert code == 0
     assert "计算日 2011-07-10" in out and "欠费合计 1000.00 元，滞纳金合计 77.80 元" in out
-    code, out, _ = run(capsys, "arrears", "--unit", "U1", "--format", "csv", "--as-of", "2011-07-10",
-                       "--warehouse", str(warehouse))
+    code, out, _ = run(
+        capsys, "arrears", "--unit", "U1", "--format", "csv", "--as-of", "2011-07-10", "--warehouse", str(warehouse)
+    )
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and len(rows) == 1
     assert rows[0]["险种"] == "企业职工基本养老保险"
@@ -125,8 +141,9 @@ def test_arrears_other_as_of_is_refused(warehouse, capsys):
 
 
 def test_statement_json(warehouse, capsys):
-    code, out, _ = run(capsys, "statement", "--person", "P1", "--period", "202006", "--format", "json",
-                       "--warehouse", str(warehouse))
+    code, out, _ = run(
+        capsys, "statement", "--person", "P1", "--period", "202006", "--format", "json", "--warehouse", str(warehouse)
+    )
     [row] = json.loads(out)
     assert code == 0
     assert row["insurance_name"] == "企业职工基本养老保险"

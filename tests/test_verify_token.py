@@ -42,18 +42,34 @@ def registry(home):
 
 def make_claims(cert_id="202601011123456789", **over):
     now = utcnow()
-    data = dict(cert_id=cert_id, doc_type="UP", subject="U001", period="202301-202312",
-                figures={"n": 23, "pm": 137, "to": "202306"}, digest=hashlib.sha256(b"paper").digest(),
-                issued_at=now, not_before=now, expires_at=now + timedelta(days=182))
+    data = dict(
+        cert_id=cert_id,
+        doc_type="UP",
+        subject="U001",
+        period="202301-202312",
+        figures={"n": 23, "pm": 137, "to": "202306"},
+        digest=hashlib.sha256(b"paper").digest(),
+        issued_at=now,
+        not_before=now,
+        expires_at=now + timedelta(days=182),
+    )
     data.update(over)
     return tokens.Claims(**data)
 
 
 def record(registry, claims, kid, code="0" * 15):
-    registry.add(id=claims.cert_id, code=code + codes.check_char(code), doc_type=claims.doc_type,
-                 subject=claims.subject, period=claims.period, issued_at="2026-01-01T00:00:00Z",
-                 expires_at=claims.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"), digest=claims.digest.hex(),
-                 kid=kid.hex(), facts={"单位名称": "示例精密机械有限公司"})
+    registry.add(
+        id=claims.cert_id,
+        code=code + codes.check_char(code),
+        doc_type=claims.doc_type,
+        subject=claims.subject,
+        period=claims.period,
+        issued_at="2026-01-01T00:00:00Z",
+        expires_at=claims.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        digest=claims.digest.hex(),
+        kid=kid.hex(),
+        facts={"单位名称": "示例精密机械有限公司"},
+    )
 
 
 @pytest.fixture
@@ -79,6 +95,7 @@ def _parts(raw):
 
 
 # ---------------------------------------------------------------- keys
+
 
 def test_key_created_on_first_use_private_and_kid_is_sha256_prefix(store, home):
     kid, key = store.signing_key()
@@ -111,6 +128,7 @@ def test_withdrawn_key_no_longer_verifies(good, store):
 
 # ---------------------------------------------------------------- the genuine token
 
+
 def test_genuine_token_verifies_and_carries_no_id_or_wage(good, store, registry):
     raw, claims, kid = good
     record(registry, claims, kid)
@@ -125,6 +143,7 @@ def test_genuine_token_verifies_and_carries_no_id_or_wage(good, store, registry)
 
 
 # ---------------------------------------------------------------- one fixture per forgery
+
 
 @pytest.fixture
 def payload_bit_flipped(good):
@@ -193,8 +212,9 @@ def alg_none_unsigned(good):
 @pytest.fixture
 def expired(store):
     now = utcnow()
-    claims = make_claims(issued_at=now - timedelta(days=200), not_before=now - timedelta(days=200),
-                         expires_at=now - timedelta(seconds=1))
+    claims = make_claims(
+        issued_at=now - timedelta(days=200), not_before=now - timedelta(days=200), expires_at=now - timedelta(seconds=1)
+    )
     # a key valid back then: move the trust window so only expiry is wrong
     return claims
 
@@ -206,15 +226,18 @@ def not_yet_valid(store):
     return make_claims(issued_at=later, not_before=later, expires_at=now + timedelta(days=100))
 
 
-@pytest.mark.parametrize("vector, reason", [
-    ("payload_bit_flipped", "bad_signature"),
-    ("signature_bit_flipped", "bad_signature"),
-    ("resigned_same_kid", "bad_signature"),
-    ("unknown_kid", "unknown_kid"),
-    ("kid_only_unprotected", "kid_unprotected"),
-    ("kid_protected_wrong_unprotected_right", "kid_unprotected"),
-    ("alg_none_unsigned", "alg_not_allowed"),
-])
+@pytest.mark.parametrize(
+    "vector, reason",
+    [
+        ("payload_bit_flipped", "bad_signature"),
+        ("signature_bit_flipped", "bad_signature"),
+        ("resigned_same_kid", "bad_signature"),
+        ("unknown_kid", "unknown_kid"),
+        ("kid_only_unprotected", "kid_unprotected"),
+        ("kid_protected_wrong_unprotected_right", "kid_unprotected"),
+        ("alg_none_unsigned", "alg_not_allowed"),
+    ],
+)
 def test_forged_tokens_are_rejected(vector, reason, request, store):
     raw = request.getfixturevalue(vector)
     v = verify.verify_token(tokens.b32encode(raw), store.trust_list())
@@ -237,6 +260,7 @@ def test_expired(expired, store):
     trust = store.trust_list()
     k = trust.keys[0]
     from dataclasses import replace
+
     trust.keys[0] = replace(k, sign_from=k.sign_from - timedelta(days=400))
     v = verify.verify_raw(tokens.sign(expired, kid, key), trust)
     assert (v.reason, v.status_zh) == ("expired", "已过期")
@@ -270,6 +294,7 @@ def test_signed_but_not_in_registry_is_unknown(good, store, registry):
 
 # ---------------------------------------------------------------- encoding
 
+
 @pytest.fixture
 def truncated(good):
     return tokens.b32encode(good[0])[:-9]
@@ -295,22 +320,31 @@ def oversized(good):
     return "A" * 5000
 
 
-@pytest.mark.parametrize("vector, reasons", [
-    ("truncated", {"malformed", "trailing_data"}),
-    ("trailing_characters", {"trailing_data", "malformed"}),
-    ("trailing_cbor_bytes", {"trailing_data"}),
-    ("bom_prefixed", {"malformed"}),
-    ("oversized", {"too_large"}),
-])
+@pytest.mark.parametrize(
+    "vector, reasons",
+    [
+        ("truncated", {"malformed", "trailing_data"}),
+        ("trailing_characters", {"trailing_data", "malformed"}),
+        ("trailing_cbor_bytes", {"trailing_data"}),
+        ("bom_prefixed", {"malformed"}),
+        ("oversized", {"too_large"}),
+    ],
+)
 def test_broken_encodings_are_rejected(vector, reasons, request, store):
     v = verify.verify_token(request.getfixturevalue(vector), store.trust_list())
     assert v.reason in reasons and v.status_zh == "无效: 签名或内容不符"
 
 
-@pytest.mark.parametrize("url", [
-    "HTTP://EVIL.EXAMPLE/C/{t}", "HTTPS://127.0.0.1:8765/C/{t}", "HTTP://127.0.0.1:8765/X/{t}",
-    "{t}", "HTTP://127.0.0.1:8765.EVIL.CN/C/{t}",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "HTTP://EVIL.EXAMPLE/C/{t}",
+        "HTTPS://127.0.0.1:8765/C/{t}",
+        "HTTP://127.0.0.1:8765/X/{t}",
+        "{t}",
+        "HTTP://127.0.0.1:8765.EVIL.CN/C/{t}",
+    ],
+)
 def test_wrong_host_or_prefix(url, good, store):
     v = verify.verify_url(url.format(t=tokens.b32encode(good[0])), store.trust_list(), base=BASE)
     assert v.reason == "wrong_prefix"
@@ -319,6 +353,7 @@ def test_wrong_host_or_prefix(url, good, store):
 
 
 # ---------------------------------------------------------------- QR and code
+
 
 def test_qr_is_alphanumeric_ecc_q_and_version_fixed(good):
     url = qr.verification_url(tokens.b32encode(good[0]), BASE)
@@ -336,7 +371,7 @@ def test_code_check_character_catches_every_single_typo():
         for ch in codes.ALPHABET:
             if ch != code[i]:
                 with pytest.raises(codes.CodeError):
-                    codes.normalise(code[:i] + ch + code[i + 1:])
+                    codes.normalise(code[:i] + ch + code[i + 1 :])
     swapped = code[1] + code[0] + code[2:]
     if swapped != code:
         with pytest.raises(codes.CodeError):
@@ -344,6 +379,7 @@ def test_code_check_character_catches_every_single_typo():
 
 
 # ---------------------------------------------------------------- service without PDFs
+
 
 def test_lookup_mistyped_code_and_rate_limit(store, registry):
     kid, _ = store.signing_key()

@@ -23,8 +23,9 @@ def built_home(ctx: Context, scale: float) -> Path:
         build_serving(home)
         (home / ".done").write_text("ok")
         return home
-    os.environ.update(SHEBAO_HOME=str(home), DAGSTER_HOME=str(home / "dagster"),
-                      SHEBAO_WAREHOUSE=str(home / "warehouse.duckdb"))
+    os.environ.update(
+        SHEBAO_HOME=str(home), DAGSTER_HOME=str(home / "dagster"), SHEBAO_WAREHOUSE=str(home / "warehouse.duckdb")
+    )
     landing, _ = data.landing(scale)
     summary = run_pipeline(landing, home / "warehouse.duckdb", as_of=AS_OF)
     if not summary.success:

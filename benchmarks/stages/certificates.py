@@ -28,7 +28,6 @@ from benchmarks.harness import Context, Metric, PeakRSS, StageResult, check_targ
 from benchmarks.stages.built import built_home
 
 
-
 def _pages(pdf: Path) -> int | None:
     try:
         out = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=30).stdout
@@ -41,8 +40,12 @@ def quarter(serving: Path) -> tuple[str, str]:
     """The last three fee periods with data."""
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        periods = [r[0] for r in con.execute("select distinct fee_period from marts.fct_contributions "
-                                             "order by 1 desc limit 3").fetchall()]
+        periods = [
+            r[0]
+            for r in con.execute(
+                "select distinct fee_period from marts.fct_contributions order by 1 desc limit 3"
+            ).fetchall()
+        ]
     finally:
         con.close()
     return periods[-1], periods[0]
@@ -51,8 +54,11 @@ def quarter(serving: Path) -> tuple[str, str]:
 def _units(serving: Path, start: str, end: str) -> list[tuple[str, int]]:
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        return con.execute("""select unit_id, count(distinct person_id) as n from marts.fct_contributions
-                              where fee_period between ? and ? group by 1 order by 2, 1""", [start, end]).fetchall()
+        return con.execute(
+            """select unit_id, count(distinct person_id) as n from marts.fct_contributions
+                              where fee_period between ? and ? group by 1 order by 2, 1""",
+            [start, end],
+        ).fetchall()
     finally:
         con.close()
 
@@ -89,8 +95,14 @@ def run(ctx: Context, result: StageResult) -> None:
     pages = _pages(out_dir / "warmup.pdf")
     times = repeat(lambda: _issue(str(home), params, str(out_dir / "one.pdf")), max(5, ctx.repeats))
     s = summarise(times)
-    m = result.add(Metric(f"one-page proof warm (unit-proof, unit {small}, {units[0][1]} persons, {pages} page(s))",
-                          s["median"], "s", s))
+    m = result.add(
+        Metric(
+            f"one-page proof warm (unit-proof, unit {small}, {units[0][1]} persons, {pages} page(s))",
+            s["median"],
+            "s",
+            s,
+        )
+    )
     check_target(m, max_value=0.5)
     m.note = f"first (cold) issue in the process: {first:.2f} s"
 
@@ -108,13 +120,16 @@ def run(ctx: Context, result: StageResult) -> None:
         build_serving(big_home, roster_size=size)
         big_unit, big_n = "U001", size
         big_params = {"unit": "U001", "from": "202304", "to": "202306"}  # a quarter, like the others
-        source = (f"certificates.testing.build_serving(roster_size={size}) (largest generated unit at SF {scale:g} "
-                  f"has {max(u[1] for u in units)} persons)")
+        source = (
+            f"certificates.testing.build_serving(roster_size={size}) (largest generated unit at SF {scale:g} "
+            f"has {max(u[1] for u in units)} persons)"
+        )
     with PeakRSS() as mem:
         big_times = [_issue(str(big_home), big_params, str(out_dir / "big.pdf"))]
         if big_times[0] < 60:  # a slow render is measured once: repeating it costs minutes and adds little
-            big_times += repeat(lambda: _issue(str(big_home), big_params, str(out_dir / "big.pdf")),
-                                max(0, min(ctx.repeats, 3) - 1))
+            big_times += repeat(
+                lambda: _issue(str(big_home), big_params, str(out_dir / "big.pdf")), max(0, min(ctx.repeats, 3) - 1)
+            )
     os.environ["SHEBAO_HOME"] = str(home)
     result.memory["unit proof (large unit)"] = mem.as_dict()
     s = summarise(big_times)
@@ -125,8 +140,13 @@ def run(ctx: Context, result: StageResult) -> None:
     # the batch on both cores
     n = int(ctx.options.get("cert_batch", 1000))
     candidates = [u for u, k in units if k <= 30] or [u for u, _ in units]
-    jobs = [({"unit": candidates[i % len(candidates)], "from": QUARTER[0], "to": QUARTER[1]},
-             str(out_dir / f"batch-{i}.pdf")) for i in range(n)]
+    jobs = [
+        (
+            {"unit": candidates[i % len(candidates)], "from": QUARTER[0], "to": QUARTER[1]},
+            str(out_dir / f"batch-{i}.pdf"),
+        )
+        for i in range(n)
+    ]
     halves = [jobs[0::2], jobs[1::2]]
     with PeakRSS() as mem:
         t0 = time.perf_counter()
@@ -135,11 +155,21 @@ def run(ctx: Context, result: StageResult) -> None:
         wall = time.perf_counter() - t0
     result.memory["batch (2 workers)"] = mem.as_dict()
     single = summarise(times)["median"]
-    m = result.add(Metric(f"{n} one-page proofs on 2 worker processes", round(wall, 2), "s", None,
-                          round(single * n / 2, 2), "warm single-process time x n / 2"))
+    m = result.add(
+        Metric(
+            f"{n} one-page proofs on 2 worker processes",
+            round(wall, 2),
+            "s",
+            None,
+            round(single * n / 2, 2),
+            "warm single-process time x n / 2",
+        )
+    )
     check_target(m, max_value=300 * n / 1000)
     m.extra["extrapolated_1000_s"] = round(wall * 1000 / n, 1)
-    m.note = (f"{n / wall:.1f} proofs/s (1,000 proofs at this rate: {wall * 1000 / n:.0f} s; target 300 s); "
-              f"per-proof median in the workers "
-              f"{summarise([t for p in per for t in p])['median']:.3f} s")
+    m.note = (
+        f"{n / wall:.1f} proofs/s (1,000 proofs at this rate: {wall * 1000 / n:.0f} s; target 300 s); "
+        f"per-proof median in the workers "
+        f"{summarise([t for p in per for t in p])['median']:.3f} s"
+    )
     shutil.rmtree(out_dir, ignore_errors=True)

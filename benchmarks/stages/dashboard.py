@@ -106,12 +106,31 @@ def run(ctx: Context, result: StageResult) -> None:
     floor = summarise(warm[FLOOR_PAGE])
     for title in PAGES:
         s = summarise(warm[title])
-        m = result.add(Metric(f"{title}: first render, cold server cache", round(first[title], 3), "s", None,
-                              round(first[FLOOR_PAGE], 3), f"{FLOOR_PAGE} page (no query), cold"))
+        m = result.add(
+            Metric(
+                f"{title}: first render, cold server cache",
+                round(first[title], 3),
+                "s",
+                None,
+                round(first[FLOOR_PAGE], 3),
+                f"{FLOOR_PAGE} page (no query), cold",
+            )
+        )
         check_target(m, max_value=2)
-        m = result.add(Metric(f"{title}: first render in a new session (warm cache)", s["median"], "s", s,
-                              floor["median"], f"{FLOOR_PAGE} page (no query), warm", floor))
+        m = result.add(
+            Metric(
+                f"{title}: first render in a new session (warm cache)",
+                s["median"],
+                "s",
+                s,
+                floor["median"],
+                f"{FLOOR_PAGE} page (no query), warm",
+                floor,
+            )
+        )
         check_target(m, max_value=2)
-    result.notes.append("Playwright 1.65 driving Debian Chromium (headless); timed from the sidebar click until "
-                        "Streamlit reports the script finished and no element is stale or loading; charts are "
-                        "drawn by the browser after that point (Vega), which is not included")
+    result.notes.append(
+        "Playwright 1.65 driving Debian Chromium (headless); timed from the sidebar click until "
+        "Streamlit reports the script finished and no element is stale or loading; charts are "
+        "drawn by the browser after that point (Vega), which is not included"
+    )

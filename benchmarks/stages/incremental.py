@@ -41,8 +41,9 @@ def _link_all(src: Path, dst: Path, skip_month: str | None) -> list[tuple[Path, 
 def _timed_run(landing: Path, home: Path) -> tuple[float, dict]:
     from pipelines.run import run_pipeline
 
-    os.environ.update(SHEBAO_HOME=str(home), DAGSTER_HOME=str(home / "dagster"),
-                      SHEBAO_WAREHOUSE=str(home / "warehouse.duckdb"))
+    os.environ.update(
+        SHEBAO_HOME=str(home), DAGSTER_HOME=str(home / "dagster"), SHEBAO_WAREHOUSE=str(home / "warehouse.duckdb")
+    )
     t0 = time.perf_counter()
     summary = run_pipeline(landing, home / "warehouse.duckdb", as_of=AS_OF)
     wall = time.perf_counter() - t0
@@ -95,12 +96,30 @@ def run(ctx: Context, result: StageResult) -> None:
 
     s_new, s_unch, s_full = summarise(new), summarise(unchanged), summarise(full)
     lines_new = sum(1 for _ in held)
-    m = result.add(Metric(f"one new month ({NEW_MONTH}, {lines_new} files) on 119 months", s_new["median"], "s",
-                          s_new, s_full["median"], "full rebuild, 120 months", s_full))
+    m = result.add(
+        Metric(
+            f"one new month ({NEW_MONTH}, {lines_new} files) on 119 months",
+            s_new["median"],
+            "s",
+            s_new,
+            s_full["median"],
+            "full rebuild, 120 months",
+            s_full,
+        )
+    )
     check_target(m, max_ratio=0.10)
     m.note = f"steps of the last run: {new_steps[-1]}"
-    m = result.add(Metric("unchanged month (nothing new)", s_unch["median"], "s", s_unch, s_full["median"],
-                          "full rebuild, 120 months", s_full))
+    m = result.add(
+        Metric(
+            "unchanged month (nothing new)",
+            s_unch["median"],
+            "s",
+            s_unch,
+            s_full["median"],
+            "full rebuild, 120 months",
+            s_full,
+        )
+    )
     check_target(m, max_ratio=0.05)
     m.note = f"steps of the last run: {unchanged_steps[-1]}"
     result.details["full_rebuild_steps_last_run"] = full_steps[-1]

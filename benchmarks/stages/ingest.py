@@ -51,8 +51,12 @@ def build_files(lines: int, xlsx_lines: int) -> dict[str, Path]:
     from shebao.generate.writers import write_csv, write_parquet, write_xlsx_template
 
     folder = data.scratch_root() / "data" / f"ingest-{lines}-{xlsx_lines}"
-    files = {"csv-utf8": folder / "utf8.csv", "csv-gb18030": folder / "gb18030.csv",
-             "xlsx": folder / "template.xlsx", "parquet": folder / "ledger.parquet"}
+    files = {
+        "csv-utf8": folder / "utf8.csv",
+        "csv-gb18030": folder / "gb18030.csv",
+        "xlsx": folder / "template.xlsx",
+        "parquet": folder / "ledger.parquet",
+    }
     if (folder / ".done").exists():
         return files
     if folder.exists():
@@ -76,8 +80,10 @@ def _loader_once(work: Path, path: Path, expected: int) -> None:
     finally:
         con.close()
     if report.rows_loaded != expected:
-        raise RuntimeError(f"loader loaded {report.rows_loaded} of {expected} lines from {path.name}: "
-                           + "; ".join(report.summary_lines()[-2:]))
+        raise RuntimeError(
+            f"loader loaded {report.rows_loaded} of {expected} lines from {path.name}: "
+            + "; ".join(report.summary_lines()[-2:])
+        )
 
 
 def _limit_once(work: Path, fmt: str, path: Path) -> None:
@@ -99,8 +105,9 @@ def _limit_once(work: Path, fmt: str, path: Path) -> None:
 
             rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
             header, body = rows[1], rows[4:]  # the template: title, header, example, instruction, data
-            arrow = pa.table({f"c{i}": pa.array([r[i] if i < len(r) else None for r in body])
-                              for i in range(len(header))})
+            arrow = pa.table(
+                {f"c{i}": pa.array([r[i] if i < len(r) else None for r in body]) for i in range(len(header))}
+            )
             con.register("arrow_in", arrow)
             con.execute("CREATE TABLE t AS SELECT * FROM arrow_in")
     finally:
@@ -131,15 +138,27 @@ def run(ctx: Context, result: StageResult) -> None:
         result.memory[f"loader {fmt}"] = mem.as_dict()
         s_load, s_limit = summarise(load), summarise(limit)
         mb = path.stat().st_size / 1e6
-        m = result.add(Metric(
-            f"load {fmt} ({n:,} lines, {mb:.1f} MB)", s_load["median"], "s", s_load, s_limit["median"],
-            "DuckDB read, no checks" if fmt in ("parquet", "csv-utf8") else "Python decode + DuckDB insert",
-            s_limit,
-            extra={"lines_per_s": round(n / s_load["median"]), "mb_per_s": round(mb / s_load["median"], 2),
-                   "limit_lines_per_s": round(n / s_limit["median"]),
-                   "limit_mb_per_s": round(mb / s_limit["median"], 2)}))
-        m.note = (f"{m.extra['lines_per_s']:,} lines/s, {m.extra['mb_per_s']} MB/s; limit "
-                  f"{m.extra['limit_lines_per_s']:,} lines/s, {m.extra['limit_mb_per_s']} MB/s")
+        m = result.add(
+            Metric(
+                f"load {fmt} ({n:,} lines, {mb:.1f} MB)",
+                s_load["median"],
+                "s",
+                s_load,
+                s_limit["median"],
+                "DuckDB read, no checks" if fmt in ("parquet", "csv-utf8") else "Python decode + DuckDB insert",
+                s_limit,
+                extra={
+                    "lines_per_s": round(n / s_load["median"]),
+                    "mb_per_s": round(mb / s_load["median"], 2),
+                    "limit_lines_per_s": round(n / s_limit["median"]),
+                    "limit_mb_per_s": round(mb / s_limit["median"], 2),
+                },
+            )
+        )
+        m.note = (
+            f"{m.extra['lines_per_s']:,} lines/s, {m.extra['mb_per_s']} MB/s; limit "
+            f"{m.extra['limit_lines_per_s']:,} lines/s, {m.extra['limit_mb_per_s']} MB/s"
+        )
         if fmt in TARGET_RATIO:
             check_target(m, max_ratio=TARGET_RATIO[fmt])
     shutil.rmtree(ctx.scratch / "ingest", ignore_errors=True)

@@ -48,6 +48,7 @@ def dbt_exe() -> str:
 
 # --------------------------------------------------------------------------- the pipeline
 
+
 def step_times(dagster_home: Path) -> dict:
     """Per-step seconds of the latest run in this Dagster instance, plus the run's own span."""
     import dagster as dg
@@ -82,8 +83,11 @@ def step_times(dagster_home: Path) -> dict:
             groups["serving copy"] += sec
         else:
             groups["other steps"] += sec
-    return {"steps": {k: round(v, 3) for k, v in steps.items()}, "groups": {k: round(v, 3) for k, v in groups.items()},
-            "run_span": round(run_end - run_start, 3) if run_start and run_end else None}
+    return {
+        "steps": {k: round(v, 3) for k, v in steps.items()},
+        "groups": {k: round(v, 3) for k, v in groups.items()},
+        "run_span": round(run_end - run_start, 3) if run_start and run_end else None,
+    }
 
 
 def run_once(ctx: Context, landing: Path, name: str) -> tuple[float, dict, Path]:
@@ -101,12 +105,14 @@ def run_once(ctx: Context, landing: Path, name: str) -> tuple[float, dict, Path]
 
 # --------------------------------------------------------------------------- the limit
 
+
 def _read_file_sql(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
     """Read one landing file into `table` (created or appended), DuckDB first, Python decode otherwise."""
     import pyarrow as pa
 
-    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'plain' and table_name = ?",
-                         [table.split(".")[-1]]).fetchone()[0]
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'plain' and table_name = ?", [table.split(".")[-1]]
+    ).fetchone()[0]
     verb = f"INSERT INTO {table} BY NAME" if exists else f"CREATE TABLE {table} AS"
     ext = path.suffix.lower()
     if ext == ".parquet":
@@ -121,8 +127,9 @@ def _read_file_sql(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> No
 
             raw = path.read_bytes()
             text = raw.decode("gb18030") if not raw.startswith(b"\xef\xbb\xbf") else raw[3:].decode("utf-8")
-            arrow = pacsv.read_csv(io.BytesIO(text.encode("utf-8")),
-                                   convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+            arrow = pacsv.read_csv(
+                io.BytesIO(text.encode("utf-8")), convert_options=pacsv.ConvertOptions(strings_can_be_null=True)
+            )
             arrow = arrow.cast(pa.schema([(f.name, pa.string()) for f in arrow.schema]))
     else:
         from python_calamine import CalamineWorkbook
@@ -130,9 +137,13 @@ def _read_file_sql(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> No
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
         hi = next(i for i, r in enumerate(rows) if sum(1 for c in r if c) >= 3)
         header = [str(h) for h in rows[hi]]
-        body = rows[hi + 1:]
-        arrow = pa.table({h or f"c{i}": pa.array([str(r[i]) if i < len(r) else None for r in body], pa.string())
-                          for i, h in enumerate(header)})
+        body = rows[hi + 1 :]
+        arrow = pa.table(
+            {
+                h or f"c{i}": pa.array([str(r[i]) if i < len(r) else None for r in body], pa.string())
+                for i, h in enumerate(header)
+            }
+        )
     con.register("arrow_in", arrow)
     con.execute(f"{verb} SELECT * FROM arrow_in")
     con.unregister("arrow_in")
@@ -162,8 +173,9 @@ def prepare_limit_base(pipeline_wh: Path, base_dir: Path) -> Path:
         con.execute(f"ATTACH '{pipeline_wh}' AS src (READ_ONLY)")
         for schema in ("raw", "reference"):
             con.execute(f"CREATE SCHEMA {schema}")
-            for (table,) in con.execute("select table_name from duckdb_tables() where database_name = 'src' "
-                                        "and schema_name = ?", [schema]).fetchall():
+            for (table,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'src' and schema_name = ?", [schema]
+            ).fetchall():
                 con.execute(f'CREATE TABLE {schema}."{table}" AS SELECT * FROM src.{schema}."{table}"')
         con.execute("DETACH src")
     finally:
@@ -175,8 +187,23 @@ def compile_dbt(warehouse: Path, target_path: Path) -> tuple[dict, float]:
     """`dbt compile` against a warehouse without dbt's schemas (so incremental models compile in full)."""
     env = dict(os.environ, SHEBAO_WAREHOUSE=str(warehouse))
     t0 = time.perf_counter()
-    proc = subprocess.run([dbt_exe(), "compile", "--quiet", "--profiles-dir", str(DBT_DIR), "--target-path",
-                           str(target_path), "--vars", json.dumps({"as_of": AS_OF})], cwd=DBT_DIR, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            dbt_exe(),
+            "compile",
+            "--quiet",
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(target_path),
+            "--vars",
+            json.dumps({"as_of": AS_OF}),
+        ],
+        cwd=DBT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode:
         raise RuntimeError(f"dbt compile failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
@@ -230,6 +257,7 @@ def run_limit_sql(warehouse: Path, models: list[dict], tests: list[dict]) -> dic
 
 # --------------------------------------------------------------------------- fixed overheads
 
+
 def dbt_parse_seconds(scratch: Path) -> dict:
     target = scratch / "dbt-parse-target"
     shutil.rmtree(target, ignore_errors=True)
@@ -273,6 +301,7 @@ def empty_dagster_run(ctx: Context) -> float:
 
 # --------------------------------------------------------------------------- stage
 
+
 def run(ctx: Context, result: StageResult) -> None:
     from pipelines.defs.serving.assets import publish_serving_copy
 
@@ -302,8 +331,10 @@ def run(ctx: Context, result: StageResult) -> None:
             walls.append(wall)
             steps.append(st)
             mems.append(mem.peak)
-            print(f"   SF {scale:g} run {i + 1}: {wall:.1f} s, peak RSS {mem.peak / 2**20:.0f} MiB, "
-                  f"{st['groups']}", flush=True)
+            print(
+                f"   SF {scale:g} run {i + 1}: {wall:.1f} s, peak RSS {mem.peak / 2**20:.0f} MiB, {st['groups']}",
+                flush=True,
+            )
         result.memory[f"pipeline SF {scale:g}"] = {"peak_rss_mib": round(max(mems) / 2**20, 1)}
 
         built = ctx.scratch / "built" / f"sf{scale:g}"  # reused by the certificate/verify/dashboard stages
@@ -335,13 +366,25 @@ def run(ctx: Context, result: StageResult) -> None:
                 publish_serving_copy(wh, work / "serving.duckdb", AS_OF)
                 parts["serving copy"].append(time.perf_counter() - t0)
             result.memory[f"plain SQL SF {scale:g}"] = mem.as_dict()
-        limit_total = [sum(parts[k][i] for k in ("raw read", "transforms", "tests", "serving copy"))
-                       for i in range(reps)]
+        limit_total = [
+            sum(parts[k][i] for k in ("raw read", "transforms", "tests", "serving copy")) for i in range(reps)
+        ]
         s_wall, s_limit = summarise(walls), summarise(limit_total)
-        m = result.add(Metric(f"SF {scale:g}: full pipeline ({gen['ledger_lines']:,} ledger lines)", s_wall["median"],
-                              "s", s_wall, s_limit["median"], "plain SQL, one connection", s_limit))
+        m = result.add(
+            Metric(
+                f"SF {scale:g}: full pipeline ({gen['ledger_lines']:,} ledger lines)",
+                s_wall["median"],
+                "s",
+                s_wall,
+                s_limit["median"],
+                "plain SQL, one connection",
+                s_limit,
+            )
+        )
         check_target(m, max_ratio=1.5)
-        m.note = f"{sql['failing_tests']} dbt tests returned rows in the plain-SQL run; dbt compile took {compile_s:.1f} s"
+        m.note = (
+            f"{sql['failing_tests']} dbt tests returned rows in the plain-SQL run; dbt compile took {compile_s:.1f} s"
+        )
         groups = defaultdict(list)
         for st in steps:
             for k, v in st["groups"].items():
@@ -356,8 +399,7 @@ def run(ctx: Context, result: StageResult) -> None:
             if k == "dbt build":
                 lim_vals = [parts["transforms"][i] + parts["tests"][i] for i in range(reps)]
                 ls = summarise(lim_vals)
-                result.add(Metric(f"SF {scale:g}: step {k}", s["median"], "s", s, ls["median"],
-                                  "model + test SQL", ls))
+                result.add(Metric(f"SF {scale:g}: step {k}", s["median"], "s", s, ls["median"], "model + test SQL", ls))
             elif lim:
                 ls = summarise(parts[lim])
                 result.add(Metric(f"SF {scale:g}: step {k}", s["median"], "s", s, ls["median"], lim, ls))
@@ -365,10 +407,18 @@ def run(ctx: Context, result: StageResult) -> None:
                 result.add(Metric(f"SF {scale:g}: step {k}", s["median"], "s", s))
         for k in ("transforms", "tests"):
             s = summarise(parts[k])
-            result.add(Metric(f"SF {scale:g}: plain SQL {k} ({len(models) if k == 'transforms' else len(tests)} "
-                              f"{'models' if k == 'transforms' else 'tests'})", s["median"], "s", s))
-        result.details[f"sf{scale:g}"].update({"steps_last_run": steps[-1]["steps"], "limit_parts": dict(parts),
-                                               "walls": walls})
+            result.add(
+                Metric(
+                    f"SF {scale:g}: plain SQL {k} ({len(models) if k == 'transforms' else len(tests)} "
+                    f"{'models' if k == 'transforms' else 'tests'})",
+                    s["median"],
+                    "s",
+                    s,
+                )
+            )
+        result.details[f"sf{scale:g}"].update(
+            {"steps_last_run": steps[-1]["steps"], "limit_parts": dict(parts), "walls": walls}
+        )
         if scale >= 10:
             rss = max(mems) / 2**30
             mm = result.add(Metric(f"SF {scale:g}: peak RSS of the pipeline (process tree)", round(rss, 2), "GiB"))

@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.harness import Context, Metric, StageResult, check_target, summarise
+from benchmarks.harness import Context, Metric, StageResult, summarise
 from benchmarks.stages.built import built_home
 
 LUA = """
@@ -65,8 +65,9 @@ def parse_wrk(out: str) -> dict:
 
 def wrk(url: str, seconds: int, connections: int, delay_ms: int, script: Path) -> dict:
     cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, WRK_DELAY_MS=str(delay_ms)),
-                         timeout=seconds + 60).stdout
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env=dict(os.environ, WRK_DELAY_MS=str(delay_ms)), timeout=seconds + 60
+    ).stdout
     return parse_wrk(out) | {"raw": out}
 
 
@@ -91,17 +92,20 @@ def run(ctx: Context, result: StageResult) -> None:
 
     start, end = quarter(home / "serving.duckdb")
     unit = _units(home / "serving.duckdb", start, end)[0][0]
-    cert = issue_document("unit-proof", {"unit": unit, "from": start, "to": end},
-                          home / "warehouse.duckdb", out=home / "cert.pdf")
+    cert = issue_document(
+        "unit-proof", {"unit": unit, "from": start, "to": end}, home / "warehouse.duckdb", out=home / "cert.pdf"
+    )
     valid, forged = cert.token, forge(cert.token)
     script = home / "paced.lua"
     script.write_text(LUA)
 
     port = _free_port()
     server = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, "-c",
-         f"from certificates.service import serve; serve(port={port})"],
-        env=dict(os.environ, SHEBAO_HOME=str(home)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ["taskset", "-c", "0", sys.executable, "-c", f"from certificates.service import serve; serve(port={port})"],
+        env=dict(os.environ, SHEBAO_HOME=str(home)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -119,9 +123,14 @@ def run(ctx: Context, result: StageResult) -> None:
         seconds = int(ctx.options.get("verify_seconds", 10))
         connections, delay_ms = 30, max(1, round(30 * 1000 / rate))
         runs = {}
-        for name, path in (("healthz (floor)", "/healthz"), ("valid token", f"/c/{valid}"),
-                           ("forged token", f"/c/{forged}")):
-            samples = [wrk(base + path, seconds, connections, delay_ms, script) for _ in range(max(1, min(ctx.repeats, 3)))]
+        for name, path in (
+            ("healthz (floor)", "/healthz"),
+            ("valid token", f"/c/{valid}"),
+            ("forged token", f"/c/{forged}"),
+        ):
+            samples = [
+                wrk(base + path, seconds, connections, delay_ms, script) for _ in range(max(1, min(ctx.repeats, 3)))
+            ]
             runs[name] = samples
         ceiling = wrk(base + f"/c/{valid}", seconds, 16, 0, script)
         ceiling_h = wrk(base + "/healthz", seconds, 16, 0, script)
@@ -138,21 +147,49 @@ def run(ctx: Context, result: StageResult) -> None:
     floor99 = med("healthz (floor)", "p99_ms")
     for name in ("valid token", "forged token"):
         p99, p50, rps = med(name, "p99_ms"), med(name, "p50_ms"), med(name, "rps")
-        m = result.add(Metric(f"{name}: p99 at {rate} rps offered", p99["median"], "ms", p99, floor99["median"],
-                              "/healthz p99, same load"))
+        m = result.add(
+            Metric(
+                f"{name}: p99 at {rate} rps offered",
+                p99["median"],
+                "ms",
+                p99,
+                floor99["median"],
+                "/healthz p99, same load",
+            )
+        )
         m.met = p99["median"] <= 20 and rps["median"] >= 0.9 * rate
         m.target = f"p99 <= 20 ms at {rate} rps"
-        m.note = (f"achieved {rps['median']:.0f} rps, p50 {p50['median']:.2f} ms, "
-                  f"non-2xx {runs[name][-1]['non_2xx']}, socket errors {runs[name][-1]['socket_errors'] or 'none'}")
-        result.add(Metric(f"{name}: p50 at {rate} rps offered", p50["median"], "ms", p50,
-                          med("healthz (floor)", "p50_ms")["median"], "/healthz p50, same load"))
+        m.note = (
+            f"achieved {rps['median']:.0f} rps, p50 {p50['median']:.2f} ms, "
+            f"non-2xx {runs[name][-1]['non_2xx']}, socket errors {runs[name][-1]['socket_errors'] or 'none'}"
+        )
+        result.add(
+            Metric(
+                f"{name}: p50 at {rate} rps offered",
+                p50["median"],
+                "ms",
+                p50,
+                med("healthz (floor)", "p50_ms")["median"],
+                "/healthz p50, same load",
+            )
+        )
     v, f = med("valid token", "p50_ms")["median"], med("forged token", "p50_ms")["median"]
     m = result.add(Metric("forged / valid p50 cost", round(f / v, 3) if v else None, "x"))
     m.met, m.target = (f <= v * 1.1) if v else None, "forged <= valid (10 % noise allowance)"
-    m = result.add(Metric("ceiling: valid token, unthrottled (16 connections)", ceiling["rps"], "rps", None,
-                          ceiling_h["rps"], "/healthz unthrottled"))
+    m = result.add(
+        Metric(
+            "ceiling: valid token, unthrottled (16 connections)",
+            ceiling["rps"],
+            "rps",
+            None,
+            ceiling_h["rps"],
+            "/healthz unthrottled",
+        )
+    )
     m.note = f"p50 {ceiling.get('p50_ms')} ms, p99 {ceiling.get('p99_ms')} ms"
     result.details["wrk"] = {k: [{kk: vv for kk, vv in s.items() if kk != "raw"} for s in v] for k, v in runs.items()}
     result.details["wrk_ceiling_raw"] = ceiling["raw"]
-    result.notes.append(f"bounded load: {connections} connections x 1 request per ({delay_ms} ms + latency) "
-                        f"= at most {connections * 1000 / delay_ms:.0f} rps offered; server on core 0, wrk on core 1")
+    result.notes.append(
+        f"bounded load: {connections} connections x 1 request per ({delay_ms} ms + latency) "
+        f"= at most {connections * 1000 / delay_ms:.0f} rps offered; server on core 0, wrk on core 1"
+    )

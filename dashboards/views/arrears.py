@@ -11,8 +11,13 @@ st.title("欠费")
 ui.stamp(r)
 
 dates = data.arrears_as_of_dates(r)
-as_of = st.selectbox("计算截至日期", dates, format_func=lambda d: d.isoformat(), key="arrears_as_of",
-                     help="欠费与滞纳金由数据管道按截至日期计算（shebao run --as-of 日期）。")
+as_of = st.selectbox(
+    "计算截至日期",
+    dates,
+    format_func=lambda d: d.isoformat(),
+    key="arrears_as_of",
+    help="欠费与滞纳金由数据管道按截至日期计算（shebao run --as-of 日期）。",
+)
 totals = data.arrears_totals(r, as_of)
 c1, c2, c3 = st.columns(3)
 c1.metric("欠费余额", ui.yuan(totals["outstanding"]))
@@ -24,11 +29,15 @@ st.subheader("账龄分布")
 ageing = data.arrears_ageing(r, as_of)
 if len(ageing):
     st.altair_chart(
-        alt.Chart(ageing.assign(欠费金额=ageing["欠费金额"].astype(float))).mark_bar().encode(
+        alt.Chart(ageing.assign(欠费金额=ageing["欠费金额"].astype(float)))
+        .mark_bar()
+        .encode(
             x=alt.X("账龄:N", sort=list(ageing["账龄"]), axis=alt.Axis(labelAngle=0)),
             y=alt.Y("欠费金额:Q", title="欠费金额（元）", axis=alt.Axis(format=",.2f")),
-            tooltip=["账龄", alt.Tooltip("欠费金额:Q", format=",.2f"), "笔数"]),
-        width="stretch")
+            tooltip=["账龄", alt.Tooltip("欠费金额:Q", format=",.2f"), "笔数"],
+        ),
+        width="stretch",
+    )
 ui.table(ageing, "欠费账龄", money=MONEY, key="ageing")
 
 st.subheader("欠费最多的单位")
@@ -42,8 +51,9 @@ if len(top):
     selected_rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
     if selected_rows:
         st.session_state["drill_unit"] = options[selected_rows[0]]
-    unit_id = st.selectbox("选择单位（或在上表中点选一行）", options, format_func=lambda u: f"{u} {names[u]}",
-                           key="drill_unit")
+    unit_id = st.selectbox(
+        "选择单位（或在上表中点选一行）", options, format_func=lambda u: f"{u} {names[u]}", key="drill_unit"
+    )
     periods = data.arrears_periods(r, unit_id, as_of)
     ui.table(periods, f"欠费明细_{unit_id}", money=MONEY, key="drill_periods")
     choices = [f"{p} {n}" for p, n in zip(periods["费款所属期"], periods["险种"])]

@@ -21,15 +21,27 @@ c2.metric("验证次数", f"{int(reg['验证次数'].sum()) if len(reg) else 0:,
 c3.metric("已撤销", f"{int((reg['状态'] == '已撤销').sum()) if len(reg) else 0:,}")
 c4.metric("有效", f"{int((reg['状态'] == '有效').sum()) if len(reg) else 0:,}")
 if len(reg):
-    by_type = reg.groupby(["证书类型", "状态"], as_index=False).agg(张数=("证书编号", "count"),
-                                                                  验证次数=("验证次数", "sum"))
+    by_type = reg.groupby(["证书类型", "状态"], as_index=False).agg(
+        张数=("证书编号", "count"), 验证次数=("验证次数", "sum")
+    )
     st.subheader("按类型")
     ui.table(by_type, "证书_按类型", key="c_type")
-    daily = reg.assign(签发日期=reg["签发时间"].astype(str).str[:10]).groupby(
-        ["签发日期", "证书类型"], as_index=False).agg(张数=("证书编号", "count"))
+    daily = (
+        reg.assign(签发日期=reg["签发时间"].astype(str).str[:10])
+        .groupby(["签发日期", "证书类型"], as_index=False)
+        .agg(张数=("证书编号", "count"))
+    )
     st.subheader("按日期")
-    st.altair_chart(alt.Chart(daily).mark_bar().encode(
-        x=alt.X("签发日期:O", axis=alt.Axis(labelAngle=0)), y=alt.Y("张数:Q", axis=alt.Axis(format="d", tickMinStep=1)),
-        color="证书类型:N", tooltip=["签发日期", "证书类型", "张数"]), width="stretch")
+    st.altair_chart(
+        alt.Chart(daily)
+        .mark_bar()
+        .encode(
+            x=alt.X("签发日期:O", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("张数:Q", axis=alt.Axis(format="d", tickMinStep=1)),
+            color="证书类型:N",
+            tooltip=["签发日期", "证书类型", "张数"],
+        ),
+        width="stretch",
+    )
     st.subheader("证书清单")
     ui.table(reg.fillna({"最近验证": ""}), "证书清单", key="c_list")

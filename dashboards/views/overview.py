@@ -19,22 +19,34 @@ c1.metric("缴费人数", f"{cur['persons']:,}", delta=f"{cur['persons'] - prev[
 c2.metric("缴费单位数", f"{cur['units']:,}", delta=f"{cur['units'] - prev['units']:+,}")
 c3.metric("本月应缴金额", ui.yuan(cur["total"]), delta=f"{cur['total'] - prev['total']:+,.2f} 元")
 if cur["arrival_rate"] is not None:
-    rate_delta = (f"{cur['arrival_rate'] - prev['arrival_rate']:+.2f} 个百分点"
-                  if prev["arrival_rate"] is not None else None)
+    rate_delta = (
+        f"{cur['arrival_rate'] - prev['arrival_rate']:+.2f} 个百分点" if prev["arrival_rate"] is not None else None
+    )
     c4.metric("到账率", f"{cur['arrival_rate']:.2f}%", delta=rate_delta)
 else:
     c4.metric("到账率", "—")
-c5.metric("欠费余额", ui.yuan(k["arrears_outstanding"]), delta=f"本月新增 {k['arrears_new']:,.2f} 元",
-          delta_color="inverse")
-st.caption(f"当前参保人数 {k['insured_now']:,} 人；欠费单位 {k['units_owing']:,} 家；滞纳金合计 {ui.yuan(k['late_fee_total'])}。")
+c5.metric(
+    "欠费余额", ui.yuan(k["arrears_outstanding"]), delta=f"本月新增 {k['arrears_new']:,.2f} 元", delta_color="inverse"
+)
+st.caption(
+    f"当前参保人数 {k['insured_now']:,} 人；欠费单位 {k['units_owing']:,} 家；滞纳金合计 {ui.yuan(k['late_fee_total'])}。"
+)
 
 monthly = data.monthly_totals(r)
 if len(monthly):
     chart_df = monthly.assign(应缴金额=monthly["应缴金额"].astype(float), 到账金额=monthly["到账金额"].astype(float))
-    long = chart_df.melt(id_vars="费款所属期", value_vars=["应缴金额", "到账金额"], var_name="指标", value_name="金额（元）")
+    long = chart_df.melt(
+        id_vars="费款所属期", value_vars=["应缴金额", "到账金额"], var_name="指标", value_name="金额（元）"
+    )
     st.altair_chart(
-        alt.Chart(long).mark_line(point=True).encode(
-            x=alt.X("费款所属期:O"), y=alt.Y("金额（元）:Q", axis=alt.Axis(format=",.2f")), color="指标:N",
-            tooltip=["费款所属期", "指标", alt.Tooltip("金额（元）:Q", format=",.2f")]),
-        width="stretch")
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("费款所属期:O"),
+            y=alt.Y("金额（元）:Q", axis=alt.Axis(format=",.2f")),
+            color="指标:N",
+            tooltip=["费款所属期", "指标", alt.Tooltip("金额（元）:Q", format=",.2f")],
+        ),
+        width="stretch",
+    )
 ui.table(monthly, "近12个月缴费", money=["应缴金额", "到账金额"], key="monthly")

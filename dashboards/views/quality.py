@@ -22,10 +22,18 @@ st.subheader("按文件")
 ui.table(by_file, "隔离文件", key="q_file")
 
 st.subheader("隔离行")
-reason = st.selectbox("原因", [""] + sorted(by_reason["原因"].unique()) if len(by_reason) else [""],
-                      format_func=lambda v: v or "全部原因", key="q_pick_reason")
-file_ = st.selectbox("文件", [""] + list(by_file["文件"]) if len(by_file) else [""],
-                     format_func=lambda v: v or "全部文件", key="q_pick_file")
+reason = st.selectbox(
+    "原因",
+    [""] + sorted(by_reason["原因"].unique()) if len(by_reason) else [""],
+    format_func=lambda v: v or "全部原因",
+    key="q_pick_reason",
+)
+file_ = st.selectbox(
+    "文件",
+    [""] + list(by_file["文件"]) if len(by_file) else [""],
+    format_func=lambda v: v or "全部文件",
+    key="q_pick_file",
+)
 ui.table(data.quarantine_rows(r, reason or None, file_ or None), "隔离行", key="q_rows")
 
 st.subheader("文件接收记录")

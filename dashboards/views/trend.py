@@ -34,18 +34,38 @@ with st.sidebar:
         p_from, p_to = st.select_slider("费款所属期", options=periods, value=(p_from, p_to), key="f_period")
     else:
         p_from = p_to = None
-    sel_regions = st.multiselect("参保地", list(region_names), default=_list("region", region_names),
-                                 format_func=lambda c: region_names[c], key="f_region",
-                                 placeholder="全部参保地")
+    sel_regions = st.multiselect(
+        "参保地",
+        list(region_names),
+        default=_list("region", region_names),
+        format_func=lambda c: region_names[c],
+        key="f_region",
+        placeholder="全部参保地",
+    )
     unit_opts = [""] + list(unit_names)
-    sel_unit = st.selectbox("单位", unit_opts, index=unit_opts.index(qp.get("unit")) if qp.get("unit") in unit_names else 0,
-                            format_func=lambda u: "全部单位" if not u else f"{u} {unit_names[u]}", key="f_unit")
-    sel_ins = st.multiselect("险种", list(ins_names), default=_list("ins", ins_names),
-                             format_func=lambda c: ins_names[c], key="f_ins",
-                             placeholder="全部险种")
+    sel_unit = st.selectbox(
+        "单位",
+        unit_opts,
+        index=unit_opts.index(qp.get("unit")) if qp.get("unit") in unit_names else 0,
+        format_func=lambda u: "全部单位" if not u else f"{u} {unit_names[u]}",
+        key="f_unit",
+    )
+    sel_ins = st.multiselect(
+        "险种",
+        list(ins_names),
+        default=_list("ins", ins_names),
+        format_func=lambda c: ins_names[c],
+        key="f_ins",
+        placeholder="全部险种",
+    )
     by_opts = list(dims)
-    by = st.radio("分组", by_opts, index=by_opts.index(qp.get("by")) if qp.get("by") in dims else 0,
-                  format_func=lambda d: dims[d], key="f_by")
+    by = st.radio(
+        "分组",
+        by_opts,
+        index=by_opts.index(qp.get("by")) if qp.get("by") in dims else 0,
+        format_func=lambda d: dims[d],
+        key="f_by",
+    )
 
 # Mirror the filters into the URL so the view can be shared.
 new_qp = {"by": by}
@@ -64,12 +84,26 @@ df = data.trend(r, p_from, p_to, sel_regions, sel_unit or None, sel_ins, by)
 label = dims[by]
 if len(df):
     plot = df.assign(应缴金额=df["应缴金额"].astype(float))
-    money = alt.Chart(plot).mark_line(point=True).encode(
-        x="费款所属期:O", y=alt.Y("应缴金额:Q", title="应缴金额（元）", axis=alt.Axis(format=",.2f")),
-        color=f"{label}:N", tooltip=["费款所属期", label, alt.Tooltip("应缴金额:Q", format=",.2f")])
-    heads = alt.Chart(plot).mark_line(point=True).encode(
-        x="费款所属期:O", y=alt.Y("缴费人数:Q", axis=alt.Axis(format="d")), color=f"{label}:N",
-        tooltip=["费款所属期", label, "缴费人数"])
+    money = (
+        alt.Chart(plot)
+        .mark_line(point=True)
+        .encode(
+            x="费款所属期:O",
+            y=alt.Y("应缴金额:Q", title="应缴金额（元）", axis=alt.Axis(format=",.2f")),
+            color=f"{label}:N",
+            tooltip=["费款所属期", label, alt.Tooltip("应缴金额:Q", format=",.2f")],
+        )
+    )
+    heads = (
+        alt.Chart(plot)
+        .mark_line(point=True)
+        .encode(
+            x="费款所属期:O",
+            y=alt.Y("缴费人数:Q", axis=alt.Axis(format="d")),
+            color=f"{label}:N",
+            tooltip=["费款所属期", label, "缴费人数"],
+        )
+    )
     c1, c2 = st.columns(2)
     c1.altair_chart(money.properties(title="应缴金额"), width="stretch")
     c2.altair_chart(heads.properties(title="缴费人数"), width="stretch")

@@ -17,8 +17,11 @@ if not periods:
     st.info("本单位暂无缴费记录。")
     st.stop()
 c1, c2 = st.columns(2)
-p_from, p_to = c1.select_slider("费款所属期", options=periods, value=(periods[0], periods[-1]), key="uc_period") \
-    if len(periods) > 1 else (periods[0], periods[0])
+p_from, p_to = (
+    c1.select_slider("费款所属期", options=periods, value=(periods[0], periods[-1]), key="uc_period")
+    if len(periods) > 1
+    else (periods[0], periods[0])
+)
 sel = c2.multiselect("险种", list(names), format_func=lambda c: names[c], key="uc_ins", placeholder="全部险种")
 df = data.unit_contributions(r, unit_id, p_from, p_to, sel)
 MONEY = ["个人缴费", "单位缴费", "合计", "到账金额"]

@@ -43,5 +43,12 @@ held = st.session_state.get("_issued_doc")
 if held and held[0] == unit_id:
     issued = held[1]
     st.success(f"证明编号 {issued.cert_id}" + (f"，验证码 {issued.code}" if issued.code else ""))
-    st.download_button("下载 PDF", issued.pdf, file_name=issued.filename, mime="application/pdf",
-                       key="doc_download", type="primary", on_click="ignore")
+    st.download_button(
+        "下载 PDF",
+        issued.pdf,
+        file_name=issued.filename,
+        mime="application/pdf",
+        key="doc_download",
+        type="primary",
+        on_click="ignore",
+    )

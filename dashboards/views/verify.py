@@ -9,17 +9,15 @@ st.write("扫描纸质证明上的二维码后粘贴其内容，或输入证明�
 tab_qr, tab_code = st.tabs(["二维码内容 / 链接", "编号 + 验证码"])
 verdict = None
 try:
-    with tab_qr:
-        with st.form("verify_qr"):
-            text = st.text_area("二维码内容或链接", key="v_text", height=100)
-            if st.form_submit_button("验证", type="primary") and text.strip():
-                verdict = certs.verify_text(text.strip())
-    with tab_code:
-        with st.form("verify_code"):
-            number = st.text_input("证明编号", key="v_number")
-            code = st.text_input("验证码", key="v_code")
-            if st.form_submit_button("验证", type="primary") and number.strip() and code.strip():
-                verdict = certs.verify_code(number.strip(), code.strip(), client=st.context.ip_address or "")
+    with tab_qr, st.form("verify_qr"):
+        text = st.text_area("二维码内容或链接", key="v_text", height=100)
+        if st.form_submit_button("验证", type="primary") and text.strip():
+            verdict = certs.verify_text(text.strip())
+    with tab_code, st.form("verify_code"):
+        number = st.text_input("证明编号", key="v_number")
+        code = st.text_input("验证码", key="v_code")
+        if st.form_submit_button("验证", type="primary") and number.strip() and code.strip():
+            verdict = certs.verify_code(number.strip(), code.strip(), client=st.context.ip_address or "")
 except certs.CertificatesUnavailable as exc:
     st.warning(str(exc))
 

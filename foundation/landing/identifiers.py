@@ -66,4 +66,3 @@ def uscc_problem(value: str | None) -> str | None:
     if v[17] != expected:
         return f"统一社会信用代码校验位错误（应为{expected}）"
     return None
-

@@ -85,8 +85,8 @@ import duckdb
 import pyarrow as pa
 
 from foundation.landing import identifiers, schema
-from pipelines.ingest.readers import SUPPORTED_EXTENSIONS, IngestFileError, read_file
 from foundation.landing.schema import Column, Source, raw_column_name, raw_columns
+from pipelines.ingest.readers import SUPPORTED_EXTENSIONS, IngestFileError, read_file
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,19 @@ VOCABULARIES: dict[tuple[str | None, str], tuple[str, ...]] = {
     ("enrolments", "status"): schema.ENROLMENT_STATUSES,
 }
 INT_RANGES = {"risk_class": (1, 8)}
-RESIDENT_ID_SPELLINGS = ("身份证", "居民身份证(户口簿)", "居民身份证（户口簿）", "居民身份证(户口薄)", "居民身份证（户口薄）")
+RESIDENT_ID_SPELLINGS = (
+    "身份证",
+    "居民身份证(户口簿)",
+    "居民身份证（户口簿）",
+    "居民身份证(户口薄)",
+    "居民身份证（户口薄）",
+)
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
 
 SEP = "\x1f"
-INSTRUCTION_RE = r"以上.{0,8}示例|填写说明|请从下一行开始|不要删除示例|(^|\x1f)\s*(说明|注|填表说明)\s*[:：]|(^|\x1f)\s*合\s*计"
+INSTRUCTION_RE = (
+    r"以上.{0,8}示例|填写说明|请从下一行开始|不要删除示例|(^|\x1f)\s*(说明|注|填表说明)\s*[:：]|(^|\x1f)\s*合\s*计"
+)
 ABOVE_EXAMPLE_RE = r"以上.{0,8}示例"
 EXAMPLE_MARK_RE = r"(^|\x1f)\s*[（(【\[]?\s*(填写)?示例(行|数据)?\s*[）)】\]]?\s*([:：][^\x1f]*)?(\x1f|$)"
 EXAMPLE_LEAD_ROWS = 4  # an "以上…示例" line this close to the header marks every row above it
@@ -121,6 +129,7 @@ VERSION_RE = re.compile(r"^(?P<stem>.+)\.v(?P<n>\d+)\.(?P<ext>[A-Za-z0-9]+)$", r
 
 
 # --------------------------------------------------------------------------- reports
+
 
 @dataclass
 class FileReport:
@@ -144,8 +153,10 @@ class FileReport:
         head = f"{self.file}: {self.status}"
         if self.status == STATUS_FAILED:
             return f"{head} - {self.error}"
-        counts = (f"read {self.rows_read}, loaded {self.rows_loaded}, quarantined {self.rows_quarantined}, "
-                  f"skipped template rows {self.rows_skipped}")
+        counts = (
+            f"read {self.rows_read}, loaded {self.rows_loaded}, quarantined {self.rows_quarantined}, "
+            f"skipped template rows {self.rows_skipped}"
+        )
         extra = []
         if self.replaced_by:
             extra.append(f"replaced by {self.replaced_by}")
@@ -203,9 +214,7 @@ class SourceReport:
             "rows_skipped": self.rows_skipped,
             "quarantine_reasons": self.reasons,
             "failed_files": [{"file": f.file, "error": f.error} for f in self.files if f.status == STATUS_FAILED],
-            "file_reports": [
-                {k: v for k, v in asdict(f).items() if k not in ("source",)} for f in self.files
-            ],
+            "file_reports": [{k: v for k, v in asdict(f).items() if k not in ("source",)} for f in self.files],
         }
 
     def summary_lines(self) -> list[str]:
@@ -220,6 +229,7 @@ class SourceReport:
 
 
 # --------------------------------------------------------------------------- schema
+
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create schema raw with the four source tables, raw.quarantine and raw.load_files."""
@@ -242,6 +252,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def _lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
@@ -307,6 +318,7 @@ def _lookup_sql(expr: str, pairs: list[tuple[str, str]]) -> str:
 
 # --------------------------------------------------------------------------- SQL
 
+
 def _clean(expr: str) -> str:
     """Cells arrive trimmed with empty as NULL (readers.clean_table); nothing left to do in SQL."""
     return expr
@@ -326,8 +338,10 @@ def _typed_sql(source: Source, col: Column, valid: bool = False) -> str:
     """
     c = col.name
     if c == "id_type":
-        return (f"CASE WHEN id_type IS NULL OR id_type IN ({_lits(RESIDENT_ID_SPELLINGS)}) "
-                f"THEN {_lit(schema.DEFAULT_ID_TYPE)} ELSE id_type END")
+        return (
+            f"CASE WHEN id_type IS NULL OR id_type IN ({_lits(RESIDENT_ID_SPELLINGS)}) "
+            f"THEN {_lit(schema.DEFAULT_ID_TYPE)} ELSE id_type END"
+        )
     if c in ("id_number", "uscc"):
         return f"upper({c})"
     if c == "region":
@@ -338,28 +352,36 @@ def _typed_sql(source: Source, col: Column, valid: bool = False) -> str:
         # six characters with a value 195001-209912 are six digits; then only the month is left to test
         n = f"TRY_CAST({c} AS INTEGER)"
         p = f"CASE WHEN regexp_full_match({c}, '\\d{{4}}[-/.]\\d{{2}}') THEN substr({c}, 1, 4) || substr({c}, 6, 2) ELSE {c} END"
-        return (f"CASE WHEN length({c}) = 6 AND {n} BETWEEN 195001 AND 209912 AND {n} % 100 BETWEEN 1 AND 12 THEN {c} "
-                f"WHEN regexp_full_match({p}, '(19[5-9]\\d|20\\d\\d)(0[1-9]|1[0-2])') THEN {p} END")
+        return (
+            f"CASE WHEN length({c}) = 6 AND {n} BETWEEN 195001 AND 209912 AND {n} % 100 BETWEEN 1 AND 12 THEN {c} "
+            f"WHEN regexp_full_match({p}, '(19[5-9]\\d|20\\d\\d)(0[1-9]|1[0-2])') THEN {p} END"
+        )
     if col.dtype == "INTEGER":
         return f"CASE WHEN regexp_full_match({c}, '[+]?\\d{{1,9}}') THEN CAST({c} AS INTEGER) END"
     if col.dtype.startswith("DECIMAL") and valid:
         # text that passed the strict patterns below casts to the same value once its commas are
         # gone; the only valid text with a minus is a zero ("-", "-0.00")
-        return (f"CASE WHEN starts_with({c}, '-') THEN CAST(0 AS {col.dtype}) "
-                f"WHEN contains({c}, ',') THEN CAST(replace({c}, ',', '') AS {col.dtype}) "
-                f"ELSE CAST({c} AS {col.dtype}) END")
+        return (
+            f"CASE WHEN starts_with({c}, '-') THEN CAST(0 AS {col.dtype}) "
+            f"WHEN contains({c}, ',') THEN CAST(replace({c}, ',', '') AS {col.dtype}) "
+            f"ELSE CAST({c} AS {col.dtype}) END"
+        )
     if col.dtype.startswith("DECIMAL"):
         # canonical text ("8890.00") round-trips through the cast exactly; anything else takes the strict patterns
         d = f"TRY_CAST({c} AS {col.dtype})"
         m = f"replace({c}, ',', '')"
-        return (f"CASE WHEN CAST({d} AS VARCHAR) = {c} AND NOT starts_with({c}, '-') THEN {d} "
-                f"WHEN regexp_full_match({m}, '[+]?(\\d{{1,16}}(\\.\\d{{0,2}}0*)?|\\.\\d{{1,2}}0*)') "
-                f"THEN CAST({m} AS {col.dtype}) "
-                f"WHEN regexp_full_match({m}, '-(0*(\\.0*)?)') THEN CAST(0 AS {col.dtype}) END")
+        return (
+            f"CASE WHEN CAST({d} AS VARCHAR) = {c} AND NOT starts_with({c}, '-') THEN {d} "
+            f"WHEN regexp_full_match({m}, '[+]?(\\d{{1,16}}(\\.\\d{{0,2}}0*)?|\\.\\d{{1,2}}0*)') "
+            f"THEN CAST({m} AS {col.dtype}) "
+            f"WHEN regexp_full_match({m}, '-(0*(\\.0*)?)') THEN CAST(0 AS {col.dtype}) END"
+        )
     if col.dtype == "DATE":
-        return (f"CASE WHEN length({c}) = 10 AND substr({c}, 5, 1) = '-' AND substr({c}, 8, 1) = '-' "
-                f"AND TRY_CAST({c} AS DATE) IS NOT NULL THEN TRY_CAST({c} AS DATE) "
-                f"ELSE CAST(try_strptime({c}, [{_lits(DATE_FORMATS)}]) AS DATE) END")
+        return (
+            f"CASE WHEN length({c}) = 10 AND substr({c}, 5, 1) = '-' AND substr({c}, 8, 1) = '-' "
+            f"AND TRY_CAST({c} AS DATE) IS NOT NULL THEN TRY_CAST({c} AS DATE) "
+            f"ELSE CAST(try_strptime({c}, [{_lits(DATE_FORMATS)}]) AS DATE) END"
+        )
     return c
 
 
@@ -382,10 +404,13 @@ def _error_branches(source: Source, col: Column, region_names: list[str]) -> tup
         branches.append(("__uscc_problem IS NOT NULL", "__uscc_problem"))
         ok.append("__uscc_problem IS NULL")
     elif c == "region":
-        branches.append((f"{c} IS NOT NULL AND {t} IS NULL",
-                         _lit("未知的参保地（应为" + "、".join(region_names) + "或其代码）")))
+        branches.append(
+            (f"{c} IS NOT NULL AND {t} IS NULL", _lit("未知的参保地（应为" + "、".join(region_names) + "或其代码）"))
+        )
     elif c == "insurance_type":
-        branches.append((f"{c} IS NOT NULL AND {t} IS NULL", _lit("未知的险种类型（应为险种代码或险种名称，见险种代码表）")))
+        branches.append(
+            (f"{c} IS NOT NULL AND {t} IS NULL", _lit("未知的险种类型（应为险种代码或险种名称，见险种代码表）"))
+        )
     elif c in PERIOD_COLUMNS:
         branches.append((f"{c} IS NOT NULL AND {t} IS NULL", _lit("年月无效（应为YYYYMM格式，月份为01-12）")))
     elif col.dtype == "INTEGER":
@@ -397,25 +422,39 @@ def _error_branches(source: Source, col: Column, region_names: list[str]) -> tup
     elif col.dtype.startswith("DECIMAL"):
         m = f"replace({c}, ',', '')"
         branches += [
-            (f"{c} IS NOT NULL AND {t} IS NULL AND NOT regexp_full_match({m}, '[+-]?(\\d+(\\.\\d*)?|\\.\\d+)')",
-             _lit("不是有效的数字")),
+            (
+                f"{c} IS NOT NULL AND {t} IS NULL AND NOT regexp_full_match({m}, '[+-]?(\\d+(\\.\\d*)?|\\.\\d+)')",
+                _lit("不是有效的数字"),
+            ),
             (f"{c} IS NOT NULL AND {t} IS NULL AND starts_with({m}, '-')", _lit("不能为负数")),
-            (f"{c} IS NOT NULL AND {t} IS NULL AND regexp_matches({m}, '\\.\\d{{2}}0*[1-9]')",
-             _lit("金额最多保留两位小数")),
+            (
+                f"{c} IS NOT NULL AND {t} IS NULL AND regexp_matches({m}, '\\.\\d{{2}}0*[1-9]')",
+                _lit("金额最多保留两位小数"),
+            ),
             (f"{c} IS NOT NULL AND {t} IS NULL", _lit("数值超出范围")),
         ]
     elif col.dtype == "DATE":
         branches.append((f"{c} IS NOT NULL AND {t} IS NULL", _lit("不是有效的日期（应为YYYY-MM-DD）")))
-    if c in PERIOD_COLUMNS or col.dtype in ("INTEGER", "DATE") or col.dtype.startswith("DECIMAL") \
-            or c in ("region", "insurance_type"):
+    if (
+        c in PERIOD_COLUMNS
+        or col.dtype in ("INTEGER", "DATE")
+        or col.dtype.startswith("DECIMAL")
+        or c in ("region", "insurance_type")
+    ):
         ok.append(f"({c} IS NULL OR {t} IS NOT NULL)")
     vocab = VOCABULARIES.get((source.name, c)) or VOCABULARIES.get((None, c))
     if vocab:
-        branches.append((f"{c} IS NOT NULL AND {c} NOT IN ({_lits(vocab)})",
-                         _lit("不在允许的取值范围内（应为" + "、".join(vocab) + "）")))
+        branches.append(
+            (
+                f"{c} IS NOT NULL AND {c} NOT IN ({_lits(vocab)})",
+                _lit("不在允许的取值范围内（应为" + "、".join(vocab) + "）"),
+            )
+        )
         ok.append(f"({c} IS NULL OR {c} IN ({_lits(vocab)}))")
     if source.name == "persons" and c == "birth_date":
-        cond = f"{t} IS NOT NULL AND __resident AND __id_problem IS NULL AND __id_birth IS NOT NULL AND __id_birth <> {t}"
+        cond = (
+            f"{t} IS NOT NULL AND __resident AND __id_problem IS NULL AND __id_birth IS NOT NULL AND __id_birth <> {t}"
+        )
         branches.append((cond, "'出生日期与证件号码不一致（证件号码中为' || strftime(__id_birth, '%Y-%m-%d') || '）'"))
         ok.append(f"({cond}) IS NOT TRUE")
     return branches, (" AND ".join(ok) if ok else None)
@@ -447,10 +486,15 @@ def _in_batches(table: pa.Table) -> pa.Table:
     return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), table.schema)
 
 
-
 class _Loader:
-    def __init__(self, con: duckdb.DuckDBPyConnection, landing_dir: Path, source: Source, region_names: list[str],
-                 reference: tuple[list[tuple[str, str]], list[tuple[str, str]]]):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        landing_dir: Path,
+        source: Source,
+        region_names: list[str],
+        reference: tuple[list[tuple[str, str]], list[tuple[str, str]]],
+    ):
         self.con = con
         self.reference = reference  # (insurance key -> code, region key -> code)
         self.landing_dir = Path(landing_dir)
@@ -468,8 +512,19 @@ class _Loader:
         exists = self.con.execute(
             "SELECT count(*) FROM raw.load_files WHERE file_hash = ? AND source_file = ?", [rep.file_hash, rep.file]
         ).fetchone()[0]
-        values = [rep.logical_name, rep.version, rep.status, rep.rows_read, rep.rows_loaded, rep.rows_quarantined,
-                  rep.rows_skipped, rep.error, rep.load_id, now, rep.replaced_by]
+        values = [
+            rep.logical_name,
+            rep.version,
+            rep.status,
+            rep.rows_read,
+            rep.rows_loaded,
+            rep.rows_quarantined,
+            rep.rows_skipped,
+            rep.error,
+            rep.load_id,
+            now,
+            rep.replaced_by,
+        ]
         if exists:
             self.con.execute(
                 """UPDATE raw.load_files SET logical_name = ?, version = ?, status = ?, rows_read = ?, rows_loaded = ?,
@@ -489,7 +544,8 @@ class _Loader:
         if rep.file_hash is None:
             return
         prior = self.con.execute(
-            "SELECT status, error FROM raw.load_files WHERE file_hash = ? AND source_file = ?", [rep.file_hash, rep.file]
+            "SELECT status, error FROM raw.load_files WHERE file_hash = ? AND source_file = ?",
+            [rep.file_hash, rep.file],
         ).fetchone()
         if prior == (STATUS_FAILED, rep.error):
             return  # same content failed the same way before: nothing changes
@@ -504,8 +560,14 @@ class _Loader:
     # ---- the file
     def load(self, path: Path, rel: str) -> FileReport:
         logical, version = logical_name(rel)
-        rep = FileReport(source=self.source.name, file=rel, file_hash=None, status=STATUS_FAILED,
-                         logical_name=logical, version=version)
+        rep = FileReport(
+            source=self.source.name,
+            file=rel,
+            file_hash=None,
+            status=STATUS_FAILED,
+            logical_name=logical,
+            version=version,
+        )
         self.replaced: list[str] = []
         now = dt.datetime.now().replace(microsecond=0)
         try:
@@ -579,11 +641,14 @@ class _Loader:
     def _supersede(self, rep: FileReport, now: dt.datetime) -> list[str]:
         if rep.version < 2:
             return []
-        earlier = [r[0] for r in self.con.execute(
-            """SELECT source_file FROM raw.load_files WHERE source = ? AND logical_name = ? AND version < ?
+        earlier = [
+            r[0]
+            for r in self.con.execute(
+                """SELECT source_file FROM raw.load_files WHERE source = ? AND logical_name = ? AND version < ?
                AND status = 'loaded'""",
-            [self.source.name, rep.logical_name, rep.version],
-        ).fetchall()]
+                [self.source.name, rep.logical_name, rep.version],
+            ).fetchall()
+        ]
         if not earlier:
             return []
         marks = ", ".join("?" for _ in earlier)
@@ -602,8 +667,16 @@ class _Loader:
         )
         return earlier
 
-    _TEMP_TABLES = ("_ingest_checked", "_ingest_tpl", "_ingest_skip", "_ingest_dupgrp", "_ingest_dups", "_ingest_qrows",
-                    "_ingest_quarantine", "_ingest_exclude")
+    _TEMP_TABLES = (
+        "_ingest_checked",
+        "_ingest_tpl",
+        "_ingest_skip",
+        "_ingest_dupgrp",
+        "_ingest_dups",
+        "_ingest_qrows",
+        "_ingest_quarantine",
+        "_ingest_exclude",
+    )
     _VIEWS = ("_ingest_input", "_ingest_idp", "_ingest_usccp")
 
     def _cleanup(self) -> None:
@@ -626,10 +699,16 @@ class _Loader:
             keys.append(v)
             problems.append(p)
             births.append(identifiers.id_birth_date(v) if with_birth and p is None else None)
-        self.con.register(name, pa.table({
-            "v": pa.array(keys, pa.string()), "problem": pa.array(problems, pa.string()),
-            "birth": pa.array(births, pa.date32()),
-        }))
+        self.con.register(
+            name,
+            pa.table(
+                {
+                    "v": pa.array(keys, pa.string()),
+                    "problem": pa.array(problems, pa.string()),
+                    "birth": pa.array(births, pa.date32()),
+                }
+            ),
+        )
 
     ROW_LIST_MAX = 2_000
 
@@ -672,13 +751,15 @@ class _Loader:
             self._problem_table(
                 "_ingest_idp",
                 f"SELECT DISTINCT upper({cleaned('id_number')}) AS v FROM _ingest_input WHERE v IS NOT NULL AND {resident}",
-                identifiers.id_number_problem, with_birth=(src.name == "persons"),
+                identifiers.id_number_problem,
+                with_birth=(src.name == "persons"),
             )
         if has_uscc:
             self._problem_table(
                 "_ingest_usccp",
                 f"SELECT DISTINCT upper({cleaned('uscc')}) AS v FROM _ingest_input WHERE v IS NOT NULL",
-                identifiers.uscc_problem, with_birth=False,
+                identifiers.uscc_problem,
+                with_birth=False,
             )
 
         # 2. one pass: drop blank rows, type, ok or not (the reasons come later, for failed rows only)
@@ -689,8 +770,11 @@ class _Loader:
             extras.append(f"{_lookup_sql('b.region', self.reference[1])} AS __region_code")
         if has_id:
             joins.append("LEFT JOIN _ingest_idp ip ON ip.v = upper(b.id_number)")
-            extras += ["ip.problem AS __id_problem", "ip.birth AS __id_birth",
-                       f"{_resident_sql().replace('id_type', 'b.id_type')} AS __resident"]
+            extras += [
+                "ip.problem AS __id_problem",
+                "ip.birth AS __id_birth",
+                f"{_resident_sql().replace('id_type', 'b.id_type')} AS __resident",
+            ]
         if has_uscc:
             joins.append("LEFT JOIN _ingest_usccp up ON up.v = upper(b.uscc)")
             extras.append("up.problem AS __uscc_problem")
@@ -701,6 +785,7 @@ class _Loader:
         checks = {c.name: _error_branches(src, c, self.region_names) for c in cols}
         checked = [c for c in names if checks[c][0]]
         ok = " AND ".join(f"({checks[c][1]})" for c in names if checks[c][1]) or "true"
+
         def typed(rows: str = "true", valid: bool = False) -> str:
             """The file's non-blank rows (those matching `rows`): input text, typed values, ok.
 
@@ -708,14 +793,14 @@ class _Loader:
             """
             return f"""(
                 WITH b0 AS (
-                    SELECT __row, {_clean('__extra')} AS __extra, {', '.join(f'{cleaned(c)} AS {c}' for c in names)}
+                    SELECT __row, {_clean("__extra")} AS __extra, {", ".join(f"{cleaned(c)} AS {c}" for c in names)}
                     FROM _ingest_input WHERE {rows}
                 ), b AS (
                     SELECT * FROM b0 WHERE ({any_value}) OR (__extra IS NOT NULL AND {template_text})
                 ), j AS (
-                    SELECT {', '.join(['b.*'] + extras)} FROM b {' '.join(joins)}
+                    SELECT {", ".join(["b.*"] + extras)} FROM b {" ".join(joins)}
                 ), t AS (
-                    SELECT *, {', '.join(f'{_typed_sql(src, c, valid)} AS t_{c.name}' for c in cols)} FROM j
+                    SELECT *, {", ".join(f"{_typed_sql(src, c, valid)} AS t_{c.name}" for c in cols)} FROM j
                 )
                 SELECT *, ({ok}) AS __ok FROM t
             )"""
@@ -751,8 +836,12 @@ class _Loader:
         period = next((k for k in key if k in PERIOD_COLUMNS), None)
         live = "x.superseded_at IS NULL"
         if period is not None:
-            periods = [r[0] for r in con.execute(
-                f"SELECT DISTINCT t_{period} FROM _ingest_checked WHERE __ok AND t_{period} IS NOT NULL").fetchall()]
+            periods = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT t_{period} FROM _ingest_checked WHERE __ok AND t_{period} IS NOT NULL"
+                ).fetchall()
+            ]
             live += f" AND x.{period} IN ({_lits(periods)})" if periods else " AND false"
         has_live = con.execute(f"SELECT 1 FROM {src.table} x WHERE {live} LIMIT 1").fetchone() is not None
         parts = []
@@ -771,7 +860,7 @@ class _Loader:
         con.execute(f"""
             CREATE TEMP TABLE _ingest_dups AS
             SELECT __row, max(__first_row) AS __first_row, max(__dup_file) AS __dup_file, max(__dup_row) AS __dup_row
-            FROM ({' UNION ALL '.join(parts)}) AS u(__row, __first_row, __dup_file, __dup_row) GROUP BY __row
+            FROM ({" UNION ALL ".join(parts)}) AS u(__row, __first_row, __dup_file, __dup_row) GROUP BY __row
         """)
 
         # 5. quarantined rows: one per input row, every failing field in the reason
@@ -792,18 +881,22 @@ class _Loader:
             f"WHEN c.__dup IS NOT NULL THEN '重复记录：自然键（{key_labels}）与本文件第' || c.__first_row "
             f"|| '行相同，值为“' || {key_value} || '”' END"
         )
-        reason = (f"'文件 ' || {rel} || ' 第' || c.__row || '行 ' || "
-                  f"concat_ws('；', {', '.join(segments + [dup_msg])})")
+        reason = f"'文件 ' || {rel} || ' 第' || c.__row || '行 ' || concat_ws('；', {', '.join(segments + [dup_msg])})"
 
         def first(expr_for) -> str:
             return "CASE " + " ".join(f"WHEN e_{c} IS NOT NULL THEN {expr_for(c)}" for c in checked)
 
         field_sql = first(_lit) + f" ELSE {_lit(','.join(key))} END"
         value_sql = first(lambda c: value_of[c]) + f" ELSE {key_value} END"
-        category_sql = (first(lambda c: f"'{c}：' || {_category_sql('e_' + c)}")
-                        + " WHEN c.__dup_file IS NOT NULL THEN '自然键：与已加载记录重复' ELSE '自然键：与本文件前面的行重复' END")
-        record = "CAST(json_object(" + ", ".join(
-            f"{_lit(result.headers.get(c, c))}, c.{c}" for c in names if c in present) + ") AS VARCHAR)"
+        category_sql = (
+            first(lambda c: f"'{c}：' || {_category_sql('e_' + c)}")
+            + " WHEN c.__dup_file IS NOT NULL THEN '自然键：与已加载记录重复' ELSE '自然键：与本文件前面的行重复' END"
+        )
+        record = (
+            "CAST(json_object("
+            + ", ".join(f"{_lit(result.headers.get(c, c))}, c.{c}" for c in names if c in present)
+            + ") AS VARCHAR)"
+        )
         con.execute(f"""
             CREATE TEMP TABLE _ingest_qrows AS
             SELECT c.__row, d.__row AS __dup, d.__first_row, d.__dup_file, d.__dup_row
@@ -851,8 +944,12 @@ class _Loader:
         rep.rows_read = self._count("SELECT count(*) FROM _ingest_checked")
         rep.rows_skipped = self._count("SELECT count(*) FROM _ingest_skip")
         rep.rows_loaded = int(loaded)
-        rep.reasons = {k: int(v) for k, v in con.execute(
-            "SELECT category, count(*) FROM _ingest_quarantine GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()}
+        rep.reasons = {
+            k: int(v)
+            for k, v in con.execute(
+                "SELECT category, count(*) FROM _ingest_quarantine GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).fetchall()
+        }
         rep.rows_quarantined = sum(rep.reasons.values())
         if rep.rows_read != rep.rows_loaded + rep.rows_quarantined + rep.rows_skipped:
             raise RuntimeError(f"row reconciliation failed for {rep.file}")
@@ -865,8 +962,9 @@ class _Loader:
         searched; clean machine exports pay nothing.
         """
         con = self.con
-        text = "concat_ws(chr(31), " + ", ".join(
-            [_clean(f"i.{c}") for c in names if c in present] + ["c.__extra"]) + ")"
+        text = (
+            "concat_ws(chr(31), " + ", ".join([_clean(f"i.{c}") for c in names if c in present] + ["c.__extra"]) + ")"
+        )
         con.execute(f"""
             CREATE TEMP TABLE _ingest_tpl AS
             SELECT __row, regexp_matches(txt, {_lit(INSTRUCTION_RE)}) AS instr,
@@ -907,7 +1005,10 @@ class _Loader:
 
 # --------------------------------------------------------------------------- public API
 
-def load_source(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, *, progress: bool = False) -> SourceReport:
+
+def load_source(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, *, progress: bool = False
+) -> SourceReport:
     """Load every new file of landing/<source>/ (see the module docstring for the rules)."""
     if source not in schema.SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCE_ORDER)}")
@@ -940,6 +1041,8 @@ def load_source(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str, 
     return report
 
 
-def load_landing(con: duckdb.DuckDBPyConnection, landing_dir: Path, *, progress: bool = False) -> dict[str, SourceReport]:
+def load_landing(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, *, progress: bool = False
+) -> dict[str, SourceReport]:
     """All four sources in dependency order: employers, persons, enrolments, ledgers."""
     return {source: load_source(con, landing_dir, source, progress=progress) for source in SOURCE_ORDER}

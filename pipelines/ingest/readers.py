@@ -35,8 +35,12 @@ SUPPORTED_EXTENSIONS = CSV_EXTENSIONS + XLSX_EXTENSIONS + PARQUET_EXTENSIONS
 
 # Headers the loader itself writes (raw.* column names), so a raw extract can be re-landed.
 # Plus the ID-number headers of the seed-002 employer templates.
-EXTRA_HEADER_ALIASES = {"region_code": "region", "insurance_code": "insurance_type",
-                        "身份证号码": "id_number", "身份证号": "id_number"}
+EXTRA_HEADER_ALIASES = {
+    "region_code": "region",
+    "insurance_code": "insurance_type",
+    "身份证号码": "id_number",
+    "身份证号": "id_number",
+}
 
 
 class IngestFileError(Exception):
@@ -136,9 +140,7 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def _table_from_rows(
-    rows: list[list[str]], row_numbers: list[int], mapping: dict[int, str], width: int
-) -> pa.Table:
+def _table_from_rows(rows: list[list[str]], row_numbers: list[int], mapping: dict[int, str], width: int) -> pa.Table:
     cols: dict[str, list[str]] = {name: [] for name in mapping.values()}
     extra: list[str] = []
     mapped = sorted(mapping.items())
@@ -158,13 +160,16 @@ def _table_from_rows(
 
 # --------------------------------------------------------------------------- CSV
 
+
 def decode_csv_bytes(rel: str, data: bytes) -> tuple[str, str]:
     """(text, encoding): UTF-8 with or without BOM, else GB18030 (a superset of GBK)."""
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
-            raise IngestFileError(f"文件 {rel} 带有UTF-8标记但内容不是有效的UTF-8编码（第{exc.start + 3}字节），整个文件未加载") from exc
+            raise IngestFileError(
+                f"文件 {rel} 带有UTF-8标记但内容不是有效的UTF-8编码（第{exc.start + 3}字节），整个文件未加载"
+            ) from exc
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IngestFileError(f"文件 {rel} 是UTF-16编码，请另存为UTF-8或GB18030编码的CSV文件，整个文件未加载")
     try:
@@ -255,8 +260,10 @@ def _read_csv_fast(body: bytes, delimiter: str, header_idx: int, width: int, map
             read_options=pacsv.ReadOptions(skip_rows=header_idx + 1, column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False, null_values=[],
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -294,6 +301,7 @@ def _read_csv_python(text: str, delimiter: str, header_idx: int, width: int, map
 
 # --------------------------------------------------------------------------- XLSX
 
+
 def read_xlsx(path: Path, rel: str, source: Source) -> ReadResult:
     from python_calamine import CalamineWorkbook
 
@@ -305,7 +313,9 @@ def read_xlsx(path: Path, rel: str, source: Source) -> ReadResult:
     except IngestFileError:
         raise
     except Exception as exc:  # calamine raises several error types for broken zips/xml
-        raise IngestFileError(f"文件 {rel} 不是有效的Excel（XLSX）文件或已损坏，无法读取：{exc}，整个文件未加载") from exc
+        raise IngestFileError(
+            f"文件 {rel} 不是有效的Excel（XLSX）文件或已损坏，无法读取：{exc}，整个文件未加载"
+        ) from exc
     lookup = header_lookup(source)
     head = [[cell_text(v).strip() for v in row] for row in raw_rows[:HEADER_SCAN_ROWS]]
     found = _find_header(head, lookup)
@@ -315,12 +325,13 @@ def read_xlsx(path: Path, rel: str, source: Source) -> ReadResult:
     _check_required(rel, source, mapping)
     headers = {name: head[header_idx][i] for i, name in mapping.items()}
     width = len(head[header_idx])
-    rows = [[cell_text(v) for v in row] for row in raw_rows[header_idx + 1:]]
+    rows = [[cell_text(v) for v in row] for row in raw_rows[header_idx + 1 :]]
     numbers = list(range(header_idx + 2, header_idx + 2 + len(rows)))
     return ReadResult(table=_table_from_rows(rows, numbers, mapping, width), headers=headers)
 
 
 # --------------------------------------------------------------------------- Parquet
+
 
 def _text_array(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     t = column.type
@@ -392,4 +403,6 @@ def _read_any(path: Path, rel: str, source: Source, data: bytes) -> ReadResult:
         return read_xlsx(path, rel, source)
     if ext in PARQUET_EXTENSIONS:
         return read_parquet(path, rel, source)
-    raise IngestFileError(f"文件 {rel} 的格式（{path.suffix or '无扩展名'}）不受支持，仅支持 CSV、XLSX、Parquet，整个文件未加载")
+    raise IngestFileError(
+        f"文件 {rel} 的格式（{path.suffix or '无扩展名'}）不受支持，仅支持 CSV、XLSX、Parquet，整个文件未加载"
+    )

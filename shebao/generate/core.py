@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 import random
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
+from foundation.landing.identifiers import ID_CHECK_CHARS, USCC_ALPHABET, uscc_check_char
+from foundation.landing.schema import DEFAULT_ID_TYPE, EMPLOYERS, ENROLMENTS, PERSONS
 from shebao.generate.ledger import COL, LEDGER_HEADER, MONEY_COLS, LedgerBuilder
 from shebao.generate.model import (
     Person,
@@ -22,8 +24,6 @@ from shebao.generate.model import (
 )
 from shebao.generate.reference import Reference
 from shebao.generate.writers import write_csv, write_parquet, write_xlsx_template
-from foundation.landing.identifiers import ID_CHECK_CHARS, USCC_ALPHABET, uscc_check_char
-from foundation.landing.schema import DEFAULT_ID_TYPE, EMPLOYERS, ENROLMENTS, PERSONS
 
 LINES_PER_PERSON_MONTH = 6.55  # measured on the default window; turns a scale factor into people
 DEFAULT_SCALE = 0.1
@@ -33,11 +33,41 @@ FORMATS = ("auto", "csv", "parquet")
 
 # Alternative headers an older export system writes (accepted aliases in schema.py).
 GB_HEADER_ALIASES = {"个人编号": "人员编号", "到账日期": "到账时间"}
-LEDGER_EXAMPLE = ["100000000", "武汉*****公司", "10000000000", "张三", DEFAULT_ID_TYPE, "510725*****8319", "202401",
-                  "企业职工基本养老保险", "正常应缴", "5000", "5000", "400", "800", "400", "0", "0", "已到账", "1200",
-                  "2024-01-15", "420100C001", "湖北省本级"]
-PERSON_EXAMPLE = ["10000000000", "张三", DEFAULT_ID_TYPE, "510725*****8319", "男", "1993-01-01", "城镇户口",
-                  "2015-07-01", "生产岗", "13000000000"]
+LEDGER_EXAMPLE = [
+    "100000000",
+    "武汉*****公司",
+    "10000000000",
+    "张三",
+    DEFAULT_ID_TYPE,
+    "510725*****8319",
+    "202401",
+    "企业职工基本养老保险",
+    "正常应缴",
+    "5000",
+    "5000",
+    "400",
+    "800",
+    "400",
+    "0",
+    "0",
+    "已到账",
+    "1200",
+    "2024-01-15",
+    "420100C001",
+    "湖北省本级",
+]
+PERSON_EXAMPLE = [
+    "10000000000",
+    "张三",
+    DEFAULT_ID_TYPE,
+    "510725*****8319",
+    "男",
+    "1993-01-01",
+    "城镇户口",
+    "2015-07-01",
+    "生产岗",
+    "13000000000",
+]
 
 
 def persons_for_scale(scale: float, n_months: int) -> int:
@@ -80,8 +110,18 @@ class _Landing:
     def error(self, source: str, rel: str, row: int | None, field: str | None, kind: str, value: str | None) -> None:
         self.errors.append({"source": source, "file": rel, "row": row, "field": field, "kind": kind, "value": value})
 
-    def write(self, source: str, rel: str, header: list[str], rows: list[list[str]], fmt: str, *,
-              title: str = "", example: list[str] | None = None, money_cols: tuple[int, ...] = ()) -> int:
+    def write(
+        self,
+        source: str,
+        rel: str,
+        header: list[str],
+        rows: list[list[str]],
+        fmt: str,
+        *,
+        title: str = "",
+        example: list[str] | None = None,
+        money_cols: tuple[int, ...] = (),
+    ) -> int:
         path = self.path(rel)
         if fmt == "xlsx":
             first = write_xlsx_template(path, title, header, example or [], rows)
@@ -98,13 +138,33 @@ def _bad_id(number: str) -> str:
 
 
 def _employer_row(u: Unit, region_name: str) -> list[str]:
-    return [u.unit_id, u.name, u.uscc, u.unit_type, region_name, str(u.risk_class), u.legal_rep, u.address,
-            u.founded.isoformat(), u.status]
+    return [
+        u.unit_id,
+        u.name,
+        u.uscc,
+        u.unit_type,
+        region_name,
+        str(u.risk_class),
+        u.legal_rep,
+        u.address,
+        u.founded.isoformat(),
+        u.status,
+    ]
 
 
 def _person_row(p: Person) -> list[str]:
-    return [p.person_id, p.name, DEFAULT_ID_TYPE, p.id_number, p.sex, p.birth.isoformat(), p.hukou,
-            p.work_start.isoformat(), p.post, p.mobile]
+    return [
+        p.person_id,
+        p.name,
+        DEFAULT_ID_TYPE,
+        p.id_number,
+        p.sex,
+        p.birth.isoformat(),
+        p.hukou,
+        p.work_start.isoformat(),
+        p.post,
+        p.mobile,
+    ]
 
 
 def _template_unit(rows: list[list[str]]) -> tuple[str, list[list[str]]]:
@@ -123,8 +183,16 @@ def _inject_csv_host(landing: _Landing, rel: str, rows: list[list[str]], offset:
     i_soft = len(rows) // 5
     wrong = str(Decimal(rows[i_soft][COL["personal_amount"]]) + Decimal("0.05"))
     rows[i_soft][COL["personal_amount"]] = wrong
-    landing.findings.append({"source": "ledgers", "file": rel, "row": i_soft + offset, "field": "personal_amount",
-                             "kind": "amount_mismatch", "value": wrong})
+    landing.findings.append(
+        {
+            "source": "ledgers",
+            "file": rel,
+            "row": i_soft + offset,
+            "field": "personal_amount",
+            "kind": "amount_mismatch",
+            "value": wrong,
+        }
+    )
     rows[i_bad][COL["id_number"]] = _bad_id(rows[i_bad][COL["id_number"]])
     landing.error("ledgers", rel, i_bad + offset, "id_number", "bad_id_check_digit", rows[i_bad][COL["id_number"]])
     src = len(rows) // 2 if len(rows) // 2 != i_bad else len(rows) - 1
@@ -191,8 +259,20 @@ def generate_landing(
     # ---------------------------------------------------------------- employers
     emp_rows = [_employer_row(u, ref.regions[u.region].name) for u in units]
     if inject_errors:
-        bad_unit = Unit(len(units), "320599999001", "苏州工业园区汇通信息技术有限公司", "", "企业", "SZ_SIP", 1,
-                        chinese_name(err_rng, True), "苏州工业园区星湖街88号", units[0].founded, "正常", True)
+        bad_unit = Unit(
+            len(units),
+            "320599999001",
+            "苏州工业园区汇通信息技术有限公司",
+            "",
+            "企业",
+            "SZ_SIP",
+            1,
+            chinese_name(err_rng, True),
+            "苏州工业园区星湖街88号",
+            units[0].founded,
+            "正常",
+            True,
+        )
         first17 = "91320594" + units[0].uscc[8:17]
         bad_unit.uscc = first17 + USCC_ALPHABET[(USCC_ALPHABET.index(uscc_check_char(first17)) + 7) % 31]
         emp_rows.append(_employer_row(bad_unit, ref.regions["SZ_SIP"].name))
@@ -212,9 +292,18 @@ def generate_landing(
             template = people[len(people) // 2 + k]
             male = err_rng.random() < 0.5
             number = make_id_number(err_rng, "320506", template.birth, male, used)
-            row = [f"{19000000000 + k + 1:011d}", chinese_name(err_rng, male), DEFAULT_ID_TYPE, number,
-                   "男" if male else "女", template.birth.isoformat(), "城镇户口", template.work_start.isoformat(),
-                   "生产岗", mobile(err_rng)]
+            row = [
+                f"{19000000000 + k + 1:011d}",
+                chinese_name(err_rng, male),
+                DEFAULT_ID_TYPE,
+                number,
+                "男" if male else "女",
+                template.birth.isoformat(),
+                "城镇户口",
+                template.work_start.isoformat(),
+                "生产岗",
+                mobile(err_rng),
+            ]
             if kind == "bad_id_check_digit":
                 row[3] = _bad_id(number)
                 field, value = "id_number", row[3]
@@ -226,8 +315,15 @@ def generate_landing(
             person_rows.append(row)
             landing.error("persons", "persons/persons.csv", len(person_rows) + 1, field, kind, value)
     landing.write("persons", "persons/persons.csv", person_header, person_rows, "utf-8")
-    landing.write("persons", "persons/persons_batch.xlsx", person_header, [_person_row(p) for p in xlsx_people],
-                  "xlsx", title="人员基本信息批量登记表", example=PERSON_EXAMPLE)
+    landing.write(
+        "persons",
+        "persons/persons_batch.xlsx",
+        person_header,
+        [_person_row(p) for p in xlsx_people],
+        "xlsx",
+        title="人员基本信息批量登记表",
+        example=PERSON_EXAMPLE,
+    )
 
     # ---------------------------------------------------------------- enrolments
     enrol_header = [c.label for c in ENROLMENTS.columns]
@@ -238,11 +334,22 @@ def generate_landing(
             for code in ref.insurances(unit.region, max(s.start, w0) // 12):
                 if code == "610" and not unit.has_housing_fund:
                     continue
-                by_region[unit.region].append((p.person_id, unit.unit_id, code, abs_ym(s.start),
-                                               "" if s.end is None else abs_ym(s.end), s.status, s.reason))
+                by_region[unit.region].append(
+                    (
+                        p.person_id,
+                        unit.unit_id,
+                        code,
+                        abs_ym(s.start),
+                        "" if s.end is None else abs_ym(s.end),
+                        s.status,
+                        s.reason,
+                    )
+                )
     for region in REGION_ORDER:
-        rows = [[pid, uid, ref.insurance_names[code], sp, ep, st, why]
-                for pid, uid, code, sp, ep, st, why in sorted(by_region[region])]
+        rows = [
+            [pid, uid, ref.insurance_names[code], sp, ep, st, why]
+            for pid, uid, code, sp, ep, st, why in sorted(by_region[region])
+        ]
         landing.write("enrolments", f"enrolments/enrolments_{region}.csv", enrol_header, rows, "utf-8")
 
     # ---------------------------------------------------------------- ledgers
@@ -281,13 +388,15 @@ def generate_landing(
             elif k == hosts.get("xlsx") and part_fmt == "xlsx":
                 i_neg = len(part) // 3
                 part[i_neg][COL["personal_base"]] = "-" + part[i_neg][COL["personal_base"]]
-                landing.error("ledgers", rel, i_neg + offset, "personal_base", "negative_base",
-                              part[i_neg][COL["personal_base"]])
+                landing.error(
+                    "ledgers", rel, i_neg + offset, "personal_base", "negative_base", part[i_neg][COL["personal_base"]]
+                )
             elif k == hosts.get("copy"):
                 copy_source = rel
             header = [GB_HEADER_ALIASES.get(h, h) for h in LEDGER_HEADER] if part_fmt == "gb18030" else LEDGER_HEADER
-            landing.write("ledgers", rel, header, part, part_fmt, title=title, example=LEDGER_EXAMPLE,
-                          money_cols=MONEY_COLS)
+            landing.write(
+                "ledgers", rel, header, part, part_fmt, title=title, example=LEDGER_EXAMPLE, money_cols=MONEY_COLS
+            )
             total_lines += len(part)
     bar.close()
     if copy_source is not None:

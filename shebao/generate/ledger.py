@@ -12,10 +12,10 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from foundation.landing.schema import DEFAULT_ID_TYPE, LEDGERS
 from shebao.generate.model import Person, Spell, Unit, first_day, last_day
 from shebao.generate.pools import NOTICE_PREFIX
 from shebao.generate.reference import WORK_INJURY, ZERO, Reference, round_half_up
-from foundation.landing.schema import DEFAULT_ID_TYPE, LEDGERS
 
 LEDGER_HEADER = [c.label for c in LEDGERS.columns]
 COL = {c.name: i for i, c in enumerate(LEDGERS.columns)}
@@ -62,13 +62,30 @@ class LedgerBuilder:
             if code == WORK_INJURY:
                 unit_amt, pers_amt = round_half_up(base * ref.work_injury[unit.risk_class]), ZERO
             else:
-                unit_amt = rate.unit_fixed if rate.unit_fixed is not None else (
-                    round_half_up(base * rate.unit_rate) if rate.unit_rate else ZERO)
-                pers_amt = rate.personal_fixed if rate.personal_fixed is not None else (
-                    round_half_up(base * rate.personal_rate) if rate.personal_rate else ZERO)
+                unit_amt = (
+                    rate.unit_fixed
+                    if rate.unit_fixed is not None
+                    else (round_half_up(base * rate.unit_rate) if rate.unit_rate else ZERO)
+                )
+                pers_amt = (
+                    rate.personal_fixed
+                    if rate.personal_fixed is not None
+                    else (round_half_up(base * rate.personal_rate) if rate.personal_rate else ZERO)
+                )
             credit = pers_amt if code == PENSION else (pers_amt + unit_amt if code == HOUSING_FUND else ZERO)
-            out.append((code, ref.insurance_names[code], str(base), str(pers_amt), str(unit_amt), str(credit),
-                        str(pers_amt + unit_amt), pers_amt, unit_amt))
+            out.append(
+                (
+                    code,
+                    ref.insurance_names[code],
+                    str(base),
+                    str(pers_amt),
+                    str(unit_amt),
+                    str(credit),
+                    str(pers_amt + unit_amt),
+                    pers_amt,
+                    unit_amt,
+                )
+            )
         self._amounts[key] = out
         return out
 
@@ -144,10 +161,31 @@ class LedgerBuilder:
                 charge_fee = ctype == "一次性补收" or region == "HB_PROV"
                 for code, name, base, pa_s, ua_s, credit, total_s, pa, ua in lines:
                     total = pa + ua
-                    interest = round_half_up(total * BACKPAY_INTEREST_RATE * lag / 12) if ctype == "一次性补收" and code == PENSION else ZERO
+                    interest = (
+                        round_half_up(total * BACKPAY_INTEREST_RATE * lag / 12)
+                        if ctype == "一次性补收" and code == PENSION
+                        else ZERO
+                    )
                     late_fee = round_half_up(total * LATE_FEE_PER_DAY * days) if charge_fee and days > 0 else ZERO
-                    rows.append(head + [name, ctype, base, base, pa_s, ua_s, credit, str(interest), str(late_fee),
-                                        "已到账", str(total + interest + late_fee), paid.isoformat(), notice, region_name])
+                    rows.append(
+                        head
+                        + [
+                            name,
+                            ctype,
+                            base,
+                            base,
+                            pa_s,
+                            ua_s,
+                            credit,
+                            str(interest),
+                            str(late_fee),
+                            "已到账",
+                            str(total + interest + late_fee),
+                            paid.isoformat(),
+                            notice,
+                            region_name,
+                        ]
+                    )
                 continue
             status, paid_date, fraction = self.pay_info(unit, month)
             notice = f"{_notice_prefix(region)}{yymm}C{seq}"
@@ -158,8 +196,25 @@ class LedgerBuilder:
                     paid_amount = str(round_half_up((pa + ua) * fraction))
                 else:
                     paid_amount = total_s
-                rows.append(head + [name, "正常应缴", base, base, pa_s, ua_s, credit, "0.00", "0.00",
-                                    status, paid_amount, paid_date, notice, region_name])
+                rows.append(
+                    head
+                    + [
+                        name,
+                        "正常应缴",
+                        base,
+                        base,
+                        pa_s,
+                        ua_s,
+                        credit,
+                        "0.00",
+                        "0.00",
+                        status,
+                        paid_amount,
+                        paid_date,
+                        notice,
+                        region_name,
+                    ]
+                )
         return rows
 
 

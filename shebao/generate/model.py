@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from foundation.landing.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 from shebao.generate import pools
 from shebao.generate.reference import CENT, Reference
-from foundation.landing.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 
 REGION_SHARES = (("SZ_SIP", 0.40), ("SZ_CITY", 0.35), ("HB_PROV", 0.25))
 REGION_WAGE_MEDIAN = {"SZ_SIP": 9500, "SZ_CITY": 8200, "HB_PROV": 6800}
@@ -114,6 +114,7 @@ class Person:
 
 # --------------------------------------------------------------------------- helpers
 
+
 def chinese_name(rng: random.Random, male: bool) -> str:
     surname = rng.choices(pools.SURNAMES, weights=pools.SURNAME_WEIGHTS)[0]
     chars = pools.MALE_CHARS if male else pools.FEMALE_CHARS
@@ -163,6 +164,7 @@ def mobile(rng: random.Random) -> str:
 
 # --------------------------------------------------------------------------- units
 
+
 def unit_name(rng: random.Random, unit_type: str, region: str, risk: int) -> str:
     city = rng.choice(pools.CITY_PREFIX[region])
     if unit_type == "企业":
@@ -187,7 +189,11 @@ def build_units(rng: random.Random, n_persons: int) -> list[Unit]:
         closed = 1 if per_region[region] >= 8 else 0  # a deregistered unit without staff
         for i in range(per_region[region] + closed):
             unit_type = "企业" if i == 0 else rng.choices(kinds, weights=(80, 8, 6, 3, 3))[0]
-            risk = 1 if unit_type in ("机关事业单位", "社会团体") else rng.choices(range(1, 9), weights=(20, 20, 16, 14, 12, 8, 6, 4))[0]
+            risk = (
+                1
+                if unit_type in ("机关事业单位", "社会团体")
+                else rng.choices(range(1, 9), weights=(20, 20, 16, 14, 12, 8, 6, 4))[0]
+            )
             name = unit_name(rng, unit_type, region, risk)
             n = 2
             while name in names:
@@ -195,22 +201,27 @@ def build_units(rng: random.Random, n_persons: int) -> list[Unit]:
                 n += 1
             names.add(name)
             seq[region] += 1
-            unit_id = pools.UNIT_ID_PREFIX[region] + f"{seq[region] * 37 % 10 ** pools.UNIT_ID_DIGITS[region]:0{pools.UNIT_ID_DIGITS[region]}d}"
-            units.append(Unit(
-                idx=len(units),
-                unit_id=unit_id,
-                name=name,
-                uscc=make_uscc(rng, unit_type, region),
-                unit_type=unit_type,
-                region=region,
-                risk_class=risk,
-                legal_rep=chinese_name(rng, rng.random() < 0.7),
-                address=f"{rng.choice(pools.ADDRESSES[region])}{rng.randint(1, 999)}号",
-                founded=random_date(rng, dt.date(1995, 1, 1), dt.date(2019, 12, 31)),
-                status="注销" if i == per_region[region] else "正常",
-                has_housing_fund=(i == 0) or rng.random() < 0.85,
-                weight=min(rng.paretovariate(1.1), 40.0),
-            ))
+            unit_id = (
+                pools.UNIT_ID_PREFIX[region]
+                + f"{seq[region] * 37 % 10 ** pools.UNIT_ID_DIGITS[region]:0{pools.UNIT_ID_DIGITS[region]}d}"
+            )
+            units.append(
+                Unit(
+                    idx=len(units),
+                    unit_id=unit_id,
+                    name=name,
+                    uscc=make_uscc(rng, unit_type, region),
+                    unit_type=unit_type,
+                    region=region,
+                    risk_class=risk,
+                    legal_rep=chinese_name(rng, rng.random() < 0.7),
+                    address=f"{rng.choice(pools.ADDRESSES[region])}{rng.randint(1, 999)}号",
+                    founded=random_date(rng, dt.date(1995, 1, 1), dt.date(2019, 12, 31)),
+                    status="注销" if i == per_region[region] else "正常",
+                    has_housing_fund=(i == 0) or rng.random() < 0.85,
+                    weight=min(rng.paretovariate(1.1), 40.0),
+                )
+            )
     # A few chronically late payers (never the first unit of a region, which hosts the planted people).
     candidates = [u for u in units if u.status == "正常" and u.unit_id != first_unit(units, u.region).unit_id]
     for u in rng.sample(candidates, max(1, len(candidates) // 25)):
@@ -224,7 +235,14 @@ def first_unit(units: list[Unit], region: str) -> Unit:
 
 # --------------------------------------------------------------------------- people
 
-SCENARIOS = (("stable", 62), ("late_joiner", 14), ("transfer", 9), ("suspension", 5), ("termination", 5), ("backpay_old", 2))
+SCENARIOS = (
+    ("stable", 62),
+    ("late_joiner", 14),
+    ("transfer", 9),
+    ("suspension", 5),
+    ("termination", 5),
+    ("backpay_old", 2),
+)
 
 
 def _wages(rng: random.Random, region: str, years: list[int]) -> dict[int, Decimal]:
@@ -256,7 +274,13 @@ def build_people(
             group = ("male", "female_cadre", "female_worker")[band_cycle % 3]
             band_cycle += 1
             male = group == "male"
-            post = rng.choice(CADRE_POSTS if group == "female_cadre" else WORKER_POSTS if group == "female_worker" else CADRE_POSTS + WORKER_POSTS)
+            post = rng.choice(
+                CADRE_POSTS
+                if group == "female_cadre"
+                else WORKER_POSTS
+                if group == "female_worker"
+                else CADRE_POSTS + WORKER_POSTS
+            )
             retire = rng.randint(w0, w1 + 30)
             birth_month = retire - ORIGINAL_AGE[group] * 12
         else:
@@ -294,7 +318,11 @@ def build_people(
     _ensure_scenarios(people, n_persons, w1)
     for person in people:
         unit_list = active_units[person.region]
-        home = first_unit(units, person.region) if person.idx < len(PLANTED) else rng.choices(unit_list, weights=[u.weight for u in unit_list])[0]
+        home = (
+            first_unit(units, person.region)
+            if person.idx < len(PLANTED)
+            else rng.choices(unit_list, weights=[u.weight for u in unit_list])[0]
+        )
         person.spells = _spells(rng, person, home, unit_list, ref, w0, w1)
     return people
 
@@ -309,7 +337,7 @@ def _ensure_scenarios(people: list[Person], n_persons: int, w1: int) -> None:
     }
     for scenario, (count, regions) in wanted.items():
         have = sum(p.scenario == scenario and p.region in regions and p.original_retirement_month > w1 for p in people)
-        for p in people[len(PLANTED):]:
+        for p in people[len(PLANTED) :]:
             if have >= count:
                 break
             if p.scenario == "stable" and p.region in regions and p.original_retirement_month > w1:
@@ -317,7 +345,9 @@ def _ensure_scenarios(people: list[Person], n_persons: int, w1: int) -> None:
                 have += 1
 
 
-def _spells(rng: random.Random, p: Person, home: Unit, unit_list: list[Unit], ref: Reference, w0: int, w1: int) -> list[Spell]:
+def _spells(
+    rng: random.Random, p: Person, home: Unit, unit_list: list[Unit], ref: Reference, w0: int, w1: int
+) -> list[Spell]:
     span = w1 - w0
     lo = max(month_of(p.work_start), month_of(home.founded), w0 - 144)
     pre_start = rng.randint(min(lo, w0 - 1), w0 - 1)
@@ -344,7 +374,9 @@ def _spells(rng: random.Random, p: Person, home: Unit, unit_list: list[Unit], re
         ]
     elif scenario == "suspension":
         t = rng.randint(w0 + 1, w1 - 4)
-        spells = [Spell(home.idx, pre_start, t, "暂停缴费", rng.choice(("停薪留职", "长期病假", "中断缴费")), pre_start)]
+        spells = [
+            Spell(home.idx, pre_start, t, "暂停缴费", rng.choice(("停薪留职", "长期病假", "中断缴费")), pre_start)
+        ]
         resume = t + rng.randint(2, 8)
         if rng.random() < 0.5 and resume <= w1:
             spells.append(Spell(home.idx, resume, None, "正常参保", "恢复缴费", resume))

@@ -60,8 +60,11 @@ class Reference:
     def __init__(self, folder: Path = REFERENCE_SEEDS_DIR):
         self.regions: dict[str, Region] = {
             r["region_code"]: Region(
-                r["region_code"], r["region_name"], r["province"],
-                Decimal(r["base_rounding_unit"]), int(r["backpay_limit_months"]),
+                r["region_code"],
+                r["region_name"],
+                r["province"],
+                Decimal(r["base_rounding_unit"]),
+                int(r["backpay_limit_months"]),
             )
             for r in _rows("regions", folder)
         }
@@ -72,8 +75,10 @@ class Reference:
             self.insurance_groups[r["insurance_type"]] = r["insurance_group"]
         self.rates: dict[tuple[str, int, str], Rate] = {
             (r["region_code"], int(r["year"]), r["insurance_type"]): Rate(
-                _dec(r["unit_rate"]), _dec(r["personal_rate"]),
-                _dec(r["unit_fixed_amount"]), _dec(r["personal_fixed_amount"]),
+                _dec(r["unit_rate"]),
+                _dec(r["personal_rate"]),
+                _dec(r["unit_fixed_amount"]),
+                _dec(r["personal_fixed_amount"]),
             )
             for r in _rows("contribution_rates", folder)
         }

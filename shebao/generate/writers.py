@@ -26,8 +26,9 @@ def excel_number(text: str) -> str:
     return text
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8",
-              money_cols: tuple[int, ...] = ()) -> int:
+def write_csv(
+    path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8", money_cols: tuple[int, ...] = ()
+) -> int:
     """Write a CSV; GB18030 files get Excel's CRLF and number formatting. Returns the first data row number."""
     excel = encoding == "gb18030"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,14 +46,22 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: st
     return 2
 
 
-def write_xlsx_template(path: Path, title: str, header: list[str], example: list[str], rows: list[list[str]],
-                        instruction: str = TEMPLATE_INSTRUCTION) -> int:
+def write_xlsx_template(
+    path: Path,
+    title: str,
+    header: list[str],
+    example: list[str],
+    rows: list[list[str]],
+    instruction: str = TEMPLATE_INSTRUCTION,
+) -> int:
     """An employer template: title, header, example, instruction, data. Returns the first data row number (5)."""
     import xlsxwriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                         "strings_to_formulas": False, "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+    )
     wb.set_properties({"created": FIXED_TIMESTAMP, "author": "", "title": title})
     ws = wb.add_worksheet("Sheet1")
     ws.set_column(0, len(header) - 1, 16)

@@ -5,14 +5,13 @@ with a Chinese reason, and records per-file counts as asset metadata. A sensor n
 the assets notices new files in the landing folder.
 """
 
-
 import hashlib
 import json
 
 import dagster as dg
 
-from pipelines.ingest import loader
 from foundation.landing.schema import SOURCES
+from pipelines.ingest import loader
 from pipelines.resources import LandingResource, WarehouseResource
 
 INGESTION_GROUP = "ingestion"
@@ -69,8 +68,12 @@ def landing_fingerprint(landing: LandingResource) -> dict[str, str]:
 
 
 def build_landing_sensor(job) -> dg.SensorDefinition:
-    @dg.sensor(job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
-               description="Starts a load-and-build run when files appear or change in the landing folder.")
+    @dg.sensor(
+        job=job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Starts a load-and-build run when files appear or change in the landing folder.",
+    )
     def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
         current = landing_fingerprint(landing)
         previous = json.loads(context.cursor) if context.cursor else {}

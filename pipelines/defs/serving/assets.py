@@ -5,7 +5,6 @@ read `serving.duckdb`, which is rebuilt after each successful build and swapped 
 atomic rename: readers never block the pipeline and never see a half-built state.
 """
 
-
 import datetime as dt
 import os
 from pathlib import Path
@@ -13,10 +12,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from foundation import paths as settings
 from foundation.settings import duckdb_config
-from pipelines.run_tags import AS_OF_TAG
 from pipelines.resources import WarehouseResource
+from pipelines.run_tags import AS_OF_TAG
 
 # Schemas copied whole; raw contributes only its small audit tables (for data-quality pages).
 SERVED_SCHEMAS = ("marts", "reference")
@@ -45,18 +43,28 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
             con.execute(f'create table "{schema}"."{table}" as select * from wh."{schema}"."{table}"')
             counts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
         con.execute("create schema if not exists meta")
-        built = con.execute("select count(*) from duckdb_tables() where database_name = 'wh' "
-                            "and schema_name = 'meta' and table_name = 'dbt_build_state'").fetchone()[0]
-        fingerprint = con.execute("select fingerprint from wh.meta.dbt_build_state order by built_at desc limit 1"
-                                  ).fetchone() if built else None
+        built = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'wh' "
+            "and schema_name = 'meta' and table_name = 'dbt_build_state'"
+        ).fetchone()[0]
+        fingerprint = (
+            con.execute("select fingerprint from wh.meta.dbt_build_state order by built_at desc limit 1").fetchone()
+            if built
+            else None
+        )
         con.execute(
             "create table meta.build_info as select ?::timestamp as published_at, ?::date as as_of, "
             "?::varchar as inputs_fingerprint",
-            [dt.datetime.now().replace(microsecond=0), as_of or dt.date.today().isoformat(),
-             fingerprint[0] if fingerprint else None],
+            [
+                dt.datetime.now().replace(microsecond=0),
+                as_of or dt.date.today().isoformat(),
+                fingerprint[0] if fingerprint else None,
+            ],
         )
-        if con.execute("select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'raw' "
-                       "and table_name = 'expectation_results'").fetchone()[0]:
+        if con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'raw' "
+            "and table_name = 'expectation_results'"
+        ).fetchone()[0]:
             con.execute("""create table meta.expectation_results as
                            select * exclude (rn) from (
                              select *, row_number() over (partition by check_name order by checked_at desc) as rn
@@ -94,7 +102,8 @@ def build_serving_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         as_of = context.run.tags.get(AS_OF_TAG) if context.run else None
         counts = publish_serving_copy(warehouse.file, warehouse.serving_file, as_of)
-        return dg.MaterializeResult(metadata={"path": str(warehouse.serving_file), "tables": counts,
-                                              "dagster/row_count": sum(counts.values())})
+        return dg.MaterializeResult(
+            metadata={"path": str(warehouse.serving_file), "tables": counts, "dagster/row_count": sum(counts.values())}
+        )
 
     return serving_copy

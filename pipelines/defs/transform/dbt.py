@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets: every model and seed an asset, every dbt test an asset check."""
 
-
 import datetime as dt
 import hashlib
 import json
@@ -14,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from packaging import version
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging import version
 
 from foundation import paths as settings
-from pipelines.run_tags import AS_OF_TAG, FORCE_TAG
 from pipelines.defs.serving.assets import served_fingerprint
 from pipelines.resources import WarehouseResource
+from pipelines.run_tags import AS_OF_TAG, FORCE_TAG
 
 
 def _dbt_executable() -> str:
@@ -31,8 +30,11 @@ def _dbt_executable() -> str:
 def prepare_manifest(project_dir: Path = settings.DBT_PROJECT_DIR) -> Path:
     """Parse the dbt project when its manifest is missing or older than any project file."""
     manifest = project_dir / "target" / "manifest.json"
-    sources = [p for p in project_dir.rglob("*") if p.suffix in {".sql", ".yml", ".yaml", ".csv"}
-               and "target" not in p.parts and "logs" not in p.parts]
+    sources = [
+        p
+        for p in project_dir.rglob("*")
+        if p.suffix in {".sql", ".yml", ".yaml", ".csv"} and "target" not in p.parts and "logs" not in p.parts
+    ]
     newest = max((p.stat().st_mtime for p in sources), default=0)
     if manifest.exists() and manifest.stat().st_mtime >= newest:
         return manifest
@@ -40,7 +42,9 @@ def prepare_manifest(project_dir: Path = settings.DBT_PROJECT_DIR) -> Path:
     env.setdefault("SHEBAO_WAREHOUSE", str(settings.default_warehouse()))
     subprocess.run(
         [_dbt_executable(), "parse", "--quiet", "--profiles-dir", str(project_dir)],
-        cwd=project_dir, env=env, check=True,
+        cwd=project_dir,
+        env=env,
+        check=True,
     )
     return manifest
 
@@ -124,8 +128,10 @@ def shebao_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
     unchanged = built == fingerprint == served_fingerprint(warehouse.serving_file)
     if unchanged and whole_project and tags.get(FORCE_TAG) != "true":
         # Nothing to do: the outputs are skippable, so the serving copy is skipped too.
-        context.log.info(f"Inputs unchanged since the last build (same files, as-of date and dbt project); "
-                         f"dbt build skipped. Tag {FORCE_TAG}=true forces it.")
+        context.log.info(
+            f"Inputs unchanged since the last build (same files, as-of date and dbt project); "
+            f"dbt build skipped. Tag {FORCE_TAG}=true forces it."
+        )
         return
     if as_of:
         os.environ[AS_OF_ENV] = as_of
@@ -150,7 +156,10 @@ class ShebaoDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable).resolve() == Path(_dbt_executable()).resolve() and Path(self.dbt_executable).exists():
+        if (
+            Path(self.dbt_executable).resolve() == Path(_dbt_executable()).resolve()
+            and Path(self.dbt_executable).exists()
+        ):
             from dbt.version import __version__
 
             return version.parse(__version__)
@@ -158,5 +167,6 @@ class ShebaoDbtCliResource(DbtCliResource):
 
 
 def dbt_resource() -> DbtCliResource:
-    return ShebaoDbtCliResource(project_dir=dbt_project, profiles_dir=str(settings.DBT_PROJECT_DIR),
-                                dbt_executable=_dbt_executable())
+    return ShebaoDbtCliResource(
+        project_dir=dbt_project, profiles_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=_dbt_executable()
+    )
