@@ -336,7 +336,7 @@ def retirement_wave(r: Reader, start: dt.date, months: int = 36, unit_id: str | 
         people as (
             select d.person_id, d.retirement_group, d.retirement_month, rules.original_retirement_month
             from marts.rpt_retirement_due d
-            left join marts.retirement_age_rules rules
+            left join marts.dim_retirement_age_rules rules
               on rules.birth_month = d.birth_month and rules.retirement_group = d.retirement_group
             where 1 = 1 {unit_filter}
         ),
@@ -374,7 +374,7 @@ def retirement_people(
                    d.contribution_months as 已缴费月数, d.required_months as 最低缴费月数,
                    d.shortfall_months as 尚缺月数
             from marts.rpt_retirement_due d
-            left join marts.retirement_age_rules rules
+            left join marts.dim_retirement_age_rules rules
               on rules.birth_month = d.birth_month and rules.retirement_group = d.retirement_group
             left join reference.retirement_reform_groups g on g.retirement_group = d.retirement_group
             {where}

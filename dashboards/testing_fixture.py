@@ -42,7 +42,7 @@ PERSONS = [
     ("P006", "孙八", "3205**********0066", "女", "1980-02-01", "female_worker", "工勤岗"),
 ]
 
-# retirement_age_rules rows for the fixture's birth months (hand-derived from DOMAIN.md §3):
+# dim_retirement_age_rules rows for the fixture's birth months (hand-derived from DOMAIN.md §3):
 # birth_month, group, statutory_age_months, label, retirement_month, original_retirement_month
 RULES = [
     ("1965-03-01", "male", 721, "60岁1个月", "2025-04-01", "2025-03-01"),
@@ -226,10 +226,10 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
             "insert into marts.fct_arrears values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(*a, as_of) for a in ARREARS]
         )
 
-        con.execute("""create table marts.retirement_age_rules (birth_month date, retirement_group varchar,
+        con.execute("""create table marts.dim_retirement_age_rules (birth_month date, retirement_group varchar,
                        statutory_age_months integer, statutory_age_label varchar, retirement_month date,
                        original_retirement_month date)""")
-        con.executemany("insert into marts.retirement_age_rules values (?, ?, ?, ?, ?, ?)", RULES)
+        con.executemany("insert into marts.dim_retirement_age_rules values (?, ?, ?, ?, ?, ?)", RULES)
 
         con.execute(
             """create table marts.rpt_retirement_due as
@@ -243,7 +243,7 @@ def build_serving(path: Path | str, as_of: dt.date = AS_OF) -> Path:
                              t(person_id, unit_id, contribution_months, required_months, shortfall_months)) d
                        join marts.dim_persons p using (person_id)
                        join marts.dim_units u using (unit_id)
-                       join marts.retirement_age_rules r
+                       join marts.dim_retirement_age_rules r
                          on r.birth_month = p.birth_month and r.retirement_group = p.retirement_group"""
         )
 

@@ -172,7 +172,7 @@ def render(result: Result, fmt: str, out=None) -> None:
 
 
 def query_retirement_age(con: duckdb.DuckDBPyConnection, birth: dt.date, group: str) -> Result:
-    require_table(con, "marts", "retirement_age_rules")
+    require_table(con, "marts", "dim_retirement_age_rules")
     rows = fetch(
         con,
         """
@@ -181,7 +181,7 @@ def query_retirement_age(con: duckdb.DuckDBPyConnection, birth: dt.date, group: 
                strftime(retirement_month, '%Y-%m') as retirement_month, required_months,
                strftime(original_retirement_month, '%Y-%m') as original_retirement_month,
                strftime(latest_flexible_month, '%Y-%m') as latest_flexible_month
-        from marts.retirement_age_rules
+        from marts.dim_retirement_age_rules
         where birth_month = ? and retirement_group = ?""",
         [birth, group],
     )

@@ -55,7 +55,7 @@ def test_run_succeeds_and_reports_every_stage(built):
         "fct_enrolments",
         "fct_arrears",
         "rpt_rights_statement",
-        "retirement_age_rules",
+        "dim_retirement_age_rules",
     ):
         assert summary.marts[f"marts.{mart}"] > 0
     text = "\n".join(summary.lines())

@@ -20,7 +20,7 @@ def warehouse(tmp_path):
     con = duckdb.connect(str(tmp_path / "serving.duckdb"))
     con.execute("create schema marts; create schema reference; create schema meta")
     con.execute("""
-        create table marts.retirement_age_rules as select * from (values
+        create table marts.dim_retirement_age_rules as select * from (values
           (date '1965-05-01', 'male', '男职工', 722, '60岁2个月', date '2025-07-01', 720, 2, date '2025-05-01', 2025, 180,
            date '2025-05-01', date '2028-07-01'),
           (date '1976-06-01', 'female_worker', '原法定退休年龄50周岁的女职工', 609, '50岁9个月', date '2027-03-01', 600, 9,

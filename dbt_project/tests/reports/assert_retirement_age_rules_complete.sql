@@ -7,7 +7,7 @@ with expected as (
 ),
 actual as (
     select birth_month, retirement_group, count(*) as n
-    from {{ ref('retirement_age_rules') }}
+    from {{ ref('dim_retirement_age_rules') }}
     group by all
 )
 select e.birth_month, e.retirement_group, a.n

@@ -1,4 +1,4 @@
--- One row per currently insured person: statutory retirement month (retirement_age_rules),
+-- One row per currently insured person: statutory retirement month (dim_retirement_age_rules),
 -- pension months actually paid and arrived across all units, the minimum for the year the
 -- person reaches statutory age, and the flexible window (early only with the minimum met).
 with pension_types as (
@@ -50,7 +50,7 @@ select
 from current_enrolments as ce
 inner join {{ ref('dim_persons') }} as p on p.person_id = ce.person_id
 left join {{ ref('dim_units') }} as u on u.unit_id = ce.unit_id
-left join {{ ref('retirement_age_rules') }} as r
+left join {{ ref('dim_retirement_age_rules') }} as r
     on r.birth_month = p.birth_month and r.retirement_group = p.retirement_group
 left join paid_months as pm on pm.person_id = p.person_id
 where ce.rn = 1
