@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from decimal import Decimal
 from pathlib import Path
 
-from foundation.landing.identifiers import ID_CHECK_CHARS, USCC_ALPHABET, uscc_check_char
+from foundation.landing.identifiers import USCC_ALPHABET, uscc_check_char
 from foundation.landing.schema import DEFAULT_ID_TYPE, EMPLOYERS, ENROLMENTS, PERSONS
+from shebao.generate.landing import (
+    EXT,
+    Landing,
+    bad_id,
+    employer_row,
+    inject_csv_host,
+    inject_gb_host,
+    person_row,
+    template_unit,
+)
 from shebao.generate.ledger import COL, LEDGER_HEADER, MONEY_COLS, LedgerBuilder
 from shebao.generate.model import (
-    Person,
     Unit,
     abs_ym,
     build_people,
@@ -23,7 +31,6 @@ from shebao.generate.model import (
     ym_abs,
 )
 from shebao.generate.reference import Reference
-from shebao.generate.writers import write_csv, write_parquet, write_xlsx_template
 
 LINES_PER_PERSON_MONTH = 6.55  # measured on the default window; turns a scale factor into people
 DEFAULT_SCALE = 0.1
@@ -85,131 +92,6 @@ def _ledger_format(k: int) -> str:
     return "utf-8"
 
 
-EXT = {"utf-8": "csv", "utf-8-sig": "csv", "gb18030": "csv", "xlsx": "xlsx", "parquet": "parquet"}
-
-
-class _Landing:
-    """Bookkeeping of what was written: files per source, rows per file, formats, errors."""
-
-    def __init__(self, out_dir: Path):
-        self.out = out_dir
-        self.files: dict[str, list[str]] = {"employers": [], "persons": [], "enrolments": [], "ledgers": []}
-        self.rows: dict[str, int] = {}
-        self.formats: dict[str, str] = {}
-        self.errors: list[dict] = []
-        self.findings: list[dict] = []  # soft findings: loaded, then reported (DOMAIN.md section 2)
-
-    def path(self, rel: str) -> Path:
-        return self.out / rel
-
-    def record(self, source: str, rel: str, n: int, fmt: str) -> None:
-        self.files[source].append(rel)
-        self.rows[rel] = n
-        self.formats[rel] = fmt
-
-    def error(self, source: str, rel: str, row: int | None, field: str | None, kind: str, value: str | None) -> None:
-        self.errors.append({"source": source, "file": rel, "row": row, "field": field, "kind": kind, "value": value})
-
-    def write(
-        self,
-        source: str,
-        rel: str,
-        header: list[str],
-        rows: list[list[str]],
-        fmt: str,
-        *,
-        title: str = "",
-        example: list[str] | None = None,
-        money_cols: tuple[int, ...] = (),
-    ) -> int:
-        path = self.path(rel)
-        if fmt == "xlsx":
-            first = write_xlsx_template(path, title, header, example or [], rows)
-        elif fmt == "parquet":
-            first = write_parquet(path, header, rows)
-        else:
-            first = write_csv(path, header, rows, fmt, money_cols)
-        self.record(source, rel, len(rows), fmt)
-        return first
-
-
-def _bad_id(number: str) -> str:
-    return number[:17] + ID_CHECK_CHARS[(ID_CHECK_CHARS.index(number[17]) + 1) % 11]
-
-
-def _employer_row(u: Unit, region_name: str) -> list[str]:
-    return [
-        u.unit_id,
-        u.name,
-        u.uscc,
-        u.unit_type,
-        region_name,
-        str(u.risk_class),
-        u.legal_rep,
-        u.address,
-        u.founded.isoformat(),
-        u.status,
-    ]
-
-
-def _person_row(p: Person) -> list[str]:
-    return [
-        p.person_id,
-        p.name,
-        DEFAULT_ID_TYPE,
-        p.id_number,
-        p.sex,
-        p.birth.isoformat(),
-        p.hukou,
-        p.work_start.isoformat(),
-        p.post,
-        p.mobile,
-    ]
-
-
-def _template_unit(rows: list[list[str]]) -> tuple[str, list[list[str]]]:
-    """The unit whose lines go into an employer template: the largest one of at most 1500 lines."""
-    by_unit: dict[str, list[list[str]]] = {}
-    for r in rows:
-        by_unit.setdefault(r[COL["unit_id"]], []).append(r)
-    fitting = [(len(v), u) for u, v in by_unit.items() if len(v) <= 1500]
-    unit_id = max(fitting)[1] if fitting else min((len(v), u) for u, v in by_unit.items())[1]
-    return unit_id, by_unit[unit_id]
-
-
-def _inject_csv_host(landing: _Landing, rel: str, rows: list[list[str]], offset: int) -> None:
-    i_bad = len(rows) // 3
-    # A soft finding: personal amount 0.05 above base x rate. The loader keeps the row; dbt and GX report it.
-    i_soft = len(rows) // 5
-    wrong = str(Decimal(rows[i_soft][COL["personal_amount"]]) + Decimal("0.05"))
-    rows[i_soft][COL["personal_amount"]] = wrong
-    landing.findings.append(
-        {
-            "source": "ledgers",
-            "file": rel,
-            "row": i_soft + offset,
-            "field": "personal_amount",
-            "kind": "amount_mismatch",
-            "value": wrong,
-        }
-    )
-    rows[i_bad][COL["id_number"]] = _bad_id(rows[i_bad][COL["id_number"]])
-    landing.error("ledgers", rel, i_bad + offset, "id_number", "bad_id_check_digit", rows[i_bad][COL["id_number"]])
-    src = len(rows) // 2 if len(rows) // 2 != i_bad else len(rows) - 1
-    rows.append(list(rows[src]))
-    landing.error("ledgers", rel, len(rows) - 1 + offset, None, "duplicate_line", f"第{src + offset}行的重复")
-
-
-def _inject_gb_host(landing: _Landing, rel: str, rows: list[list[str]], offset: int) -> None:
-    i_period, i_ins = len(rows) // 4, len(rows) // 2
-    if i_ins == i_period:
-        i_ins = len(rows) - 1
-    rows[i_period][COL["fee_period"]] = "202313"
-    landing.error("ledgers", rel, i_period + offset, "fee_period", "bad_period", "202313")
-    rows[i_ins][COL["insurance_type"]] = "意外伤害保险"
-    landing.error("ledgers", rel, i_ins + offset, "insurance_type", "unknown_insurance_type", "意外伤害保险")
-
-
 def generate_landing(
     out_dir: Path,
     *,
@@ -253,11 +135,11 @@ def generate_landing(
     builder = LedgerBuilder(ref, units, people, random.Random(f"{seed}:ledger"), w0, w1)
     expected_lines = builder.expected_lines(window)
     use_parquet = fmt == "parquet" or (fmt == "auto" and expected_lines > PARQUET_THRESHOLD)
-    landing = _Landing(out_dir)
+    landing = Landing(out_dir)
     err_rng = random.Random(f"{seed}:errors")
 
     # ---------------------------------------------------------------- employers
-    emp_rows = [_employer_row(u, ref.regions[u.region].name) for u in units]
+    emp_rows = [employer_row(u, ref.regions[u.region].name) for u in units]
     if inject_errors:
         bad_unit = Unit(
             len(units),
@@ -275,7 +157,7 @@ def generate_landing(
         )
         first17 = "91320594" + units[0].uscc[8:17]
         bad_unit.uscc = first17 + USCC_ALPHABET[(USCC_ALPHABET.index(uscc_check_char(first17)) + 7) % 31]
-        emp_rows.append(_employer_row(bad_unit, ref.regions["SZ_SIP"].name))
+        emp_rows.append(employer_row(bad_unit, ref.regions["SZ_SIP"].name))
         rel = "employers/employers.csv"
         landing.error("employers", rel, len(emp_rows) + 1, "uscc", "bad_uscc_check_char", bad_unit.uscc)
     landing.write("employers", "employers/employers.csv", [c.label for c in EMPLOYERS.columns], emp_rows, "utf-8-sig")
@@ -284,7 +166,7 @@ def generate_landing(
     person_header = [c.label for c in PERSONS.columns]
     n_xlsx = min(1500, max(2, len(people) // 10))
     csv_people, xlsx_people = people[:-n_xlsx], people[-n_xlsx:]
-    person_rows = [_person_row(p) for p in csv_people]
+    person_rows = [person_row(p) for p in csv_people]
     if inject_errors:
         used = {p.id_number for p in people}
         extra = []
@@ -305,7 +187,7 @@ def generate_landing(
                 mobile(err_rng),
             ]
             if kind == "bad_id_check_digit":
-                row[3] = _bad_id(number)
+                row[3] = bad_id(number)
                 field, value = "id_number", row[3]
             else:
                 row[5] = template.birth.replace(year=template.birth.year + 1).isoformat()
@@ -319,7 +201,7 @@ def generate_landing(
         "persons",
         "persons/persons_batch.xlsx",
         person_header,
-        [_person_row(p) for p in xlsx_people],
+        [person_row(p) for p in xlsx_people],
         "xlsx",
         title="人员基本信息批量登记表",
         example=PERSON_EXAMPLE,
@@ -372,7 +254,7 @@ def generate_landing(
         parts: list[tuple[str, list[list[str]], str]] = []  # (rel, rows, format)
         if file_fmt == "xlsx":
             # Employers hand in templates for their own staff: one unit's lines go to an XLSX, the rest to CSV.
-            unit_id, unit_rows = _template_unit(rows)
+            unit_id, unit_rows = template_unit(rows)
             rest = [r for r in rows if r[COL["unit_id"]] != unit_id]
             if rest:
                 parts.append((f"ledgers/ledger_{period}_{region}.csv", rest, "utf-8"))
@@ -382,9 +264,9 @@ def generate_landing(
         for rel, part, part_fmt in parts:
             offset = 5 if part_fmt == "xlsx" else 2
             if k == hosts.get("csv"):
-                _inject_csv_host(landing, rel, part, offset)
+                inject_csv_host(landing, rel, part, offset)
             elif k == hosts.get("gb18030"):
-                _inject_gb_host(landing, rel, part, offset)
+                inject_gb_host(landing, rel, part, offset)
             elif k == hosts.get("xlsx") and part_fmt == "xlsx":
                 i_neg = len(part) // 3
                 part[i_neg][COL["personal_base"]] = "-" + part[i_neg][COL["personal_base"]]
