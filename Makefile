@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils chromium wrk
 
-.PHONY: demo test setup system-packages bench
+.PHONY: demo test setup system-packages bench lint typecheck
 
 setup: system-packages $(VENV)/.installed
 
@@ -27,8 +27,16 @@ system-packages:
 demo: setup
 	$(BIN)/shebao demo
 
-test: setup
+test: setup lint typecheck
 	$(BIN)/python -m pytest -q
+
+# ruff (lint + format check) on the Python, sqlfluff on the dbt SQL.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
 
 # Benchmark harness (not one of the two README commands; see benchmarks/README.md).
 bench: setup
