@@ -10,10 +10,12 @@ from foundation.landing.schema import Source
 from pipelines.ingest.report import STATUS_FAILED, FileReport
 
 
-def known_content(con: duckdb.DuckDBPyConnection, source: str, file_hash: str) -> list[tuple[str, str, str | None]]:
-    """(source_file, status, replaced_by) of every earlier outcome for these bytes, oldest first."""
+def known_content(
+    con: duckdb.DuckDBPyConnection, source: str, file_hash: str
+) -> list[tuple[str, str, str | None, str | None]]:
+    """(source_file, status, replaced_by, error) of every earlier outcome for these bytes, oldest first."""
     return con.execute(
-        "SELECT source_file, status, replaced_by FROM raw.load_files WHERE source = ? AND file_hash = ? "
+        "SELECT source_file, status, replaced_by, error FROM raw.load_files WHERE source = ? AND file_hash = ? "
         "ORDER BY loaded_at",
         [source, file_hash],
     ).fetchall()
@@ -32,6 +34,7 @@ def write_load_file(con: duckdb.DuckDBPyConnection, source: str, rep: FileReport
         rep.rows_loaded,
         rep.rows_quarantined,
         rep.rows_skipped,
+        rep.rows_held,
         rep.error,
         rep.load_id,
         now,
@@ -40,15 +43,16 @@ def write_load_file(con: duckdb.DuckDBPyConnection, source: str, rep: FileReport
     if exists:
         con.execute(
             """UPDATE raw.load_files SET logical_name = ?, version = ?, status = ?, rows_read = ?, rows_loaded = ?,
-               rows_quarantined = ?, rows_skipped = ?, error = ?, load_id = ?, loaded_at = ?, replaced_by = ?
+               rows_quarantined = ?, rows_skipped = ?, rows_held = ?, error = ?, load_id = ?, loaded_at = ?,
+               replaced_by = ?
                WHERE file_hash = ? AND source_file = ?""",
             values + [rep.file_hash, rep.file],
         )
     else:
         con.execute(
             """INSERT INTO raw.load_files (logical_name, version, status, rows_read, rows_loaded, rows_quarantined,
-               rows_skipped, error, load_id, loaded_at, replaced_by, file_hash, source, source_file)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               rows_skipped, rows_held, error, load_id, loaded_at, replaced_by, file_hash, source, source_file)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             values + [rep.file_hash, source, rep.file],
         )
 
@@ -74,7 +78,10 @@ def newer_loaded_version(
 
 
 def supersede(con: duckdb.DuckDBPyConnection, source: Source, rep: FileReport, now: dt.datetime) -> list[str]:
-    """Mark the rows of earlier loaded versions superseded (nothing is deleted); returns those files."""
+    """Mark the rows (loaded, quarantined, held) of earlier loaded versions superseded; returns those files.
+
+    Nothing is deleted. A released row lives in the source table by then and is superseded there.
+    """
     if rep.version < 2:
         return []
     earlier = [
@@ -95,6 +102,11 @@ def supersede(con: duckdb.DuckDBPyConnection, source: Source, rep: FileReport, n
     con.execute(
         f"UPDATE raw.quarantine SET superseded_at = ? WHERE superseded_at IS NULL AND source = ? "
         f"AND source_file IN ({marks})",
+        [now, source.name, *earlier],
+    )
+    con.execute(
+        f"UPDATE raw.pending SET superseded_at = ? WHERE superseded_at IS NULL AND released_at IS NULL "
+        f"AND source = ? AND source_file IN ({marks})",
         [now, source.name, *earlier],
     )
     con.execute(

@@ -36,6 +36,7 @@ TEMP_TABLES = (
     "_ingest_qrows",
     "_ingest_quarantine",
     "_ingest_exclude",
+    "_ingest_held",
 )
 VIEWS = ("_ingest_input", "_ingest_idp", "_ingest_usccp")
 
@@ -196,7 +197,7 @@ def row_filter(con: duckdb.DuckDBPyConnection, test: str, table: str) -> str | N
 
 
 def insert_loaded(con: duckdb.DuckDBPyConnection, f: FileSQL, lineage: list[str]) -> int:
-    """Insert every non-blank row that is neither quarantined nor skipped; returns how many.
+    """Insert every non-blank row that is neither quarantined, held nor skipped; returns how many.
 
     The rows are typed again straight from the input; excluding the (few) known rows by
     number rather than re-testing every row keeps the checks out of this scan.
@@ -205,7 +206,7 @@ def insert_loaded(con: duckdb.DuckDBPyConnection, f: FileSQL, lineage: list[str]
     values = ", ".join([f"t_{c}" for c in f.names] + lineage)
     con.execute("""
         CREATE TEMP TABLE _ingest_exclude AS
-        SELECT __row FROM _ingest_qrows UNION SELECT __row FROM _ingest_skip
+        SELECT __row FROM _ingest_qrows UNION SELECT __row FROM _ingest_skip UNION SELECT __row FROM _ingest_held
     """)
     rows = row_filter(con, "__row NOT IN", "_ingest_exclude") or "true"
     return count(con, f"INSERT INTO {f.source.table} ({target}) SELECT {values} FROM {f.typed(rows, valid=True)} c")

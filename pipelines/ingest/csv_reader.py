@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from foundation.landing.schema import Source
+from pipelines.ingest.plausibility import NAME_COLUMNS, first_implausible
 from pipelines.ingest.sheet import (
     EXTRA_SEP,
     HEADER_SCAN_ROWS,
@@ -22,6 +23,8 @@ from pipelines.ingest.sheet import (
     row_numbers,
     table_from_rows,
 )
+
+OTHER_DELIMITERS = {";": "分号（;）", "\t": "制表符（Tab）", "|": "竖线（|）"}
 
 
 def decode_csv_bytes(rel: str, data: bytes) -> tuple[str, str]:
@@ -82,7 +85,7 @@ def read_csv(path: Path, rel: str, source: Source, data: bytes) -> ReadResult:
     head_rows = [row for _, row in zip(range(HEADER_SCAN_ROWS), csv.reader(io.StringIO(head), delimiter=delimiter))]
     found = find_header(head_rows, lookup)
     if found is None:
-        raise no_header(rel, source)
+        raise no_header(rel, source, _delimiter_hint(head, delimiter, lookup))
     header_idx, mapping = found
     check_required(rel, source, mapping)
     header_cells = head_rows[header_idx]
@@ -96,7 +99,35 @@ def read_csv(path: Path, rel: str, source: Source, data: bytes) -> ReadResult:
         table = _read_csv_fast(body, delimiter, header_idx, width, mapping)
     if table is None:
         table = _read_csv_python(body.decode("utf-8"), delimiter, header_idx, width, mapping)
+    if encoding == "gb18030":
+        _check_decoded_names(rel, table, headers)
     return ReadResult(table=table, headers=headers, encoding=encoding)
+
+
+def _delimiter_hint(head: str, used: str, lookup: dict[str, str]) -> str:
+    """A Chinese sentence naming the delimiter that does find the header, or ""."""
+    for delimiter, name in OTHER_DELIMITERS.items():
+        if delimiter == used or delimiter not in head:
+            continue
+        rows = [row for _, row in zip(range(HEADER_SCAN_ROWS), csv.reader(io.StringIO(head), delimiter=delimiter))]
+        if find_header(rows, lookup) is not None:
+            return f"文件看起来是以{name}分隔的，请另存为以逗号分隔的CSV文件"
+    return ""
+
+
+def _check_decoded_names(rel: str, table: pa.Table, headers: dict[str, str]) -> None:
+    """A GB18030 guess that turns a name into mojibake fails the file (see plausibility.py)."""
+    for column in NAME_COLUMNS:
+        if column not in table.column_names:
+            continue
+        found = first_implausible(table.column(column), table.column("__row"))
+        if found is not None:
+            row, ch, value = found
+            raise IngestFileError(
+                f"文件 {rel} 按GB18030/GBK解码后，第{row}行“{headers.get(column, column)}”({column})中出现"
+                f"姓名中不应有的字符“{ch}”（值为“{value.strip()}”），文件很可能不是GB18030/GBK编码"
+                "（例如Latin-1/Windows-1252），请另存为UTF-8编码的CSV文件，整个文件未加载"
+            )
 
 
 class _NotUtf8(Exception):

@@ -17,9 +17,11 @@ Rows and counts
     Row numbers are what a spreadsheet shows (the CSV header is row 1; Parquet has no
     header row, so row N is the N-th record). Rows whose recognised cells are all empty
     are blank and not counted. Every other row is *read*, and ends exactly one of:
-    *skipped* (employer-template rows, see templates.py), *loaded*, or *quarantined*.
-    So per file ``rows_read = rows_loaded + rows_quarantined + rows_skipped``;
-    raw.load_files and the reports carry the four figures.
+    *skipped* (employer-template rows, see templates.py), *loaded*, *quarantined*, or
+    *held* (a valid row naming a person or unit not registered yet, see pending.py). So
+    per file ``rows_read = rows_loaded + rows_quarantined + rows_held + rows_skipped``;
+    raw.load_files and the reports carry the five figures. A file with a header and no
+    data row (or no bytes at all) is ``empty``, with its reason.
 
 Quarantine
     A row is quarantined for hard errors only (soft findings such as amount vs base x
@@ -29,6 +31,13 @@ Quarantine
     ``record`` is the row as read (cells trimmed, empty cells null), as JSON keyed by
     the file's own headers. ``FileReport.reasons`` counts quarantined rows by
     ``"<field>：<problem>"`` of their first failure (so it sums to rows_quarantined).
+
+Odd inputs
+    A missing landing folder, or one without any source sub-folder or file, raises
+    LandingFolderError. Nothing is read through a symbolic link: a linked file or folder
+    fails with a reason. A CSV decoded as GB18030 whose names hold characters no name
+    would (mojibake of another encoding, see plausibility.py) fails; a CSV whose header is
+    found only with ``;``, tab or ``|`` as delimiter fails saying so.
 
 Idempotency
     A file is identified by the SHA-256 of its bytes. Content already loaded for this
@@ -79,12 +88,22 @@ from pipelines.ingest.checks import (
     mark_rows,
     register_identifier_problems,
 )
-from pipelines.ingest.discovery import content_hash, discover_files, logical_name
+from pipelines.ingest.discovery import (
+    SOURCE_ORDER,
+    LandingFolderError,
+    check_landing,
+    content_hash,
+    discover_files,
+    logical_name,
+    read_no_follow,
+)
+from pipelines.ingest.pending import hold_unregistered, release_pending
 from pipelines.ingest.quarantine import find_duplicates, quarantine_rows
 from pipelines.ingest.readers import SUPPORTED_EXTENSIONS, IngestFileError, ReadResult, read_file
 from pipelines.ingest.reference import Reference, read_reference
 from pipelines.ingest.report import (
     STATUS_ALREADY,
+    STATUS_EMPTY,
     STATUS_FAILED,
     STATUS_LOADED,
     STATUS_REPLACED,
@@ -99,11 +118,14 @@ __all__ = [
     "SCAN_BATCH_ROWS",
     "SOURCE_ORDER",
     "STATUS_ALREADY",
+    "STATUS_EMPTY",
     "STATUS_FAILED",
     "STATUS_LOADED",
     "STATUS_REPLACED",
     "FileReport",
+    "LandingFolderError",
     "SourceReport",
+    "check_landing",
     "discover_files",
     "ensure_raw_schema",
     "load_landing",
@@ -113,8 +135,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-SOURCE_ORDER = ("employers", "persons", "enrolments", "ledgers")
 
 
 class _Loader:
@@ -148,8 +168,11 @@ class _Loader:
         )
         self.replaced = []
         now = dt.datetime.now().replace(microsecond=0)
+        if path.is_symlink():
+            rep.error = _symlink_refused(path, rel)
+            return rep
         try:
-            data = path.read_bytes()
+            data = read_no_follow(path)
         except OSError as exc:
             rep.error = f"文件 {rel} 无法读取：{exc}"
             return rep
@@ -166,7 +189,7 @@ class _Loader:
             log.exception("loading %s failed", rel)
             rep.error = f"文件 {rel} 加载失败（内部错误：{type(exc).__name__}: {exc}），整个文件未加载"
         rep.status = STATUS_FAILED
-        rep.rows_read = rep.rows_loaded = rep.rows_quarantined = rep.rows_skipped = 0
+        rep.rows_read = rep.rows_loaded = rep.rows_quarantined = rep.rows_skipped = rep.rows_held = 0
         rep.reasons = {}
         rep.replaced_by = None
         self._record_failure(rep, now)
@@ -178,8 +201,10 @@ class _Loader:
         known = bookkeeping.known_content(self.con, self.source.name, rep.file_hash)
         same_name = [k for k in known if k[0] == rep.file and k[1] != STATUS_FAILED]
         if same_name:
-            rep.status = STATUS_REPLACED if same_name[0][1] == STATUS_REPLACED else STATUS_ALREADY
+            status = same_name[0][1]
+            rep.status = status if status in (STATUS_REPLACED, STATUS_EMPTY) else STATUS_ALREADY
             rep.replaced_by = same_name[0][2]
+            rep.error = same_name[0][3] if status == STATUS_EMPTY else None
             return True
         other = [k for k in known if k[0] != rep.file and k[1] != STATUS_FAILED]
         if other:
@@ -202,6 +227,9 @@ class _Loader:
                 f"文件 {rep.file} 是 {rep.logical_name} 的第{rep.version}版，"
                 f"但已加载更新的第{newer[1]}版（{newer[0]}），本文件未加载"
             )
+        if not data.strip() or data.strip() == b"\xef\xbb\xbf":
+            self._record_empty(rep, now, f"文件 {rep.file} 是空文件：没有表头，也没有数据行，未加载任何记录")
+            return
         result = read_file(path, rep.file, self.source, data)
         del data
         try:
@@ -209,10 +237,18 @@ class _Loader:
                 replaced = bookkeeping.supersede(self.con, self.source, rep, now)
                 self._validate_and_insert(rep, result, now)
                 rep.status = STATUS_LOADED
+                if rep.rows_read == 0:
+                    rep.status = STATUS_EMPTY
+                    rep.error = f"文件 {rep.file} 只有表头，没有数据行，未加载任何记录"
                 self._write_load_file(rep, now)
         finally:
             cleanup(self.con)
         self.replaced = replaced
+
+    def _record_empty(self, rep: FileReport, now: dt.datetime, reason: str) -> None:
+        rep.status, rep.error = STATUS_EMPTY, reason
+        with transaction(self.con):
+            self._write_load_file(rep, now)
 
     def _validate_and_insert(self, rep: FileReport, result: ReadResult, now: dt.datetime) -> None:
         """Type, check, classify and insert one file's rows; all set-based SQL (see checks.py)."""
@@ -233,15 +269,17 @@ class _Loader:
             "ts": f"TIMESTAMP {lit(now.isoformat(sep=' '))}",
         }
         quarantine_rows(con, f, not_skipped, result.headers, lineage)
+        hold_unregistered(con, f, not_skipped, lineage)
         loaded = insert_loaded(
             con, f, [lineage["rel"], "__row", lineage["fhash"], lineage["load_id"], lineage["ts"], "NULL"]
         )
         self._count_outcomes(rep, loaded)
 
     def _count_outcomes(self, rep: FileReport, loaded: int) -> None:
-        """read = loaded + quarantined + skipped, or the file fails."""
+        """read = loaded + quarantined + held + skipped, or the file fails."""
         rep.rows_read = count(self.con, "SELECT count(*) FROM _ingest_checked")
         rep.rows_skipped = count(self.con, "SELECT count(*) FROM _ingest_skip")
+        rep.rows_held = count(self.con, "SELECT count(*) FROM _ingest_held")
         rep.rows_loaded = int(loaded)
         rep.reasons = {
             k: int(v)
@@ -250,8 +288,16 @@ class _Loader:
             ).fetchall()
         }
         rep.rows_quarantined = sum(rep.reasons.values())
-        if rep.rows_read != rep.rows_loaded + rep.rows_quarantined + rep.rows_skipped:
+        if rep.rows_read != rep.rows_loaded + rep.rows_quarantined + rep.rows_held + rep.rows_skipped:
             raise RuntimeError(f"row reconciliation failed for {rep.file}")
+
+
+def _symlink_refused(path: Path, rel: str) -> str:
+    kind = "文件夹" if path.is_dir() else "文件"
+    return (
+        f"{kind} {rel} 是符号链接，为安全起见不读取它指向的内容（不跟随任何链接）；"
+        f"请把{kind}本身而不是链接放入落地目录，未加载"
+    )
 
 
 def _with_progress(files: list[tuple[Path, str]], source: str, progress: bool) -> Iterable[tuple[Path, str]]:
@@ -271,6 +317,8 @@ def load_source(
     ensure_raw_schema(con)
     loader = _Loader(con, Path(landing_dir), schema.SOURCES[source], read_reference())
     report = SourceReport(source=source)
+    with transaction(con):  # rows held earlier whose person or unit has arrived since
+        report.rows_released = release_pending(con, loader.source, dt.datetime.now().replace(microsecond=0))
     files = discover_files(Path(landing_dir), source)
     by_file: dict[str, FileReport] = {}
     # Row order on disk carries no meaning (source_row keeps the file's order), so let
@@ -294,5 +342,9 @@ def load_source(
 def load_landing(
     con: duckdb.DuckDBPyConnection, landing_dir: Path, *, progress: bool = False
 ) -> dict[str, SourceReport]:
-    """All four sources in dependency order: employers, persons, enrolments, ledgers."""
+    """All four sources in dependency order: employers, persons, enrolments, ledgers.
+
+    A landing folder with nothing to load raises LandingFolderError (Chinese, naming the folder).
+    """
+    check_landing(Path(landing_dir))
     return {source: load_source(con, landing_dir, source, progress=progress) for source in SOURCE_ORDER}

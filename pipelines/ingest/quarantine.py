@@ -2,10 +2,10 @@
 
 ``field``/``value`` name the first failing field (schema order) and ``reason`` lists every
 failing field of the row. A duplicate is only looked for when the row has no other error
-(the natural key against non-superseded loaded rows and earlier valid rows of the same
-file; the first one wins). Duplicates are found by a hash of the key and confirmed on the
-key; against loaded rows only the file's own periods are searched, so a file costs the
-same however much history is loaded.
+(the natural key against non-superseded loaded rows, rows held in raw.pending and earlier
+valid rows of the same file; the first one wins). Duplicates are found by a hash of the
+key and confirmed on the key; against loaded rows only the file's own periods are
+searched, so a file costs the same however much history is loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import duckdb
 
 from foundation.landing.schema import raw_column_name
 from pipelines.ingest.checks import FileSQL, row_filter
+from pipelines.ingest.pending import pending_keys_sql
 from pipelines.ingest.sql import count, lit, lits
 from pipelines.ingest.typing_sql import PERIOD_COLUMNS, category_sql, error_sql
 
@@ -63,6 +64,13 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, f: FileSQL, not_skipped: str
         parts.append(f"""
             SELECT c.__row, NULL, x.source_file, x.source_row
             FROM _ingest_checked c JOIN {src.table} x ON {on_raw} AND {live}
+            WHERE c.__ok AND {not_skipped}""")
+    pending = pending_keys_sql(src)
+    if pending is not None and count(con, f"SELECT count(*) FROM {pending}") > 0:
+        on_pending = " AND ".join(f"p.t_{k} = c.t_{k}" for k in key)
+        parts.append(f"""
+            SELECT c.__row, NULL, p.source_file || '（暂挂待登记）', p.source_row
+            FROM _ingest_checked c JOIN {pending} p ON {on_pending}
             WHERE c.__ok AND {not_skipped}""")
     if not parts:  # nothing can collide: an empty table of the same shape
         parts.append("SELECT NULL::INTEGER, NULL::INTEGER, NULL::VARCHAR, NULL::INTEGER WHERE false")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pyarrow as pa
@@ -34,11 +35,12 @@ SUPPORTED_EXTENSIONS = CSV_EXTENSIONS + XLSX_EXTENSIONS + PARQUET_EXTENSIONS
 # --------------------------------------------------------------------------- XLSX
 
 
-def read_xlsx(path: Path, rel: str, source: Source) -> ReadResult:
+def read_xlsx(rel: str, source: Source, data: bytes) -> ReadResult:
+    """From the bytes already read (and hashed): the path is never opened a second time."""
     from python_calamine import CalamineWorkbook
 
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not book.sheet_names:
             raise IngestFileError(f"文件 {rel} 中没有工作表，整个文件未加载")
         raw_rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
@@ -81,11 +83,11 @@ def _text_array(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
         return pa.array([None if v is None else cell_text(v) for v in column.to_pylist()], pa.string())
 
 
-def read_parquet(path: Path, rel: str, source: Source) -> ReadResult:
+def read_parquet(rel: str, source: Source, data: bytes) -> ReadResult:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(pa.BufferReader(data))
     except Exception as exc:
         raise IngestFileError(f"文件 {rel} 不是有效的Parquet文件或已损坏，无法读取：{exc}，整个文件未加载") from exc
     lookup = header_lookup(source)
@@ -128,9 +130,9 @@ def _read_any(path: Path, rel: str, source: Source, data: bytes) -> ReadResult:
     if ext in CSV_EXTENSIONS:
         return read_csv(path, rel, source, data)
     if ext in XLSX_EXTENSIONS:
-        return read_xlsx(path, rel, source)
+        return read_xlsx(rel, source, data)
     if ext in PARQUET_EXTENSIONS:
-        return read_parquet(path, rel, source)
+        return read_parquet(rel, source, data)
     raise IngestFileError(
         f"文件 {rel} 的格式（{path.suffix or '无扩展名'}）不受支持，仅支持 CSV、XLSX、Parquet，整个文件未加载"
     )

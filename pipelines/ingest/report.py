@@ -9,6 +9,7 @@ STATUS_LOADED = "loaded"
 STATUS_ALREADY = "already_loaded"
 STATUS_FAILED = "failed"
 STATUS_REPLACED = "replaced"
+STATUS_EMPTY = "empty"  # header only (or no bytes at all): nothing to load, and the user is told so
 
 
 @dataclass
@@ -16,12 +17,13 @@ class FileReport:
     source: str
     file: str  # relative to the landing folder, "/" separated
     file_hash: str | None
-    status: str  # loaded | already_loaded | failed | replaced
+    status: str  # loaded | already_loaded | failed | replaced | empty
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_skipped: int = 0
-    error: str | None = None  # Chinese, when failed
+    rows_held: int = 0  # waiting in raw.pending for their person or unit to be registered
+    error: str | None = None  # Chinese, when failed or empty
     reasons: dict[str, int] = field(default_factory=dict)  # "<field>：<category>" of each quarantined row
     logical_name: str | None = None
     version: int = 1
@@ -31,11 +33,12 @@ class FileReport:
 
     def summary_line(self) -> str:
         head = f"{self.file}: {self.status}"
-        if self.status == STATUS_FAILED:
+        if self.status in (STATUS_FAILED, STATUS_EMPTY):
             return f"{head} - {self.error}"
+        held = f"held {self.rows_held}, " if self.rows_held else ""
         counts = (
             f"read {self.rows_read}, loaded {self.rows_loaded}, quarantined {self.rows_quarantined}, "
-            f"skipped template rows {self.rows_skipped}"
+            f"{held}skipped template rows {self.rows_skipped}"
         )
         extra = []
         if self.replaced_by:
@@ -49,6 +52,7 @@ class FileReport:
 class SourceReport:
     source: str
     files: list[FileReport] = field(default_factory=list)
+    rows_released: int = 0  # held rows of earlier loads moved into the source table by this load
 
     def _sum(self, attr: str) -> int:
         return sum(getattr(f, attr) for f in self.files)
@@ -69,6 +73,10 @@ class SourceReport:
     def rows_skipped(self) -> int:
         return self._sum("rows_skipped")
 
+    @property
+    def rows_held(self) -> int:
+        return self._sum("rows_held")
+
     def count_status(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
 
@@ -88,10 +96,13 @@ class SourceReport:
             "files_already_loaded": self.count_status(STATUS_ALREADY),
             "files_replaced": self.count_status(STATUS_REPLACED),
             "files_failed": self.count_status(STATUS_FAILED),
+            "files_empty": self.count_status(STATUS_EMPTY),
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
             "rows_skipped": self.rows_skipped,
+            "rows_held": self.rows_held,
+            "rows_released": self.rows_released,
             "quarantine_reasons": self.reasons,
             "failed_files": [{"file": f.file, "error": f.error} for f in self.files if f.status == STATUS_FAILED],
             "file_reports": [{k: v for k, v in asdict(f).items() if k not in ("source",)} for f in self.files],
@@ -99,10 +110,14 @@ class SourceReport:
 
     def summary_lines(self) -> list[str]:
         lines = [f.summary_line() for f in self.files]
+        if self.rows_released:
+            lines.append(f"released {self.rows_released} held rows: their person or unit is now registered")
+        empty = f", {self.count_status(STATUS_EMPTY)} empty" if self.count_status(STATUS_EMPTY) else ""
+        held = f"held {self.rows_held}, " if self.rows_held else ""
         lines.append(
             f"{self.source} total: {len(self.files)} files ({self.count_status(STATUS_LOADED)} loaded, "
             f"{self.count_status(STATUS_ALREADY)} already loaded, {self.count_status(STATUS_REPLACED)} replaced, "
-            f"{self.count_status(STATUS_FAILED)} failed); read {self.rows_read}, loaded {self.rows_loaded}, "
-            f"quarantined {self.rows_quarantined}, skipped template rows {self.rows_skipped}"
+            f"{self.count_status(STATUS_FAILED)} failed{empty}); read {self.rows_read}, loaded {self.rows_loaded}, "
+            f"quarantined {self.rows_quarantined}, {held}skipped template rows {self.rows_skipped}"
         )
         return lines

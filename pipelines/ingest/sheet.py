@@ -97,10 +97,12 @@ def check_required(rel: str, source: Source, mapping: dict[int, str]) -> None:
         raise IngestFileError(f"文件 {rel} 缺少必需列：{names}，整个文件未加载")
 
 
-def no_header(rel: str, source: Source) -> IngestFileError:
+def no_header(rel: str, source: Source, hint: str = "") -> IngestFileError:
+    """hint: a further Chinese sentence (for example the delimiter the file seems to use)."""
     examples = "、".join(c.label for c in source.columns if c.required)
     return IngestFileError(
-        f"文件 {rel} 未找到表头行：前{HEADER_SCAN_ROWS}行中没有可识别的列名（应包含 {examples} 等），整个文件未加载"
+        f"文件 {rel} 未找到表头行：前{HEADER_SCAN_ROWS}行中没有可识别的列名（应包含 {examples} 等）"
+        f"{'；' + hint if hint else ''}，整个文件未加载"
     )
 
 
