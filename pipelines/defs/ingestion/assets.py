@@ -38,7 +38,10 @@ def _build_raw_asset(source: str) -> dg.AssetsDefinition:
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
     ) -> dg.MaterializeResult:
-        loader.check_landing(landing.folder)  # a missing or empty landing folder fails the run, naming the folder
+        try:  # a missing or empty landing folder fails the run with its Chinese message
+            loader.check_landing(landing.folder)
+        except loader.LandingFolderError as exc:
+            raise dg.Failure(description=str(exc)) from None
         with warehouse.connect() as con:
             loader.ensure_raw_schema(con)
             report = loader.load_source(con, landing.folder, source)
