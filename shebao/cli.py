@@ -11,8 +11,14 @@ from shebao.options import add_warehouse_option, warehouse
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.ingest.discovery import LandingFolderError, check_landing
     from pipelines.run import run_pipeline
 
+    try:  # nothing to load is one line and a non-zero exit, not a run of empty steps
+        check_landing(Path(args.landing).resolve())
+    except LandingFolderError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
     summary = run_pipeline(Path(args.landing).resolve(), warehouse(args), args.as_of)
     print("\n".join(summary.lines()))
     return 0 if summary.success else 1

@@ -28,13 +28,20 @@ def _build_raw_asset(source: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=raw_asset_key(source),
         group_name=INGESTION_GROUP,
-        description=f"{spec.label} ({source}): rows loaded from landing/{source}/, bad rows quarantined in raw.quarantine.",
+        description=(
+            f"{spec.label} ({source}): rows loaded from landing/{source}/, bad rows quarantined in raw.quarantine, "
+            "rows naming an unregistered person or unit held in raw.pending."
+        ),
         deps=[raw_asset_key(u) for u in upstream.get(source, [])],
         kinds={"duckdb", "python"},
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
     ) -> dg.MaterializeResult:
+        try:  # a missing or empty landing folder fails the run with its Chinese message
+            loader.check_landing(landing.folder)
+        except loader.LandingFolderError as exc:
+            raise dg.Failure(description=str(exc)) from None
         with warehouse.connect() as con:
             loader.ensure_raw_schema(con)
             report = loader.load_source(con, landing.folder, source)
