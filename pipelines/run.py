@@ -1,29 +1,121 @@
-"""Materialize every asset for one landing folder, in process, through the Dagster definitions."""
+"""Materialize every asset for one landing folder, in process, through the Dagster definitions.
+
+A run holds the warehouse's writer lock (pipelines/resources.py) from start to end and stops on
+SIGINT or SIGTERM: Dagster then interrupts the running step, dagster-dbt forwards the interrupt
+to dbt, and the kernel kills dbt anyway if this process dies first (pipelines/defs/transform/dbt_child.py).
+Nothing a killed run leaves (no lock, no concurrency slot) blocks the next one.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import dagster as dg
 import duckdb
 
 from foundation import paths as settings
-from pipelines.run_tags import AS_OF_TAG
+from pipelines.resources import writer_lock
+from pipelines.run_tags import AS_OF_TAG, RUNNER_HOST_TAG, RUNNER_PID_TAG
+
+INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+# What earlier versions wrote: a persistent pool whose slot a killed run held for ever.
+OLD_INSTANCE_CONFIG = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
+
+
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM stopped the run; the step it was in did not complete."""
+
+    def __init__(self, signum: int | None = None) -> None:
+        self.signum = signum
+        name = signal.Signals(signum).name if signum else "SIGINT/SIGTERM"
+        super().__init__(
+            f"运行被信号 {name} 中断：正在进行的步骤未完成，已发布的数据副本保持不变；"
+            "重新运行 shebao run 即可从中断处继续"
+        )
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
 
 
 def dagster_home() -> Path:
-    """Runs launched from the CLI land in the same instance `dagster dev` shows."""
+    """Runs from the CLI land in the instance `dagster dev` shows (DAGSTER_HOME, else SHEBAO_HOME/dagster)."""
     path = Path(os.environ.get("DAGSTER_HOME", settings.shebao_home() / "dagster")).resolve()
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
-    if not config.exists():
-        # The network is closed here; one DuckDB writer at a time.
-        config.write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
-    os.environ["DAGSTER_HOME"] = str(path)
+    # The network is closed here. No concurrency pool: the writer lock serialises runs.
+    if not config.exists() or config.read_text("utf-8") == OLD_INSTANCE_CONFIG:
+        config.write_text(INSTANCE_CONFIG, "utf-8")
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_runs_of_dead_runners(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the runs a killed `shebao run` on this host left marked as started."""
+    failed = []
+    host = socket.gethostname()
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        pid = run.tags.get(RUNNER_PID_TAG)
+        if run.tags.get(RUNNER_HOST_TAG) == host and pid and pid.isdigit() and not _alive(int(pid)):
+            instance.report_run_failed(run, f"the shebao run process {pid} died before the run finished")
+            failed.append(run.run_id)
+    return failed
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[list[int]]:
+    """SIGTERM stops the run like SIGINT; yields the signals received.
+
+    Outside a step a signal raises KeyboardInterrupt at once. While Dagster executes it
+    installs its own handler for both signals and interrupts the running step instead
+    (dagster-dbt forwards that to dbt); the run then ends as failed and the caller checks
+    the list. Only the main thread can take signals.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield received
+    except KeyboardInterrupt:
+        raise RunInterrupted(received[0] if received else None) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    return result.dagster_run.status == dg.DagsterRunStatus.CANCELED or any(
+        event.is_step_failure
+        and event.step_failure_data is not None
+        and event.step_failure_data.error is not None
+        and event.step_failure_data.error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
+        for event in result.all_events
+    )
 
 
 @dataclass
@@ -59,21 +151,33 @@ class RunSummary:
         return out
 
 
-def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_level: str = "WARNING") -> RunSummary:
+def run_pipeline(
+    landing: Path,
+    warehouse: Path,
+    as_of: str | None = None,
+    log_level: str = "WARNING",
+    wait_seconds: float | None = None,
+) -> RunSummary:
+    """One load-and-build run. Raises WriterBusy when another run keeps the warehouse, RunInterrupted on a signal."""
     from pipelines.definitions import LOAD_AND_BUILD_JOB, build_defs
 
     as_of = as_of or dt.date.today().isoformat()
     dt.date.fromisoformat(as_of)  # fail early on a malformed date
-    dagster_home()
-    defs = build_defs(landing=landing, warehouse=warehouse)
-    job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            tags={AS_OF_TAG: as_of},
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
+    warehouse = Path(warehouse).resolve()
+    home = dagster_home()
+    with stop_on_signals() as received, writer_lock(warehouse, wait_seconds):
+        defs = build_defs(landing=landing, warehouse=warehouse)
+        job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            fail_runs_of_dead_runners(instance)
+            result = job.execute_in_process(
+                instance=instance,
+                tags={AS_OF_TAG: as_of, RUNNER_PID_TAG: str(os.getpid()), RUNNER_HOST_TAG: socket.gethostname()},
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            )
+        if received or _interrupted(result):
+            raise RunInterrupted(received[0] if received else None)
     summary = RunSummary(success=result.success)
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
