@@ -126,6 +126,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         acquire_writer(self.file, self.wait_seconds)
+        # Holding the lock, any half-written serving copy beside ours is a dead run's.
+        for leftover in self.serving_file.parent.glob(self.serving_file.name + ".tmp-*"):
+            leftover.unlink(missing_ok=True)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         release_writer(self.file)
@@ -133,7 +136,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.file), read_only=read_only, config=duckdb_config())
+        con = duckdb.connect(str(self.file), read_only=read_only, config=dict(duckdb_config()))
         try:
             yield con
         finally:

@@ -178,11 +178,16 @@ def run_pipeline(
             )
         if received or _interrupted(result):
             raise RunInterrupted(received[0] if received else None)
+    return summarise(result, warehouse)
+
+
+def summarise(result: dg.ExecuteInProcessResult, warehouse: Path) -> RunSummary:
+    """What `shebao run` prints: per-file ingestion, checks, failures and the published marts' row counts."""
     summary = RunSummary(success=result.success)
-    for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
-        if mat and mat.asset_key.path[0] == "raw" and "summary" in mat.metadata:
-            summary.ingestion[mat.asset_key.path[-1]] = mat.metadata["summary"].value
+    materializations = [e.step_materialization_data.materialization for e in result.get_asset_materialization_events()]
+    for mat in materializations:
+        if mat.asset_key.path[0] == "raw" and "summary" in mat.metadata:
+            summary.ingestion[mat.asset_key.path[-1]] = str(mat.metadata["summary"].value)
     for evaluation in result.get_asset_check_evaluations():
         summary.checks.append(
             (evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.passed, evaluation.severity.value)
@@ -192,9 +197,7 @@ def run_pipeline(
             summary.failures.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
     summary.failures.extend(f"blocking check failed: {name}" for name in summary.blocking_failures)
     summary.success = result.success and not summary.blocking_failures
-    published = any(
-        e.asset_key and e.asset_key.path == ["serving_copy"] for e in result.get_asset_materialization_events()
-    )
+    published = any(m.asset_key.path == ["serving_copy"] for m in materializations)
     if summary.success and not published:
         summary.notes.append(
             "Inputs unchanged since the last build (same loaded files, as-of date and dbt project): "
@@ -204,12 +207,12 @@ def run_pipeline(
     if summary.success and serving.exists():
         con = duckdb.connect(str(serving), read_only=True)
         try:
-            for schema, table, rows in con.execute(
-                "select schema_name, table_name, estimated_size from duckdb_tables() where schema_name = 'marts' order by 2"
-            ).fetchall():
-                summary.marts[f"{schema}.{table}"] = con.execute(
-                    f'select count(*) from "{schema}"."{table}"'
-                ).fetchone()[0]
+            tables = con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+            for (table,) in tables:
+                count = con.execute(f'select count(*) from marts."{table}"').fetchone()
+                summary.marts[f"marts.{table}"] = int(count[0]) if count else 0
         finally:
             con.close()
     return summary

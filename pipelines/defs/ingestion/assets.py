@@ -25,7 +25,9 @@ def _build_raw_asset(source: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=raw_asset_key(source),
         group_name=INGESTION_GROUP,
-        description=f"{spec.label} ({source}): rows loaded from landing/{source}/, bad rows quarantined in raw.quarantine.",
+        description=(
+            f"{spec.label} ({source}): rows loaded from landing/{source}/, bad rows quarantined in raw.quarantine."
+        ),
         deps=[raw_asset_key(u) for u in upstream.get(source, [])],
         kinds={"duckdb", "python"},
     )
@@ -35,15 +37,14 @@ def _build_raw_asset(source: str) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             loader.ensure_raw_schema(con)
             report = loader.load_source(con, landing.folder, source)
-            total = con.execute(f"select count(*) from raw.{source} where superseded_at is null").fetchone()[0]
+            live = con.execute(f"select count(*) from raw.{source} where superseded_at is null").fetchone()
         for line in report.summary_lines():
             context.log.info(line)
         metadata = report.to_metadata()
         metadata["summary"] = dg.MetadataValue.text("\n".join(report.summary_lines()))
-        metadata["dagster/row_count"] = int(total)
+        metadata["dagster/row_count"] = int(live[0]) if live else 0
         return dg.MaterializeResult(metadata=metadata)
 
-    _asset.__name__ = f"raw_{source}"
     return _asset
 
 

@@ -64,7 +64,9 @@ def _build_raw_check(source: str) -> dg.AssetChecksDefinition:
         asset=raw_asset_key(source),
         name=check_name,
         blocking=True,
-        description=f"Great Expectations suite '{source}' on the rows of raw.{source} loaded since its last pass (blocking).",
+        description=(
+            f"Great Expectations suite '{source}' on the rows of raw.{source} loaded since its last pass (blocking)."
+        ),
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
@@ -84,7 +86,6 @@ def _build_raw_check(source: str) -> dg.AssetChecksDefinition:
             metadata={**outcome.to_metadata(), "loads_validated": len(pending)},
         )
 
-    _check.__name__ = check_name
     return _check
 
 
