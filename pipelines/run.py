@@ -80,32 +80,64 @@ def fail_runs_of_dead_runners(instance: dg.DagsterInstance) -> list[str]:
     return failed
 
 
+class Signals:
+    """The signals this process received, as the interpreter's wakeup pipe saw them.
+
+    Dagster replaces the SIGINT/SIGTERM handlers while it executes, so a handler of ours
+    would not see a signal that arrives mid-step; the wakeup pipe sees every one.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        for fd in (self._read, self._write):
+            os.set_blocking(fd, False)
+        self._seen: list[int] = []
+
+    def received(self) -> list[int]:
+        try:
+            while chunk := os.read(self._read, 64):
+                self._seen.extend(b for b in chunk if b in (signal.SIGINT, signal.SIGTERM))
+        except BlockingIOError:
+            pass
+        return self._seen
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
 @contextmanager
-def stop_on_signals() -> Iterator[list[int]]:
-    """SIGTERM stops the run like SIGINT; yields the signals received.
+def stop_on_signals() -> Iterator[Signals]:
+    """SIGTERM stops the run like SIGINT.
 
     Outside a step a signal raises KeyboardInterrupt at once. While Dagster executes it
     installs its own handler for both signals and interrupts the running step instead
     (dagster-dbt forwards that to dbt); the run then ends as failed and the caller checks
-    the list. Only the main thread can take signals.
+    `received()`. Only the main thread can take signals.
     """
-    received: list[int] = []
+    seen = Signals()
     if threading.current_thread() is not threading.main_thread():
-        yield received
+        try:
+            yield seen
+        finally:
+            seen.close()
         return
 
     def _interrupt(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous_fd = signal.set_wakeup_fd(seen._write, warn_on_full_buffer=False)
     try:
-        yield received
+        yield seen
     except KeyboardInterrupt:
-        raise RunInterrupted(received[0] if received else None) from None
+        got = seen.received()
+        raise RunInterrupted(got[0] if got else None) from None
     finally:
+        signal.set_wakeup_fd(previous_fd)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        seen.close()
 
 
 def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
@@ -159,13 +191,16 @@ def run_pipeline(
     wait_seconds: float | None = None,
 ) -> RunSummary:
     """One load-and-build run. Raises WriterBusy when another run keeps the warehouse, RunInterrupted on a signal."""
-    from pipelines.definitions import LOAD_AND_BUILD_JOB, build_defs
-
     as_of = as_of or dt.date.today().isoformat()
     dt.date.fromisoformat(as_of)  # fail early on a malformed date
     warehouse = Path(warehouse).resolve()
     home = dagster_home()
-    with stop_on_signals() as received, writer_lock(warehouse, wait_seconds):
+    with stop_on_signals() as signals, writer_lock(warehouse, wait_seconds):
+        from pipelines.definitions import (
+            LOAD_AND_BUILD_JOB,
+            build_defs,
+        )  # after the lock: a busy warehouse says so fast
+
         defs = build_defs(landing=landing, warehouse=warehouse)
         job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
         with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -176,6 +211,7 @@ def run_pipeline(
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
+        received = signals.received()
         if received or _interrupted(result):
             raise RunInterrupted(received[0] if received else None)
     return summarise(result, warehouse)

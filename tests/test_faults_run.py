@@ -13,8 +13,10 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +28,9 @@ pytestmark = pytest.mark.slow
 AS_OF = "2025-07-15"
 RUN_TIMEOUT = 900  # seconds for one whole run on a loaded 2-core machine
 SHEBAO = str(Path(sys.executable).with_name("shebao"))
-# Bookkeeping of when a file was loaded, different in every warehouse by design; every other column is compared.
-PER_LOAD_COLUMNS = {"load_id", "loaded_at"}
+# Bookkeeping of when a file was loaded, different in every warehouse by design: the load id and time, and the
+# incremental marts' per-fee-period hash of the contribution rows that include them. Every other column is compared.
+PER_LOAD_COLUMNS = {"load_id", "loaded_at", "source_fingerprint"}
 FIGURES = {"faults injected": 0, "runs recovered": 0, "tables compared": 0, "rows compared": 0, "differences": 0}
 
 
@@ -164,43 +167,59 @@ def recover(home: Path, landing: Path, baseline: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("faults")
-    landing = root / "landing 落地"
-    subprocess.run(
-        [SHEBAO, "generate", "--out", str(landing), "--persons", "60", "--months", "202501:202506", "--seed", "7"],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    home = root / "baseline"
-    run = Run.start(home, landing)
-    assert run.finish() == 0, run.text[-4000:]
-    yield {"root": root, "landing": landing, "baseline": home / "serving.duckdb"}
-    print("\nfault suite figures: " + ", ".join(f"{k} {v}" for k, v in FIGURES.items()))
+def corpus() -> Iterator[dict[str, Path]]:
+    # Its own folder, not pytest's rotating basetemp, which other sessions on this machine may prune mid-run.
+    with tempfile.TemporaryDirectory(prefix="shebao-faults-") as tmp:
+        root = Path(tmp)
+        landing = root / "landing 落地"
+        subprocess.run(
+            [SHEBAO, "generate", "--out", str(landing), "--persons", "60", "--months", "202501:202506", "--seed", "7"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        home = root / "baseline"
+        run = Run.start(home, landing)
+        assert run.finish() == 0, run.text[-4000:]
+        yield {"root": root, "landing": landing, "baseline": home / "serving.duckdb"}
+        print("\nfault suite figures: " + ", ".join(f"{k} {v}" for k, v in FIGURES.items()))
 
 
-def test_kill_at_ingestion_dbt_and_serving_copy_then_recover(corpus: dict[str, Path]) -> None:
-    home, landing, baseline = corpus["root"] / "kills", corpus["landing"], corpus["baseline"]
-    warehouse = home / "warehouse.duckdb"
-
-    run = Run.start(home, landing)
-    run.wait_for(step_started("raw__ledgers"))
-    time.sleep(1.0)  # inside the ledger load
-    assert kill(run) == -signal.SIGKILL
-    assert 'STEP_SUCCESS - Finished execution of step "raw__ledgers"' not in run.text
-    recover(home, landing, baseline)
-
-    # Without its serving copy the same warehouse builds again (dbt and publish, nothing left to load).
-    (home / "serving.duckdb").unlink()
-    run = Run.start(home, landing)
-    run.wait_for(step_started("shebao_dbt_models"))
+def wait_for_dbt(run: Run, warehouse: Path) -> list[int]:
     run.wait_for(r"Running dbt command")
     deadline = time.monotonic() + 120
     while not dbt_processes(warehouse) and time.monotonic() < deadline:
         time.sleep(0.05)
-    dbt = dbt_processes(warehouse)
-    assert dbt, "dbt did not start"
+    found = dbt_processes(warehouse)
+    assert found, "dbt did not start"
+    return found
+
+
+def test_kill_at_every_stage_and_sigterm_then_recover(corpus: dict[str, Path]) -> None:
+    """One warehouse through every fault; each recovery is compared with the uninterrupted build.
+
+    Removing the serving copy makes the next run build and publish again over the same loaded
+    files, so the dbt and serving-copy stages can be faulted without loading everything anew.
+    """
+    home, landing, baseline = corpus["root"] / "faults", corpus["landing"], corpus["baseline"]
+    warehouse = home / "warehouse.duckdb"
+
+    run = Run.start(home, landing)  # kill -9 while loading the ledgers
+    run.wait_for(step_started("raw__ledgers"))
+    time.sleep(1.0)
+    assert kill(run) == -signal.SIGKILL
+    assert 'STEP_SUCCESS - Finished execution of step "raw__ledgers"' not in run.text
+    assert_no_dbt_survives(warehouse, within=1)
+
+    run = Run.start(home, landing, "--wait", "5")  # kill -9 in the GX checks of the re-run
+    run.wait_for(step_started("raw__ledgers_gx_ledgers"))
+    assert kill(run) == -signal.SIGKILL
+    assert "Running dbt command" not in run.text
+    recover(home, landing, baseline)
+
+    (home / "serving.duckdb").unlink()
+    run = Run.start(home, landing, "--wait", "5")  # kill -9 while dbt builds
+    wait_for_dbt(run, warehouse)
     time.sleep(3)  # some models built, others not
     assert kill(run) == -signal.SIGKILL
     assert_no_dbt_survives(warehouse)
@@ -208,7 +227,7 @@ def test_kill_at_ingestion_dbt_and_serving_copy_then_recover(corpus: dict[str, P
     recover(home, landing, baseline)
 
     (home / "serving.duckdb").unlink()
-    run = Run.start(home, landing)
+    run = Run.start(home, landing, "--wait", "5")  # kill -9 while the serving copy is written
     run.wait_for(step_started("serving_copy"))
     deadline = time.monotonic() + 5
     while not list(home.glob("serving.duckdb.tmp-*")) and time.monotonic() < deadline:
@@ -217,24 +236,9 @@ def test_kill_at_ingestion_dbt_and_serving_copy_then_recover(corpus: dict[str, P
     recover(home, landing, baseline)
     assert not list(home.glob("serving.duckdb.tmp-*"))  # the dead run's half-written copy is gone
 
-
-def test_kill_at_gx_checks_and_sigterm_in_dbt_then_recover(corpus: dict[str, Path]) -> None:
-    home, landing, baseline = corpus["root"] / "checks", corpus["landing"], corpus["baseline"]
-    warehouse = home / "warehouse.duckdb"
-
-    run = Run.start(home, landing)
-    run.wait_for(step_started("raw__ledgers_gx_ledgers"))
-    assert kill(run) == -signal.SIGKILL
-    assert "shebao_dbt_models" not in run.text
-    recover(home, landing, baseline)
-
     (home / "serving.duckdb").unlink()
-    run = Run.start(home, landing)
-    run.wait_for(r"Running dbt command")
-    deadline = time.monotonic() + 120
-    while not dbt_processes(warehouse) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert dbt_processes(warehouse), "dbt did not start"
+    run = Run.start(home, landing, "--wait", "5")  # SIGTERM while dbt builds
+    wait_for_dbt(run, warehouse)
     time.sleep(2)
     started = time.monotonic()
     code = kill(run, signal.SIGTERM)
