@@ -4,6 +4,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -237,3 +238,22 @@ def test_landing_sensor_requests_a_run_only_when_files_change(tmp_path, monkeypa
         cursor = result.cursor
     with dg.build_sensor_context(resources=resources, cursor=cursor) as ctx:
         assert not sensor.evaluate_tick(ctx).run_requests  # unchanged since the last tick
+
+
+def test_a_run_left_started_by_a_killed_runner_is_marked_failed(tmp_path):
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.run import fail_runs_of_dead_runners
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    with dg.DagsterInstance.ephemeral(tempdir=str(tmp_path)) as instance:
+        for run_id, pid in (("a" * 8, dead.pid), ("b" * 8, os.getpid())):
+            tags = {"shebao/runner_pid": str(pid), "shebao/runner_host": host}
+            instance.add_run(
+                DagsterRun(job_name="load_and_build", run_id=run_id, status=dg.DagsterRunStatus.STARTED, tags=tags)
+            )
+        assert fail_runs_of_dead_runners(instance) == ["a" * 8]
+        assert instance.get_run_by_id("a" * 8).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id("b" * 8).status == dg.DagsterRunStatus.STARTED  # its runner is alive
