@@ -1,4 +1,9 @@
-"""The one Definitions object: ingestion, GX checks, dbt models, the serving copy, the landing sensor."""
+"""The one Definitions object: ingestion, GX checks, dbt models, the serving copy, the sensor and schedule.
+
+Importing this module does nothing. Dagster (`dagster dev -m pipelines.definitions`,
+`dagster definitions validate -m pipelines.definitions`) calls `defs()` to load the code
+location, and `shebao run` calls `build_defs()`; either prepares the dbt manifest first.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,21 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs.ingestion.assets import build_landing_sensor, raw_assets
+from pipelines.defs.ingestion.assets import raw_assets
+from pipelines.defs.ingestion.sensors import build_landing_sensor
 from pipelines.defs.quality.checks import contribution_amounts_check, raw_checks
 from pipelines.defs.serving.assets import build_serving_asset
-from pipelines.defs.transform.dbt import dbt_resource, shebao_dbt_models
+from pipelines.defs.transform.dbt import dbt_models
+from pipelines.defs.transform.resources import dbt_resource
+from pipelines.defs.transform.schedules import build_nightly_schedule
 from pipelines.resources import default_resources
 
 LOAD_AND_BUILD_JOB = "load_and_build"
 
 
 def build_defs(landing: Path | None = None, warehouse: Path | None = None) -> dg.Definitions:
-    mart_keys = [key for key in shebao_dbt_models.keys if not key.path[-1].startswith("stg_")]
+    models = dbt_models()
+    mart_keys = [key for key in models.keys if not key.path[-1].startswith("stg_")]
     serving_copy = build_serving_asset(sorted(mart_keys, key=lambda k: k.to_user_string()))
     load_and_build = dg.define_asset_job(
         LOAD_AND_BUILD_JOB,
@@ -24,14 +33,18 @@ def build_defs(landing: Path | None = None, warehouse: Path | None = None) -> dg
         description="Load new landing files, run the GX checks, build every dbt model, publish the serving copy.",
     )
     return dg.Definitions(
-        assets=[*raw_assets, shebao_dbt_models, serving_copy],
+        assets=[*raw_assets, models, serving_copy],
         asset_checks=[*raw_checks, contribution_amounts_check],
         jobs=[load_and_build],
         sensors=[build_landing_sensor(load_and_build)],
+        schedules=[build_nightly_schedule(load_and_build)],
         resources={**default_resources(landing, warehouse), "dbt": dbt_resource()},
-        # One writer per DuckDB file: run steps one after another in one process.
+        # One writer per DuckDB file: steps run one after another in the run's own process.
         executor=dg.in_process_executor,
     )
 
 
-defs = build_defs()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location Dagster loads: the default landing folder and warehouse (SHEBAO_HOME)."""
+    return build_defs()

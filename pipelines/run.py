@@ -1,29 +1,153 @@
-"""Materialize every asset for one landing folder, in process, through the Dagster definitions."""
+"""Materialize every asset for one landing folder, in process, through the Dagster definitions.
+
+A run holds the warehouse's writer lock (pipelines/resources.py) from start to end and stops on
+SIGINT or SIGTERM: Dagster then interrupts the running step, dagster-dbt forwards the interrupt
+to dbt, and the kernel kills dbt anyway if this process dies first (pipelines/defs/transform/dbt_child.py).
+Nothing a killed run leaves (no lock, no concurrency slot) blocks the next one.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import dagster as dg
 import duckdb
 
 from foundation import paths as settings
-from pipelines.run_tags import AS_OF_TAG
+from pipelines.resources import writer_lock
+from pipelines.run_tags import AS_OF_TAG, RUNNER_HOST_TAG, RUNNER_PID_TAG
+
+INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+# What earlier versions wrote: a persistent pool whose slot a killed run held for ever.
+OLD_INSTANCE_CONFIG = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
+
+
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM stopped the run; the step it was in did not complete."""
+
+    def __init__(self, signum: int | None = None) -> None:
+        self.signum = signum
+        name = signal.Signals(signum).name if signum else "SIGINT/SIGTERM"
+        super().__init__(
+            f"运行被信号 {name} 中断：正在进行的步骤未完成，已发布的数据副本保持不变；"
+            "重新运行 shebao run 即可从中断处继续"
+        )
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
 
 
 def dagster_home() -> Path:
-    """Runs launched from the CLI land in the same instance `dagster dev` shows."""
+    """Runs from the CLI land in the instance `dagster dev` shows (DAGSTER_HOME, else SHEBAO_HOME/dagster)."""
     path = Path(os.environ.get("DAGSTER_HOME", settings.shebao_home() / "dagster")).resolve()
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
-    if not config.exists():
-        # The network is closed here; one DuckDB writer at a time.
-        config.write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
-    os.environ["DAGSTER_HOME"] = str(path)
+    # The network is closed here. No concurrency pool: the writer lock serialises runs.
+    if not config.exists() or config.read_text("utf-8") == OLD_INSTANCE_CONFIG:
+        config.write_text(INSTANCE_CONFIG, "utf-8")
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_runs_of_dead_runners(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the runs a killed `shebao run` on this host left marked as started."""
+    failed = []
+    host = socket.gethostname()
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        pid = run.tags.get(RUNNER_PID_TAG)
+        if run.tags.get(RUNNER_HOST_TAG) == host and pid and pid.isdigit() and not _alive(int(pid)):
+            instance.report_run_failed(run, f"the shebao run process {pid} died before the run finished")
+            failed.append(run.run_id)
+    return failed
+
+
+class Signals:
+    """The signals this process received, as the interpreter's wakeup pipe saw them.
+
+    Dagster replaces the SIGINT/SIGTERM handlers while it executes, so a handler of ours
+    would not see a signal that arrives mid-step; the wakeup pipe sees every one.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        for fd in (self._read, self._write):
+            os.set_blocking(fd, False)
+        self._seen: list[int] = []
+
+    def received(self) -> list[int]:
+        try:
+            while chunk := os.read(self._read, 64):
+                self._seen.extend(b for b in chunk if b in (signal.SIGINT, signal.SIGTERM))
+        except BlockingIOError:
+            pass
+        return self._seen
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[Signals]:
+    """SIGTERM stops the run like SIGINT.
+
+    Outside a step a signal raises KeyboardInterrupt at once. While Dagster executes it
+    installs its own handler for both signals and interrupts the running step instead
+    (dagster-dbt forwards that to dbt); the run then ends as failed and the caller checks
+    `received()`. Only the main thread can take signals.
+    """
+    seen = Signals()
+    if threading.current_thread() is not threading.main_thread():
+        try:
+            yield seen
+        finally:
+            seen.close()
+        return
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous_fd = signal.set_wakeup_fd(seen._write, warn_on_full_buffer=False)
+    try:
+        yield seen
+    except KeyboardInterrupt:
+        got = seen.received()
+        raise RunInterrupted(got[0] if got else None) from None
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        seen.close()
+
+
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    return result.dagster_run.status == dg.DagsterRunStatus.CANCELED or any(
+        event.is_step_failure
+        and event.step_failure_data is not None
+        and event.step_failure_data.error is not None
+        and event.step_failure_data.error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
+        for event in result.all_events
+    )
 
 
 @dataclass
@@ -59,26 +183,47 @@ class RunSummary:
         return out
 
 
-def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_level: str = "WARNING") -> RunSummary:
-    from pipelines.definitions import LOAD_AND_BUILD_JOB, build_defs
-
+def run_pipeline(
+    landing: Path,
+    warehouse: Path,
+    as_of: str | None = None,
+    log_level: str = "WARNING",
+    wait_seconds: float | None = None,
+) -> RunSummary:
+    """One load-and-build run. Raises WriterBusy when another run keeps the warehouse, RunInterrupted on a signal."""
     as_of = as_of or dt.date.today().isoformat()
     dt.date.fromisoformat(as_of)  # fail early on a malformed date
-    dagster_home()
-    defs = build_defs(landing=landing, warehouse=warehouse)
-    job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            tags={AS_OF_TAG: as_of},
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
+    warehouse = Path(warehouse).resolve()
+    home = dagster_home()
+    with stop_on_signals() as signals, writer_lock(warehouse, wait_seconds):
+        from pipelines.definitions import (
+            LOAD_AND_BUILD_JOB,
+            build_defs,
+        )  # after the lock: a busy warehouse says so fast
+
+        defs = build_defs(landing=landing, warehouse=warehouse)
+        job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            fail_runs_of_dead_runners(instance)
+            result = job.execute_in_process(
+                instance=instance,
+                tags={AS_OF_TAG: as_of, RUNNER_PID_TAG: str(os.getpid()), RUNNER_HOST_TAG: socket.gethostname()},
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            )
+        received = signals.received()
+        if received or _interrupted(result):
+            raise RunInterrupted(received[0] if received else None)
+    return summarise(result, warehouse)
+
+
+def summarise(result: dg.ExecuteInProcessResult, warehouse: Path) -> RunSummary:
+    """What `shebao run` prints: per-file ingestion, checks, failures and the published marts' row counts."""
     summary = RunSummary(success=result.success)
-    for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
-        if mat and mat.asset_key.path[0] == "raw" and "summary" in mat.metadata:
-            summary.ingestion[mat.asset_key.path[-1]] = mat.metadata["summary"].value
+    materializations = [e.step_materialization_data.materialization for e in result.get_asset_materialization_events()]
+    for mat in materializations:
+        if mat.asset_key.path[0] == "raw" and "summary" in mat.metadata:
+            summary.ingestion[mat.asset_key.path[-1]] = str(mat.metadata["summary"].value)
     for evaluation in result.get_asset_check_evaluations():
         summary.checks.append(
             (evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.passed, evaluation.severity.value)
@@ -88,9 +233,7 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_l
             summary.failures.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
     summary.failures.extend(f"blocking check failed: {name}" for name in summary.blocking_failures)
     summary.success = result.success and not summary.blocking_failures
-    published = any(
-        e.asset_key and e.asset_key.path == ["serving_copy"] for e in result.get_asset_materialization_events()
-    )
+    published = any(m.asset_key.path == ["serving_copy"] for m in materializations)
     if summary.success and not published:
         summary.notes.append(
             "Inputs unchanged since the last build (same loaded files, as-of date and dbt project): "
@@ -100,12 +243,12 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: str | None = None, log_l
     if summary.success and serving.exists():
         con = duckdb.connect(str(serving), read_only=True)
         try:
-            for schema, table, rows in con.execute(
-                "select schema_name, table_name, estimated_size from duckdb_tables() where schema_name = 'marts' order by 2"
-            ).fetchall():
-                summary.marts[f"{schema}.{table}"] = con.execute(
-                    f'select count(*) from "{schema}"."{table}"'
-                ).fetchone()[0]
+            tables = con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+            for (table,) in tables:
+                count = con.execute(f'select count(*) from marts."{table}"').fetchone()
+                summary.marts[f"marts.{table}"] = int(count[0]) if count else 0
         finally:
             con.close()
     return summary

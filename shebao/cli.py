@@ -12,14 +12,24 @@ from shebao.options import add_warehouse_option, warehouse
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.ingest.discovery import LandingFolderError, check_landing
-    from pipelines.run import run_pipeline
+    from pipelines.resources import WriterBusy
+    from pipelines.run import RunInterrupted, run_pipeline
 
     try:  # nothing to load is one line and a non-zero exit, not a run of empty steps
         check_landing(Path(args.landing).resolve())
     except LandingFolderError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    summary = run_pipeline(Path(args.landing).resolve(), warehouse(args), args.as_of)
+    try:
+        summary = run_pipeline(
+            Path(args.landing).resolve(), warehouse(args), args.as_of, log_level=args.log_level, wait_seconds=args.wait
+        )
+    except WriterBusy as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    except RunInterrupted as exc:
+        print(f"已停止：{exc}", file=sys.stderr)
+        return exc.exit_code
     print("\n".join(summary.lines()))
     return 0 if summary.success else 1
 
@@ -31,6 +41,19 @@ def add_run_parser(subparsers) -> None:
     )
     add_warehouse_option(p)
     p.add_argument("--as-of", default=None, help="ISO date arrears and ages are computed as of (default today)")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for another run writing the same warehouse (default $SHEBAO_WRITER_WAIT_SECONDS or 600)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="Dagster console log level",
+    )
     p.set_defaults(func=cmd_run)
 
 

@@ -82,7 +82,7 @@ def test_every_bad_row_is_quarantined_with_a_reason_naming_it(built):
     got = {(f, r) for f, r, _, _ in rows}
     want = {(e["file"], e["row"]) for e in expected if e["kind"] != "duplicate_file"}
     assert got == want
-    for source_file, row, field, reason in rows:
+    for source_file, row, _field, reason in rows:
         assert reason.startswith(f"文件 {source_file} 第{row}行")
     reasons = " ".join(r for *_, r in rows)
     assert "校验位错误" in reasons and "202313" in reasons and "未知的险种类型" in reasons
@@ -92,10 +92,11 @@ def test_per_file_counts_reconcile_and_match_the_tables(built):
     wh = built["warehouse"]
     files = _fetch(
         wh,
-        "select source, source_file, status, rows_read, rows_loaded, rows_quarantined, rows_skipped from raw.load_files",
+        "select source, source_file, status, rows_read, rows_loaded, rows_quarantined, rows_skipped "
+        "from raw.load_files",
     )
     assert files
-    for source, name, status, read, loaded, quarantined, skipped in files:
+    for _source, name, _status, read, loaded, quarantined, skipped in files:
         assert read == loaded + quarantined + skipped, name
     statuses = {status for _, _, status, *_ in files}
     assert statuses <= {"loaded", "already_loaded"}
@@ -174,7 +175,7 @@ def test_new_as_of_date_rebuilds_and_republishes(built):
 
 def test_checks_validate_only_loads_they_have_not_passed(built):
     """After a pass every live load is recorded with its row count; nothing is pending."""
-    from pipelines.defs.quality.checks import pending_loads
+    from pipelines.build_state import pending_loads
 
     con = duckdb.connect(str(built["warehouse"]))
     try:
@@ -198,7 +199,8 @@ def test_blocking_check_failure_stops_the_build_with_a_nonzero_exit(built, capsy
     con = duckdb.connect(str(wh))
     try:
         con.execute("""insert into raw.ledgers by name
-                       select * replace ('110105194912310021' as id_number, 'manual' as source_file, 999999 as source_row)
+                       select * replace ('110105194912310021' as id_number, 'manual' as source_file,
+                                         999999 as source_row)
                        from raw.ledgers where superseded_at is null limit 1""")
     finally:
         con.close()

@@ -3,81 +3,38 @@
 The raw-table suites block everything downstream when they fail; the soft suite over
 contribution lines checked against reference data only reports.
 
-Each check validates the loads it has not yet passed (raw.gx_validated_loads), not the
+Each check validates the loads it has not yet passed (raw.gx_validated_loads, see pipelines/build_state.py), not the
 whole history again: a new month costs what the month costs. Uniqueness of the natural
 key still covers old rows, because the scope includes every live row sharing a key with a
 new row. A load that failed a check stays unvalidated, so the check keeps failing until
 the data are corrected.
 """
 
-import json
-
 import dagster as dg
+import duckdb
 
 from expectations import run as gx_run
 from foundation.landing.schema import SOURCES, raw_column_name
+from pipelines.build_state import mark_validated, pending_loads, record_check_result
 from pipelines.defs.ingestion.assets import raw_asset_key
 from pipelines.resources import WarehouseResource
 
 SOFT_CHECK_MODEL = dg.AssetKey(["int_contribution_checks"])
-VALIDATED_LOADS = "raw.gx_validated_loads"
 
 
-def record_outcome(con, check_name: str, blocking: bool, outcome: gx_run.CheckOutcome) -> None:
-    """Keep every GX result in the warehouse so the serving copy (and the 数据质量 page) can show it."""
-    con.execute("""create table if not exists raw.expectation_results (
-        check_name varchar, suite varchar, blocking boolean, success boolean, row_count bigint,
-        evaluated_expectations integer, successful_expectations integer, failures varchar, checked_at timestamp)""")
-    con.execute(
-        "insert into raw.expectation_results values (?, ?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
-        [
-            check_name,
-            outcome.suite,
-            blocking,
-            outcome.success,
-            outcome.row_count,
-            outcome.evaluated_expectations,
-            outcome.successful_expectations,
-            json.dumps(outcome.to_metadata()["failures"], ensure_ascii=False),
-        ],
-    )
-
-
-def pending_loads(con, check_name: str, relation: str) -> tuple[list[str], bool]:
-    """(loads of `relation` this check has not passed with their current row count, whether it passed any).
-
-    Counting live rows per load means a row changed behind the loader's back (added to or
-    superseded in an old load) puts that load back in scope.
-    """
-    con.execute(
-        f"create table if not exists {VALIDATED_LOADS} "
-        "(check_name varchar, load_id varchar, live_rows bigint, validated_at timestamp)"
-    )
-    con.execute(
-        f"""create or replace temp table gx_live_loads as
-                   select load_id, count(*) as live_rows from {relation} where superseded_at is null group by 1"""
-    )
-    done = con.execute(f"select count(*) from {VALIDATED_LOADS} where check_name = ?", [check_name]).fetchone()[0]
-    pending = [
-        r[0]
-        for r in con.execute(
-            f"""select l.load_id from gx_live_loads as l
-            left join (select load_id, arg_max(live_rows, validated_at) as live_rows
-                       from {VALIDATED_LOADS} where check_name = ? group by 1) as v using (load_id)
-            where v.live_rows is distinct from l.live_rows
-            order by 1""",
-            [check_name],
-        ).fetchall()
-    ]
-    return pending, done > 0
-
-
-def mark_validated(con, check_name: str, load_ids: list[str]) -> None:
-    con.execute(
-        f"""insert into {VALIDATED_LOADS}
-                    select ?, load_id, live_rows, current_localtimestamp()
-                    from gx_live_loads where load_id in (select unnest(?::varchar[]))""",
-        [check_name, load_ids],
+def record_outcome(
+    con: duckdb.DuckDBPyConnection, check_name: str, blocking: bool, outcome: gx_run.CheckOutcome
+) -> None:
+    record_check_result(
+        con,
+        check_name,
+        outcome.suite,
+        blocking,
+        outcome.success,
+        outcome.row_count,
+        outcome.evaluated_expectations,
+        outcome.successful_expectations,
+        outcome.to_metadata()["failures"],
     )
 
 
@@ -107,7 +64,9 @@ def _build_raw_check(source: str) -> dg.AssetChecksDefinition:
         asset=raw_asset_key(source),
         name=check_name,
         blocking=True,
-        description=f"Great Expectations suite '{source}' on the rows of raw.{source} loaded since its last pass (blocking).",
+        description=(
+            f"Great Expectations suite '{source}' on the rows of raw.{source} loaded since its last pass (blocking)."
+        ),
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
@@ -127,7 +86,6 @@ def _build_raw_check(source: str) -> dg.AssetChecksDefinition:
             metadata={**outcome.to_metadata(), "loads_validated": len(pending)},
         )
 
-    _check.__name__ = check_name
     return _check
 
 

@@ -77,20 +77,6 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
     return counts
 
 
-def served_fingerprint(serving: Path) -> str | None:
-    """The inputs fingerprint of the dbt build the serving copy was published from."""
-    if not serving.exists():
-        return None
-    con = duckdb.connect(str(serving), read_only=True)
-    try:
-        row = con.execute("select max(inputs_fingerprint) from meta.build_info").fetchone()
-    except duckdb.Error:
-        return None  # published before fingerprints existed
-    finally:
-        con.close()
-    return row[0] if row else None
-
-
 def build_serving_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=dg.AssetKey(["serving_copy"]),

@@ -1,0 +1,148 @@
+"""Build state in one place: what the warehouse was built from, what was published, what GX has passed.
+
+The pipeline skips dbt and the serving copy when nothing changed, and the GX checks only look
+at loads they have not passed yet. Both decisions rest on the bookkeeping tables defined here
+(`meta.dbt_build_state`, `raw.expectation_results`, `raw.gx_validated_loads`); no other module
+writes their DDL. The raw source, quarantine and load-file tables belong to the loader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+
+BUILD_STATE = "meta.dbt_build_state"
+EXPECTATION_RESULTS = "raw.expectation_results"
+VALIDATED_LOADS = "raw.gx_validated_loads"
+
+
+# --------------------------------------------------------------------------- dbt builds
+
+
+def ensure_build_state(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists meta")
+    con.execute(f"create table if not exists {BUILD_STATE} (fingerprint varchar, as_of varchar, built_at timestamp)")
+
+
+def inputs_fingerprint(con: duckdb.DuckDBPyConnection, as_of: str, manifest_path: Path) -> str:
+    """What a build depends on: every loaded, superseded or failed file, the as-of date, the dbt project.
+
+    Every change to raw goes through raw.load_files (new load, correction superseding rows),
+    so equal fingerprints mean a new build would produce the same tables.
+    """
+    files = con.execute(
+        """select coalesce(string_agg(concat_ws('|', source, source_file, file_hash, status, load_id, replaced_by),
+                                      '\n' order by source, source_file, file_hash), '')
+           from raw.load_files"""
+    ).fetchone()
+    nodes = json.loads(manifest_path.read_text("utf-8"))["nodes"]
+    code = "\n".join(f"{k}:{v.get('checksum', {}).get('checksum', '')}" for k, v in sorted(nodes.items()))
+    return hashlib.sha256("\x00".join([files[0] if files else "", as_of, code]).encode("utf-8")).hexdigest()
+
+
+def last_built_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The inputs fingerprint of the last dbt build that finished over the whole project."""
+    ensure_build_state(con)
+    row = con.execute(f"select fingerprint from {BUILD_STATE} order by built_at desc limit 1").fetchone()
+    return row[0] if row else None
+
+
+def record_build(con: duckdb.DuckDBPyConnection, fingerprint: str, as_of: str) -> None:
+    """Written only after dbt finished: a killed build leaves the previous fingerprint, so the next run rebuilds."""
+    ensure_build_state(con)
+    con.execute(f"insert into {BUILD_STATE} values (?, ?, current_localtimestamp())", [fingerprint, as_of])
+
+
+def served_fingerprint(serving: Path) -> str | None:
+    """The inputs fingerprint of the dbt build the serving copy was published from."""
+    if not serving.exists():
+        return None
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        row = con.execute("select max(inputs_fingerprint) from meta.build_info").fetchone()
+    except duckdb.Error:
+        return None  # published before fingerprints existed
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+# --------------------------------------------------------------------------- GX checks
+
+
+def ensure_check_state(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    con.execute(f"""create table if not exists {EXPECTATION_RESULTS} (
+        check_name varchar, suite varchar, blocking boolean, success boolean, row_count bigint,
+        evaluated_expectations integer, successful_expectations integer, failures varchar, checked_at timestamp)""")
+    con.execute(
+        f"create table if not exists {VALIDATED_LOADS} "
+        "(check_name varchar, load_id varchar, live_rows bigint, validated_at timestamp)"
+    )
+
+
+def record_check_result(
+    con: duckdb.DuckDBPyConnection,
+    check_name: str,
+    suite: str,
+    blocking: bool,
+    success: bool,
+    row_count: int,
+    evaluated: int,
+    successful: int,
+    failures: object,
+) -> None:
+    """Keep every GX result in the warehouse so the serving copy (and the 数据质量 page) can show it."""
+    ensure_check_state(con)
+    con.execute(
+        f"insert into {EXPECTATION_RESULTS} values (?, ?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
+        [
+            check_name,
+            suite,
+            blocking,
+            success,
+            row_count,
+            evaluated,
+            successful,
+            json.dumps(failures, ensure_ascii=False),
+        ],
+    )
+
+
+def pending_loads(con: duckdb.DuckDBPyConnection, check_name: str, relation: str) -> tuple[list[str], bool]:
+    """(loads of `relation` this check has not passed with their current row count, whether it passed any).
+
+    Counting live rows per load means a row changed behind the loader's back (added to or
+    superseded in an old load) puts that load back in scope.
+    """
+    ensure_check_state(con)
+    con.execute(
+        f"""create or replace temp table gx_live_loads as
+                   select load_id, count(*) as live_rows from {relation} where superseded_at is null group by 1"""
+    )
+    done = con.execute(f"select count(*) from {VALIDATED_LOADS} where check_name = ?", [check_name]).fetchone()
+    pending = [
+        r[0]
+        for r in con.execute(
+            f"""select l.load_id from gx_live_loads as l
+            left join (select load_id, arg_max(live_rows, validated_at) as live_rows
+                       from {VALIDATED_LOADS} where check_name = ? group by 1) as v using (load_id)
+            where v.live_rows is distinct from l.live_rows
+            order by 1""",
+            [check_name],
+        ).fetchall()
+    ]
+    return pending, bool(done and done[0] > 0)
+
+
+def mark_validated(con: duckdb.DuckDBPyConnection, check_name: str, load_ids: list[str]) -> None:
+    """Record the loads (as counted by the last `pending_loads`) that this check has now passed."""
+    con.execute(
+        f"""insert into {VALIDATED_LOADS}
+                    select ?, load_id, live_rows, current_localtimestamp()
+                    from gx_live_loads where load_id in (select unnest(?::varchar[]))""",
+        [check_name, load_ids],
+    )
