@@ -1,5 +1,6 @@
 """Issue a certificate: render, digest the printed text, sign the token, stamp the QR,
-PAdES-sign the PDF and record it in the registry (superseding an earlier issue)."""
+PAdES-sign the PDF and record it in the registry with the digest of its visible content
+(voiding an earlier issue for the same subject and period only when asked)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from certificates import code as codes
-from certificates import config, documents, pades, qr, render
+from certificates import config, documents, pades, pdf_verify, qr, render
 from certificates import token as tokens
 from certificates.keys import KeyStore, add_months, iso, utcnow
 from certificates.registry import Registry
@@ -60,6 +61,7 @@ def issue_document(
     keystore: KeyStore | None = None,
     now: datetime | None = None,
     validity_months: int = config.VALIDITY_MONTHS,
+    void_previous: bool = False,
 ) -> IssuedCertificate:
     registry = registry or Registry()
     keystore = keystore or KeyStore()
@@ -96,6 +98,7 @@ def issue_document(
     url = qr.verification_url(token_b32)
     final, version = qr.stamp_pdf(draft, url, box)
     signed = pades.sign_pdf(final, cert_id)
+    visual = pdf_verify.visual_digest(signed)
 
     path = Path(out) if out else config.output_dir() / f"{doc.kind.name}-{cert_id}.pdf"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +117,8 @@ def issue_document(
         kid=kid.hex(),
         facts={"证明类型": doc.title, **doc.facts},
         file_path=str(path),
+        visual_digest=visual.hex(),
+        void_previous=void_previous,
     )
     return IssuedCertificate(
         path,

@@ -118,19 +118,29 @@ class TrustedKey:
 class TrustList:
     """Public keys by kid (a list per kid: on a collision every key is tried)."""
 
-    def __init__(self, keys: list[TrustedKey], issuer: str = config.ISSUER_ID):
+    def __init__(self, keys: list[TrustedKey], issuer: str = config.ISSUER_ID, pdf_roots: list[bytes] | None = None):
         self.keys = keys
         self.issuer = issuer
+        self.pdf_roots = list(pdf_roots or [])  # PEM roots of the PDF-signing (PAdES) chain
 
     def candidates(self, kid: bytes) -> list[TrustedKey]:
         return [k for k in self.keys if k.kid == kid]
 
     def as_json(self) -> dict:
-        return {"issuer": self.issuer, "issuer_name": config.ISSUER_NAME, "keys": [k.as_json() for k in self.keys]}
+        return {
+            "issuer": self.issuer,
+            "issuer_name": config.ISSUER_NAME,
+            "keys": [k.as_json() for k in self.keys],
+            "pdf_roots": [r.decode("ascii") for r in self.pdf_roots],
+        }
 
     @classmethod
     def from_json(cls, doc: dict) -> TrustList:
-        return cls([TrustedKey.from_json(item) for item in doc.get("keys", [])], doc.get("issuer", config.ISSUER_ID))
+        return cls(
+            [TrustedKey.from_json(item) for item in doc.get("keys", [])],
+            doc.get("issuer", config.ISSUER_ID),
+            [r.encode("ascii") for r in doc.get("pdf_roots", [])],
+        )
 
 
 class KeyStore:
@@ -225,4 +235,8 @@ class KeyStore:
         if not doc["keys"]:
             self.signing_key()
             doc = self._load_doc()
-        return TrustList.from_json(doc)
+        trust = TrustList.from_json(doc)
+        root = self.dir / "pades" / "ca.crt"
+        if root.exists():  # the PDF-signing root travels with the token keys
+            trust.pdf_roots = [root.read_bytes()]
+        return trust

@@ -34,7 +34,8 @@ create table if not exists certificates (
     facts text not null,
     file_path text,
     verification_count integer not null default 0,
-    last_verified_at text
+    last_verified_at text,
+    visual_digest text
 );
 create index if not exists certificates_subject on certificates (doc_type, subject, period, status);
 """
@@ -59,6 +60,7 @@ class Record:
     file_path: str | None
     verification_count: int
     last_verified_at: str | None
+    visual_digest: str | None = None
 
 
 def _now() -> str:
@@ -72,6 +74,9 @@ class Registry:
         self._local = threading.local()
         with self.connect() as con:
             con.executescript(SCHEMA)
+            columns = {r["name"] for r in con.execute("pragma table_info(certificates)")}
+            if "visual_digest" not in columns:  # registries created before the visible-content digest
+                con.execute("alter table certificates add column visual_digest text")
 
     @contextmanager
     def connect(self):
@@ -127,21 +132,31 @@ class Registry:
         kid: str,
         facts: dict,
         file_path: str | None = None,
+        visual_digest: str | None = None,
+        void_previous: bool = False,
     ) -> list[str]:
-        """Insert a new certificate; earlier valid ones for the same document become superseded."""
+        """Insert a new certificate; earlier valid ones for the same document stay valid unless
+        `void_previous`, when they become superseded by this one (returns the numbers voided).
+
+        A copy an employer already handed to a bank must not silently turn 已被替换."""
         with self.connect() as con:
             con.execute("begin immediate")
             try:
-                older = [
-                    r["id"]
-                    for r in con.execute(
-                        "select id from certificates where doc_type = ? and subject = ? and period = ? and status = 'valid'",
-                        (doc_type, subject, period),
-                    )
-                ]
+                older = (
+                    [
+                        r["id"]
+                        for r in con.execute(
+                            "select id from certificates where doc_type = ? and subject = ? and period = ?"
+                            " and status = 'valid'",
+                            (doc_type, subject, period),
+                        )
+                    ]
+                    if void_previous
+                    else []
+                )
                 con.execute(
                     "insert into certificates (id, code, doc_type, subject, period, issued_at, expires_at, digest,"
-                    " kid, facts, file_path) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " kid, facts, file_path, visual_digest) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         id,
                         code,
@@ -154,6 +169,7 @@ class Registry:
                         kid,
                         json.dumps(facts, ensure_ascii=False),
                         file_path,
+                        visual_digest,
                     ),
                 )
                 con.executemany(

@@ -28,6 +28,13 @@ STATUS = {  # reason -> (status, Chinese status)
     "not_yet_valid": ("invalid", "无效: 尚未生效"),
     "code_checksum": ("invalid", "无效: 校验码有误"),
     "code_malformed": ("invalid", "无效: 校验码有误"),
+    "content_mismatch": ("invalid", "无效: 内容与签名不符"),
+    "pdf_unsigned": ("invalid", "无效: 文件没有电子签名"),
+    "pdf_bad_signature": ("invalid", "无效: 签名无效"),
+    "pdf_untrusted": ("invalid", "无效: 签名无效"),
+    "pdf_digest_mismatch": ("invalid", "无效: 文件签名后被修改"),
+    "pdf_modified": ("invalid", "无效: 文件签名后被修改"),
+    "pdf_malformed": ("invalid", "无效: 无法读取文件"),
 }
 INVALID = ("invalid", "无效: 签名或内容不符")
 
@@ -42,6 +49,12 @@ REASON_ZH = {
     "not_yet_valid": "证明尚未生效",
     "bad_signature": "签名无效",
     "content_mismatch": "文件内容与签名不符（可能被篡改或二维码被替换）",
+    "pdf_unsigned": "文件没有出具机构的电子签名（电子印章），不是出具机构签发的原件",
+    "pdf_bad_signature": "文件的电子签名无效（签名数据损坏或被伪造）",
+    "pdf_untrusted": "文件的签名证书不是出具机构的证书",
+    "pdf_digest_mismatch": "文件在签名后被改动，签名覆盖的内容与签名摘要不符",
+    "pdf_modified": "文件在签名后被追加修改（如覆盖图片、批注或表单域）",
+    "pdf_malformed": "文件不是可读取的PDF",
     "kid_unprotected": "密钥标识未受签名保护",
     "alg_not_allowed": "不允许的签名算法",
     "key_withdrawn": "签名密钥已被撤销",
@@ -173,46 +186,14 @@ def verify_url(
     return verify_token(token_text, trust, registry, **kw)
 
 
-def read_qr_texts(pdf_bytes: bytes, dpi: int = 150) -> list[str]:
-    """Every QR code on the PDF's pages as a phone camera would read them (pdfium + zxing-cpp)."""
-    import pypdfium2 as pdfium
-    import zxingcpp
-
-    doc = pdfium.PdfDocument(pdf_bytes)
-    texts = []
-    try:
-        for page in doc:
-            image = page.render(scale=dpi / 72).to_pil()
-            page.close()
-            texts += [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode) if r.valid]
-    finally:
-        doc.close()
-    return texts
-
-
 def verify_pdf(
     pdf: bytes | Path | str, trust: TrustList, registry: Registry | None = None, *, base: str | None = None, **kw
 ) -> Verdict:
-    """The QR's token must verify and its digest must match the text printed in this PDF."""
-    from certificates import render
+    """A PDF file: its PAdES signature, QR token, printed text and visible content (pdf_verify)."""
+    from certificates import pdf_verify
 
     pdf_bytes = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
-    prefix = qr.verification_url("", base)
-    found = [t for t in read_qr_texts(pdf_bytes) if t.startswith(prefix)]
-    if not found:
-        return Verdict("no_qr")
-    if len(set(found)) > 1:
-        return Verdict("content_mismatch", "more than one verification QR code")
-    verdict = verify_url(found[0], trust, registry, base=base, **kw)
-    if verdict.cert_id is None:
-        return verdict
-    claims = tokens.peek_claims(tokens.b32decode(qr.token_from_url(found[0], base)))
-    text = render.canonical_text(pdf_bytes)
-    if claims is None or not hmac.compare_digest(render.content_digest(pdf_bytes), claims.digest):
-        verdict.reason, verdict.detail = "content_mismatch", "printed text does not match the signed digest"
-    elif claims.cert_id not in text:
-        verdict.reason, verdict.detail = "content_mismatch", "printed certificate number differs"
-    return verdict
+    return pdf_verify.verify_pdf_bytes(pdf_bytes, trust, registry, base=base, **kw)
 
 
 def verify_any(value: str, trust: TrustList | None = None, registry: Registry | None = None, **kw) -> Verdict:
