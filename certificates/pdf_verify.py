@@ -67,7 +67,7 @@ def _digest_object(obj, h, seen: dict[tuple[int, int], int]) -> None:
 
 def _digest_dict(obj, h, seen) -> None:
     h.update(b"<<")
-    for key in sorted(k for k in obj.keys() if k not in SKIPPED_KEYS):
+    for key in sorted(k for k in obj if k not in SKIPPED_KEYS):
         h.update(key.encode() + b"=")
         _digest_object(obj.raw_get(key), h, seen)
     h.update(b">>")
@@ -182,7 +182,7 @@ def verify_pdf_bytes(pdf_bytes: bytes, trust, registry=None, *, base: str | None
 
     if len(pdf_bytes) > config.MAX_PDF_BYTES:
         return Verdict("too_large", f"{len(pdf_bytes)} bytes")
-    if not pdf_bytes.lstrip()[:5] == b"%PDF-":
+    if pdf_bytes.lstrip()[:5] != b"%PDF-":
         return Verdict("pdf_malformed", "not a PDF file")
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
@@ -205,10 +205,11 @@ def verify_pdf_bytes(pdf_bytes: bytes, trust, registry=None, *, base: str | None
     if claims is None or claims.cert_id not in signature.signed_for.split():
         verdict.reason, verdict.detail = "content_mismatch", "the QR code belongs to another certificate"
         return verdict
-    if not hmac.compare_digest(render.content_digest(pdf_bytes), claims.digest):
+    text = render.canonical_text(pdf_bytes)  # the costly part of a long file: once
+    if not hmac.compare_digest(render.text_digest(text), claims.digest):
         verdict.reason, verdict.detail = "content_mismatch", "printed text does not match the signed digest"
         return verdict
-    if claims.cert_id not in render.canonical_text(pdf_bytes):
+    if claims.cert_id not in text:
         verdict.reason, verdict.detail = "content_mismatch", "printed certificate number differs"
         return verdict
     if registry is not None and verdict.reason not in ("unknown_certificate", "bad_signature"):

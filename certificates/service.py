@@ -7,14 +7,16 @@ statement that both counts the verification and returns the status. No warehouse
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from pathlib import Path
 
 import jinja2
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from certificates import config, verify
 from certificates import token as tokens
@@ -22,6 +24,7 @@ from certificates.keys import KeyStore
 from certificates.registry import Registry
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+NO_STORE = {"Cache-Control": "no-store"}
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
 
 
@@ -60,26 +63,48 @@ class TrustCache:
 
 
 class RateLimiter:
-    """Sliding window per client: at most `limit` attempts in `window` seconds."""
+    """Sliding window per client: at most `limit` attempts in `window` seconds.
 
-    def __init__(self, limit: int, window: float):
-        self.limit, self.window = limit, window
-        self.hits: dict[str, deque] = defaultdict(deque)
+    Clients are kept in least-recently-seen order, so every call first forgets the clients
+    idle for a whole window (amortised O(1)) and the table never exceeds `max_clients`."""
+
+    def __init__(self, limit: int, window: float, max_clients: int = 50_000):
+        self.limit, self.window, self.max_clients = limit, window, max_clients
+        self.hits: OrderedDict[str, deque] = OrderedDict()
         self.lock = threading.Lock()
 
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
+    def allow(self, client: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
         with self.lock:
-            q = self.hits[client]
+            while self.hits:
+                oldest, q = next(iter(self.hits.items()))
+                if q and now - q[-1] <= self.window and len(self.hits) <= self.max_clients:
+                    break
+                del self.hits[oldest]
+            q = self.hits.pop(client, None) or deque()
+            self.hits[client] = q  # most recently seen last
             while q and now - q[0] > self.window:
                 q.popleft()
             if len(q) >= self.limit:
                 return False
             q.append(now)
-            if len(self.hits) > 100_000:  # forget idle clients
-                for key in [k for k, v in self.hits.items() if not v]:
-                    del self.hits[key]
             return True
+
+
+def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
+    """The peer's address; X-Forwarded-For only when the peer is a configured proxy."""
+    peer = request.client.host if request.client else "unknown"
+    if peer not in trusted_proxies:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):  # the nearest hop not one of our proxies is the client
+        if hop not in trusted_proxies:
+            return hop[:64]
+    return peer
+
+
+def trusted_proxies_from_env() -> frozenset[str]:
+    return frozenset(p.strip() for p in os.environ.get("SHEBAO_TRUSTED_PROXIES", "").split(",") if p.strip())
 
 
 def create_app(
@@ -88,8 +113,11 @@ def create_app(
     *,
     lookup_limit: int = 10,
     lookup_window: float = 60.0,
+    trusted_proxies: frozenset[str] | None = None,
 ) -> FastAPI:
     registry = registry or Registry()
+    proxies = trusted_proxies_from_env() if trusted_proxies is None else frozenset(trusted_proxies)
+    pdf_lock = threading.Lock()  # pdfium is not thread-safe
     cache = TrustCache(keystore or KeyStore())
     limiter = RateLimiter(lookup_limit, lookup_window)
     # The endpoints are `async def`: verification is CPU work of well under a millisecond
@@ -99,7 +127,6 @@ def create_app(
     app.state.registry, app.state.trust_cache, app.state.limiter = registry, cache, limiter
 
     def check(token_text: str) -> verify.Verdict:
-        token_text = token_text.upper()
         trust, cose_keys = cache.get()
         verdict = verify.verify_token(token_text, trust, registry, count=True, cose_keys=cose_keys)
         if verdict.reason == "unknown_kid":  # a key rotated in by the CLI since the last load
@@ -108,9 +135,17 @@ def create_app(
             verdict = verify.verify_token(token_text, trust, registry, count=True, cose_keys=cose_keys)
         return verdict
 
-    def page(verdict: verify.Verdict | None, *, title: str, show_form: bool = False, status_code: int = 200, **kw):
+    def page(
+        verdict: verify.Verdict | None,
+        *,
+        title: str,
+        show_form: bool = False,
+        status_code: int = 200,
+        mode: str = "verdict",
+        **kw,
+    ):
         html = _env.get_template("verify_page.html").render(
-            verdict=verdict, page_title=title, issuer=config.ISSUER_NAME, show_form=show_form, **kw
+            verdict=verdict, page_title=title, issuer=config.ISSUER_NAME, show_form=show_form, mode=mode, **kw
         )
         return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
@@ -123,11 +158,37 @@ def create_app(
     async def verify_api(token: str):
         return JSONResponse(check(token).as_json(), headers={"Cache-Control": "no-store"})
 
-    def client_of(request: Request) -> str:
-        return request.client.host if request.client else "unknown"
+    @app.get("/", response_class=HTMLResponse)
+    async def home():
+        return page(None, title="电子证明验证", mode="home")
+
+    def check_pdf(data: bytes) -> verify.Verdict:
+        trust, _ = cache.get()
+        with pdf_lock:
+            return verify.verify_pdf(data, trust, registry, count=True)
+
+    async def read_upload(file: UploadFile) -> bytes | None:
+        data = await file.read(config.MAX_PDF_BYTES + 1)
+        return None if len(data) > config.MAX_PDF_BYTES else data
+
+    @app.get("/pdf", response_class=HTMLResponse)
+    async def pdf_form():
+        return page(None, title="PDF文件验证", mode="pdf")
+
+    @app.post("/pdf", response_class=HTMLResponse)
+    async def pdf_page(file: UploadFile = File(...)):
+        data = await read_upload(file)
+        verdict = verify.Verdict("too_large") if data is None else await run_in_threadpool(check_pdf, data)
+        return page(verdict, title="PDF文件验证", mode="pdf")
+
+    @app.post("/api/verify-pdf")
+    async def pdf_api(file: UploadFile = File(...)):
+        data = await read_upload(file)
+        verdict = verify.Verdict("too_large") if data is None else await run_in_threadpool(check_pdf, data)
+        return JSONResponse(verdict.as_json(), status_code=413 if data is None else 200, headers=NO_STORE)
 
     def do_lookup(request: Request, number: str, code: str) -> tuple[verify.Verdict, int]:
-        if not limiter.allow(client_of(request)):
+        if not limiter.allow(client_address(request, proxies)):
             return verify.Verdict("rate_limited"), 429
         return verify.lookup(registry, number[:64], code[:64]), 200
 
@@ -162,4 +223,6 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
 
     app = create_app()
     gc.freeze()  # the long-lived objects of the app stay out of every later collection
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # uvicorn would otherwise rewrite the client address from X-Forwarded-For, and the lookup
+    # limiter would key on whatever a client claims to be; client_address() alone decides
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)

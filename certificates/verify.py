@@ -85,6 +85,10 @@ class Verdict:
     last_verified_at: str | None = None
     kid: str | None = None
     online: bool = False
+    status_changed_at: str | None = None
+    superseded_by: str | None = None
+    revocation_checked: bool | None = None  # offline: whether a fresh revocation list was consulted
+    revocation_list_age: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -104,8 +108,50 @@ class Verdict:
 
     def as_json(self) -> dict:
         data = asdict(self)
-        data.update(valid=self.valid, status=self.status, status_zh=self.status_zh, reason_zh=self.reason_zh)
+        data.update(
+            valid=self.valid,
+            status=self.status,
+            status_zh=self.status_zh,
+            reason_zh=self.reason_zh,
+            issued_date_zh=_date_zh(self.issued_at),
+            expires_date_zh=_date_zh(self.expires_at),
+            status_changed_date_zh=_date_zh(self.status_changed_at),
+        )
         return data
+
+    def rows(self) -> list[tuple[str, str]]:
+        """What a verifier compares with the paper, named and dated as the PDF prints them."""
+        if not self.cert_id:
+            return []
+        out = [("证明编号", self.cert_id)]
+        if self.title:
+            out.append(("证明类型", self.title))
+        out += [(k, str(v)) for k, v in self.facts.items() if k != "证明类型"]
+        if self.issued_at:
+            out.append(("开具日期", _date_zh(self.issued_at)))
+        if self.expires_at:
+            out.append(("有效期至", _date_zh(self.expires_at)))
+        if self.reason == "revoked":
+            out.append(("撤销日期", _date_zh(self.status_changed_at)))
+            out.append(("撤销原因", self.detail or "未说明"))
+        if self.reason == "superseded":
+            out.append(("替换日期", _date_zh(self.status_changed_at)))
+            out.append(("替换为证明编号", self.superseded_by or ""))
+        if self.verification_count is not None:
+            out.append(("验证次数", f"{self.verification_count}（可多次验证）"))
+        return out
+
+
+def _date_zh(text: str | None) -> str:
+    """An ISO UTC timestamp as paper prints it: the Beijing date, 2026年12月02日."""
+    from certificates.render import date_zh
+
+    if not text:
+        return ""
+    try:
+        return date_zh(parse_iso(text))
+    except ValueError:
+        return text
 
 
 def _fmt(ts: datetime) -> str:
@@ -116,6 +162,8 @@ def _apply_record(verdict: Verdict, record: Record) -> None:
     verdict.facts = record.facts
     verdict.verification_count = record.verification_count
     verdict.last_verified_at = record.last_verified_at
+    verdict.status_changed_at = record.status_changed_at
+    verdict.superseded_by = record.superseded_by
 
 
 def verify_raw(
@@ -166,9 +214,14 @@ def verify_raw(
     return verdict
 
 
+def normalise_token(text: str) -> str:
+    """The one normalisation of a typed or pasted token, for the CLI and HTTP alike."""
+    return "".join(text.split()).upper()
+
+
 def verify_token(text: str, trust: TrustList, registry: Registry | None = None, **kw) -> Verdict:
     try:
-        raw = tokens.b32decode(text)
+        raw = tokens.b32decode(normalise_token(text))
     except tokens.TokenError as exc:
         return Verdict(exc.reason, exc.detail)
     return verify_raw(raw, trust, registry, **kw)

@@ -58,11 +58,9 @@ def cmd_verify(args) -> int:
         print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2))
     else:
         print(f"{verdict.status_zh}（{verdict.reason}）：{verdict.reason_zh}")
-        if verdict.cert_id:
-            print(
-                f"证明编号: {verdict.cert_id}  类型: {verdict.title}  期间: {verdict.period}  有效期至: {verdict.expires_at}"
-            )
-        if verdict.detail:
+        for label, value in verdict.rows():
+            print(f"{label}: {value}")
+        if verdict.detail and verdict.reason not in ("revoked",):
             print(f"详情: {verdict.detail}")
     return 0 if verdict.valid else 1
 
