@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from certificates import code as codes
-from certificates import config, documents, pades, pdf_verify, qr, render
+from certificates import config, documents, limits, pades, pdf_verify, qr, render
 from certificates import token as tokens
 from certificates.keys import KeyStore, add_months, iso, utcnow
 from certificates.registry import Registry
@@ -28,7 +28,8 @@ class IssuedCertificate:
     qr_version: int
     issued_at: datetime
     expires_at: datetime
-    superseded: tuple[str, ...] = ()
+    superseded: tuple[str, ...] = ()  # voided by this issue (void_previous)
+    still_valid: tuple[str, ...] = ()  # earlier certificates for the same document left valid
 
 
 def document_html(doc: documents.Document, stamp: render.Stamp, validity_months: int = config.VALIDITY_MONTHS) -> str:
@@ -67,6 +68,9 @@ def issue_document(
     keystore = keystore or KeyStore()
     doc = documents.build(kind, params, warehouse)
     issued_at = (now or utcnow()).replace(microsecond=0)
+    guard = limits.guard(kind, doc.kind.code, doc.title, doc.subject, issued_at)
+    with registry.connect() as con:  # refuse before the costly rendering; checked again on insert
+        guard(con)
     expires_at = add_months(issued_at, validity_months)
     cert_id = new_cert_id(doc.kind, issued_at, registry)
     code = codes.new_code()
@@ -104,22 +108,28 @@ def issue_document(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_bytes(signed)
+    earlier = [r.id for r in registry.find_valid(doc.kind.code, doc.period, doc.subject)]
+    try:
+        superseded = registry.add(
+            id=cert_id,
+            code=code,
+            doc_type=doc.kind.code,
+            subject=doc.subject,
+            period=doc.period,
+            issued_at=iso(issued_at),
+            expires_at=iso(expires_at),
+            digest=digest.hex(),
+            kid=kid.hex(),
+            facts={"证明类型": doc.title, **doc.facts},
+            file_path=str(path),
+            visual_digest=visual.hex(),
+            void_previous=void_previous,
+            guard=guard,
+        )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
-    superseded = registry.add(
-        id=cert_id,
-        code=code,
-        doc_type=doc.kind.code,
-        subject=doc.subject,
-        period=doc.period,
-        issued_at=iso(issued_at),
-        expires_at=iso(expires_at),
-        digest=digest.hex(),
-        kid=kid.hex(),
-        facts={"证明类型": doc.title, **doc.facts},
-        file_path=str(path),
-        visual_digest=visual.hex(),
-        void_previous=void_previous,
-    )
     return IssuedCertificate(
         path,
         cert_id,
@@ -132,4 +142,5 @@ def issue_document(
         issued_at,
         expires_at,
         tuple(superseded),
+        tuple(i for i in earlier if i not in superseded),
     )

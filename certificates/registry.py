@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ create table if not exists certificates (
     visual_digest text
 );
 create index if not exists certificates_subject on certificates (doc_type, subject, period, status);
+create index if not exists certificates_issued on certificates (doc_type, issued_at);
 """
 
 
@@ -134,14 +136,18 @@ class Registry:
         file_path: str | None = None,
         visual_digest: str | None = None,
         void_previous: bool = False,
+        guard: Callable[[sqlite3.Connection], None] | None = None,
     ) -> list[str]:
         """Insert a new certificate; earlier valid ones for the same document stay valid unless
         `void_previous`, when they become superseded by this one (returns the numbers voided).
 
-        A copy an employer already handed to a bank must not silently turn 已被替换."""
+        A copy an employer already handed to a bank must not silently turn 已被替换. `guard` runs
+        inside the transaction before the insert (the daily issuing limit) and may raise."""
         with self.connect() as con:
             con.execute("begin immediate")
             try:
+                if guard is not None:
+                    guard(con)
                 older = (
                     [
                         r["id"]
@@ -182,6 +188,24 @@ class Registry:
                 con.execute("rollback")
                 raise
         return older
+
+    def find_valid(self, doc_type: str, period: str, subject: str) -> list[Record]:
+        """Valid certificates for one document (type, subject, period); a subject ending in '/'
+        matches every subject under it (a unit's payment notices)."""
+        with self.connect() as con:
+            if subject.endswith("/"):
+                rows = con.execute(
+                    "select * from certificates where doc_type = ? and period = ? and substr(subject, 1, ?) = ?"
+                    " and status = 'valid' order by issued_at, id",
+                    (doc_type, period, len(subject), subject),
+                )
+            else:
+                rows = con.execute(
+                    "select * from certificates where doc_type = ? and period = ? and subject = ? and status = 'valid'"
+                    " order by issued_at, id",
+                    (doc_type, period, subject),
+                )
+            return [self._record(r) for r in rows]
 
     def set_file(self, cert_id: str, file_path: str) -> None:
         with self.connect() as con:

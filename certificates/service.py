@@ -221,7 +221,10 @@ def create_app(
 def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     import uvicorn
 
+    from certificates import pdf_verify
+
     app = create_app()
+    pdf_verify.warm_up()
     gc.freeze()  # the long-lived objects of the app stay out of every later collection
     # uvicorn would otherwise rewrite the client address from X-Forwarded-For, and the lookup
     # limiter would key on whatever a client claims to be; client_address() alone decides

@@ -22,6 +22,8 @@ class Issued:
     cert_id: str
     code: str | None
     filename: str
+    voided: tuple[str, ...] = ()
+    still_valid: tuple[str, ...] = ()
 
 
 @dataclass
@@ -57,7 +59,26 @@ def ready() -> bool:
     return True
 
 
-def issue(doc_type: str, unit_id: str, period_from: str, period_to: str, warehouse=None) -> Issued:
+def _document_key(doc_type: str, unit_id: str, period_from: str, period_to: str) -> tuple[str, str, str]:
+    """(registry type code, period, subject) as certificates.documents records them."""
+    kind = _import("documents").KINDS[doc_type]
+    if doc_type == "payment-notice":
+        return kind.code, period_to, f"{unit_id}/"
+    return kind.code, f"{period_from}-{period_to}", unit_id
+
+
+def previous_valid(doc_type: str, unit_id: str, period_from: str, period_to: str) -> list[str]:
+    """Numbers of this unit's valid certificates for the same document and period (what a
+    re-issue would void if the employer asks it to)."""
+    if doc_type not in {code for code, _, _ in EMPLOYER_DOCUMENTS}:
+        return []
+    code, period, subject = _document_key(doc_type, unit_id, period_from, period_to)
+    return [r.id for r in _import("registry").Registry().find_valid(code, period, subject)]
+
+
+def issue(
+    doc_type: str, unit_id: str, period_from: str, period_to: str, warehouse=None, *, void_previous: bool = False
+) -> Issued:
     """Issue through certificates.issue.issue_document (what `shebao cert issue` runs) for this unit only."""
     issue_mod = _import("issue")
     if doc_type not in {code for code, _, _ in EMPLOYER_DOCUMENTS}:
@@ -70,8 +91,15 @@ def issue(doc_type: str, unit_id: str, period_from: str, period_to: str, warehou
         from dashboards.db import warehouse_path
 
         warehouse = warehouse_path()
-    cert = issue_mod.issue_document(doc_type, params, warehouse)
-    return Issued(pdf=cert.path.read_bytes(), cert_id=cert.id, code=cert.code, filename=cert.path.name)
+    cert = issue_mod.issue_document(doc_type, params, warehouse, void_previous=void_previous)
+    return Issued(
+        pdf=cert.path.read_bytes(),
+        cert_id=cert.id,
+        code=cert.code,
+        filename=cert.path.name,
+        voided=cert.superseded,
+        still_valid=cert.still_valid,
+    )
 
 
 def _verdict(v) -> Verdict:

@@ -30,11 +30,12 @@ def cmd_issue(args) -> int:
     from certificates.data import DataError
     from certificates.documents import DocumentError
     from certificates.issue import issue_document
+    from certificates.limits import IssueLimitReached
     from certificates.render import local_date
 
     try:
-        cert = issue_document(args.kind, _params(args), args.warehouse, out=args.out)
-    except (DataError, DocumentError) as exc:
+        cert = issue_document(args.kind, _params(args), args.warehouse, out=args.out, void_previous=args.void_previous)
+    except (DataError, DocumentError, IssueLimitReached) as exc:
         print(f"开具失败：{exc}", file=sys.stderr)
         return 2
     print(
@@ -42,7 +43,13 @@ def cmd_issue(args) -> int:
         f"文件: {cert.path}\n验证地址: {cert.url}"
     )
     if cert.superseded:
-        print("已替换: " + ", ".join(cert.superseded))
+        print("已作废并由本证明替换: " + ", ".join(cert.superseded))
+    if cert.still_valid:
+        print(
+            "同一证明期间已开具的 "
+            + ", ".join(cert.still_valid)
+            + " 仍然有效（如需作废，请使用 --void-previous 重新开具）"
+        )
     return 0
 
 
@@ -94,7 +101,7 @@ def cmd_batch(args) -> int:
         try:
             cert = issue_document(args.kind, params, args.warehouse, out=out / f"{args.kind}-{unit_id}.pdf")
             tqdm.write(f"{unit_id}: {cert.id} {cert.code}")
-        except (data.DataError, ValueError) as exc:
+        except (data.DataError, ValueError) as exc:  # IssueLimitReached is a ValueError
             failures += 1
             tqdm.write(f"{unit_id}: 未开具（{exc}）")
     print(f"完成：{len(units) - failures} 份，未开具 {failures} 份，输出目录 {out}")
@@ -154,6 +161,11 @@ def add_parser(subparsers) -> None:
             else:
                 p.add_argument(f"--{name}", required=required)
         p.add_argument("--out", type=Path, default=None, help="PDF file (default under $SHEBAO_HOME/certificates)")
+        p.add_argument(
+            "--void-previous",
+            action="store_true",
+            help="void (supersede) earlier valid certificates for the same subject and period",
+        )
         add_warehouse_option(p)
         p.set_defaults(func=cmd_issue)
 

@@ -142,6 +142,12 @@ def test_overlay_with_the_issuers_pdf_key_is_caught_only_online(env):
     assert pdf_verify.visual_digest(env["paths"]["appended_image"].read_bytes()).hex() != recorded
 
 
+@pytest.mark.parametrize("case", ["genuine", "text_edited_resigned", "qr_of_other_document", "byte_flip"])
+def test_offline_checks_the_printed_text_against_the_token(env, case):
+    verdict = verify.verify_pdf(env["paths"][case].read_bytes(), KeyStore().trust_list())
+    assert (verdict.reason, verdict.status_zh, verdict.online) == (*EXPECTED[case], False)
+
+
 def test_every_verdict_has_its_own_chinese_reason():
     reasons = {verify.REASON_ZH[r] for r, _ in EXPECTED.values()}
     assert len(reasons) == len({r for r, _ in EXPECTED.values()})
