@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from certificates import audit, config, documents, limits, pades, pdf_verify, qr, render
 from certificates import code as codes
-from certificates import config, documents, limits, pades, pdf_verify, qr, render
 from certificates import token as tokens
 from certificates.keys import KeyStore, add_months, iso, utcnow
 from certificates.registry import Registry
@@ -63,6 +63,7 @@ def issue_document(
     now: datetime | None = None,
     validity_months: int = config.VALIDITY_MONTHS,
     void_previous: bool = False,
+    actor: str | None = None,
 ) -> IssuedCertificate:
     registry = registry or Registry()
     keystore = keystore or KeyStore()
@@ -130,6 +131,10 @@ def issue_document(
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(path)
+    actor = actor or audit.cli_actor()
+    audit.record("issue", actor, cert_id, doc_type=doc.kind.name, of=doc.subject, period=doc.period)
+    for old in superseded:
+        audit.record("void", actor, old, replaced_by=cert_id)
     return IssuedCertificate(
         path,
         cert_id,

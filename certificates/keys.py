@@ -115,6 +115,12 @@ class TrustedKey:
         return self.status != "withdrawn" and self.sign_from <= at <= self.verify_until
 
 
+def _audit(event: str, kid_hex: str, **details) -> None:
+    from certificates import audit
+
+    audit.record(event, audit.cli_actor(), kid_hex, **details)
+
+
 class TrustList:
     """Public keys by kid (a list per kid: on a collision every key is tried)."""
 
@@ -202,6 +208,7 @@ class KeyStore:
                     entry["status"] = "retired"
                 current = self._new_key(doc, now).hex()
                 self._save_doc(doc)
+                _audit("key_rotate", current, reason="first key" if entry is None else "previous key stopped signing")
             kid = bytes.fromhex(current)
         pem = self._private_path(kid).read_bytes()
         return kid, serialization.load_pem_private_key(pem, password=None)
@@ -217,7 +224,8 @@ class KeyStore:
                     entry["sign_until"] = iso(min(parse_iso(entry["sign_until"]), now))
             kid = self._new_key(doc, now)
             self._save_doc(doc)
-            return kid
+        _audit("key_rotate", kid.hex(), reason="rotate")
+        return kid
 
     def withdraw(self, kid_hex: str) -> None:
         """Remove trust in a key (compromise): everything it signed stops verifying."""
@@ -229,6 +237,7 @@ class KeyStore:
             if doc.get("current") == kid_hex:
                 doc["current"] = None
             self._save_doc(doc)
+        _audit("key_withdraw", kid_hex)
 
     def trust_list(self) -> TrustList:
         doc = self._load_doc()

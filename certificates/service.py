@@ -18,7 +18,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from certificates import config, verify
+from certificates import audit, config, verify
 from certificates import token as tokens
 from certificates.keys import KeyStore
 from certificates.registry import Registry
@@ -120,11 +120,18 @@ def create_app(
     pdf_lock = threading.Lock()  # pdfium is not thread-safe
     cache = TrustCache(keystore or KeyStore())
     limiter = RateLimiter(lookup_limit, lookup_window)
+    trail = audit.AuditBuffer()  # verification events, appended off the request path
     # The endpoints are `async def`: verification is CPU work of well under a millisecond
     # plus one SQLite statement on a kept connection, so running it on the event loop
     # avoids a thread-pool hop per request, which dominated the tail latency under load.
     app = FastAPI(title="shebao 电子证明验证服务", docs_url=None, redoc_url=None)
     app.state.registry, app.state.trust_cache, app.state.limiter = registry, cache, limiter
+    app.state.audit = trail
+
+    def audited(verdict: verify.Verdict, request: Request, channel: str) -> verify.Verdict:
+        client = client_address(request, proxies)
+        trail.add("verify", f"service:{client}", verdict.cert_id or "", reason=verdict.reason, channel=channel)
+        return verdict
 
     def check(token_text: str) -> verify.Verdict:
         trust, cose_keys = cache.get()
@@ -151,12 +158,12 @@ def create_app(
 
     @app.get("/c/{token}", response_class=HTMLResponse)
     @app.get("/C/{token}", response_class=HTMLResponse, include_in_schema=False)
-    async def verify_page(token: str):
-        return page(check(token), title="证明验证")
+    async def verify_page(token: str, request: Request):
+        return page(audited(check(token), request, "page"), title="证明验证")
 
     @app.get("/api/verify/{token}")
-    async def verify_api(token: str):
-        return JSONResponse(check(token).as_json(), headers={"Cache-Control": "no-store"})
+    async def verify_api(token: str, request: Request):
+        return JSONResponse(audited(check(token), request, "api").as_json(), headers=NO_STORE)
 
     @app.get("/", response_class=HTMLResponse)
     async def home():
@@ -176,21 +183,22 @@ def create_app(
         return page(None, title="PDF文件验证", mode="pdf")
 
     @app.post("/pdf", response_class=HTMLResponse)
-    async def pdf_page(file: UploadFile = File(...)):
+    async def pdf_page(request: Request, file: UploadFile = File(...)):
         data = await read_upload(file)
         verdict = verify.Verdict("too_large") if data is None else await run_in_threadpool(check_pdf, data)
-        return page(verdict, title="PDF文件验证", mode="pdf")
+        return page(audited(verdict, request, "pdf"), title="PDF文件验证", mode="pdf")
 
     @app.post("/api/verify-pdf")
-    async def pdf_api(file: UploadFile = File(...)):
+    async def pdf_api(request: Request, file: UploadFile = File(...)):
         data = await read_upload(file)
         verdict = verify.Verdict("too_large") if data is None else await run_in_threadpool(check_pdf, data)
+        audited(verdict, request, "pdf")
         return JSONResponse(verdict.as_json(), status_code=413 if data is None else 200, headers=NO_STORE)
 
     def do_lookup(request: Request, number: str, code: str) -> tuple[verify.Verdict, int]:
         if not limiter.allow(client_address(request, proxies)):
-            return verify.Verdict("rate_limited"), 429
-        return verify.lookup(registry, number[:64], code[:64]), 200
+            return audited(verify.Verdict("rate_limited"), request, "lookup"), 429
+        return audited(verify.lookup(registry, number[:64], code[:64]), request, "lookup"), 200
 
     @app.get("/lookup", response_class=HTMLResponse)
     async def lookup_page(request: Request, number: str = Query(""), code: str = Query("")):

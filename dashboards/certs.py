@@ -91,9 +91,12 @@ def issue(
         from dashboards.db import warehouse_path
 
         warehouse = warehouse_path()
-    cert = issue_mod.issue_document(doc_type, params, warehouse, void_previous=void_previous)
+    actor = f"dashboard:{unit_id}"  # an employer's login is its unit number
+    cert = issue_mod.issue_document(doc_type, params, warehouse, void_previous=void_previous, actor=actor)
+    pdf = cert.path.read_bytes()
+    _audit("download", actor, cert.id, channel="dashboard", file=cert.path.name)
     return Issued(
-        pdf=cert.path.read_bytes(),
+        pdf=pdf,
         cert_id=cert.id,
         code=cert.code,
         filename=cert.path.name,
@@ -119,6 +122,15 @@ def _verdict(v) -> Verdict:
     return Verdict(ok=v.valid, status=status, reason=v.reason, facts=facts)
 
 
+def _audit(event: str, actor: str, subject: str = "", **details) -> None:
+    _import("audit").record(event, actor, subject, **details)
+
+
+def _audit_verdict(v, channel: str):
+    _audit("verify", "dashboard", v.cert_id or "", reason=v.reason, channel=channel)
+    return v
+
+
 def _trust():
     keys = _import("keys")
     return keys.KeyStore().trust_list()
@@ -132,16 +144,17 @@ def verify_text(text: str) -> Verdict:
     if "://" in text or text.upper().startswith("HTTP"):
         v = verify.verify_url(text, _trust(), registry, count=True)
     else:
-        v = verify.verify_token(text.upper(), _trust(), registry, count=True)
-    return _verdict(v)
+        v = verify.verify_token(text, _trust(), registry, count=True)
+    return _verdict(_audit_verdict(v, "dashboard-qr"))
 
 
 def verify_code(number: str, code: str, client: str = "") -> Verdict:
     """Number + typed code, rate-limited per client like the service's lookup."""
     verify = _import("verify")
     if not _lookup_limiter().allow(client or "local"):
-        return _verdict(verify.Verdict("rate_limited"))
-    return _verdict(verify.lookup(_import("registry").Registry(), number[:64], code[:64]))
+        return _verdict(_audit_verdict(verify.Verdict("rate_limited"), "dashboard-lookup"))
+    v = verify.lookup(_import("registry").Registry(), number[:64], code[:64])
+    return _verdict(_audit_verdict(v, "dashboard-lookup"))
 
 
 _LIMITER = None
@@ -157,7 +170,7 @@ def _lookup_limiter():
 def verify_pdf(path) -> Verdict:
     """A downloaded PDF: its QR token and the printed content (used by the end-to-end test)."""
     verify = _import("verify")
-    return _verdict(verify.verify_pdf(path, _trust(), _import("registry").Registry()))
+    return _verdict(_audit_verdict(verify.verify_pdf(path, _trust(), _import("registry").Registry()), "dashboard-pdf"))
 
 
 STATUS_ZH = {"valid": "有效", "revoked": "已撤销", "superseded": "已被替换"}
@@ -183,3 +196,39 @@ def registry_frame() -> pd.DataFrame:
     ]
     columns = ["证书编号", "证书类型", "主体", "期间", "签发时间", "有效期至", "状态", "验证次数", "最近验证"]
     return pd.DataFrame(rows, columns=columns)
+
+
+AUDIT_COLUMNS = ["序号", "时间（北京）", "事件", "操作者", "对象", "详情", "哈希"]
+
+
+def audit_frame() -> tuple[pd.DataFrame, list[str]]:
+    """The audit trail, newest first, and the breaks `shebao audit verify` would report."""
+    import json
+
+    audit = _import("audit")
+    render = _import("render")
+    log = audit.AuditLog()
+    entries = log.entries()
+
+    def beijing(text: str) -> str:
+        from datetime import UTC, datetime
+
+        try:
+            ts = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        except (TypeError, ValueError):
+            return str(text)
+        return ts.astimezone(render.CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+    rows = [
+        {
+            "序号": e.get("seq"),
+            "时间（北京）": beijing(e.get("at", "")),
+            "事件": audit.EVENTS.get(e.get("event", ""), e.get("event")),
+            "操作者": e.get("actor"),
+            "对象": e.get("subject"),
+            "详情": json.dumps(e.get("details", {}), ensure_ascii=False),
+            "哈希": str(e.get("hash", ""))[:16],
+        }
+        for e in reversed(entries)
+    ]
+    return pd.DataFrame(rows, columns=AUDIT_COLUMNS), log.verify()

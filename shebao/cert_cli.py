@@ -61,6 +61,11 @@ def cmd_verify(args) -> int:
     if not args.offline and config.registry_path().exists():
         registry = Registry()
     verdict = verify_any(args.input, registry=registry)
+    from certificates import audit
+
+    audit.record(
+        "verify", audit.cli_actor(), verdict.cert_id or "", reason=verdict.reason, channel="cli", online=verdict.online
+    )
     if args.json:
         print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -73,9 +78,11 @@ def cmd_verify(args) -> int:
 
 
 def cmd_revoke(args) -> int:
+    from certificates import audit
     from certificates.registry import Registry
 
     if Registry().revoke(args.id, args.reason):
+        audit.record("revoke", audit.cli_actor(), args.id, reason=args.reason)
         print(f"已撤销 {args.id}：{args.reason}")
         return 0
     print(f"撤销失败：证明 {args.id} 不存在或已撤销", file=sys.stderr)
