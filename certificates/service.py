@@ -78,7 +78,9 @@ class RateLimiter:
         with self.lock:
             while self.hits:
                 oldest, q = next(iter(self.hits.items()))
-                if q and now - q[-1] <= self.window and len(self.hits) <= self.max_clients:
+                stale = not q or now - q[-1] > self.window
+                full = len(self.hits) >= self.max_clients and client not in self.hits
+                if not (stale or full):
                     break
                 del self.hits[oldest]
             q = self.hits.pop(client, None) or deque()
