@@ -106,20 +106,9 @@ def issue(
 
 
 def _verdict(v) -> Verdict:
-    facts = {}
-    if v.title:
-        facts["证明类型"] = v.title
-    if v.cert_id:
-        facts["证明编号"] = v.cert_id
-    facts.update(v.facts or {})
-    if v.issued_at:
-        facts["签发时间"] = v.issued_at
-    if v.expires_at:
-        facts["有效期至"] = v.expires_at
-    if v.verification_count is not None:
-        facts["已验证次数"] = v.verification_count
+    """The service's verdict with the rows the verification page shows (Beijing dates, PDF names)."""
     status = v.status_zh if v.valid else f"{v.status_zh}（{v.reason_zh}）"
-    return Verdict(ok=v.valid, status=status, reason=v.reason, facts=facts)
+    return Verdict(ok=v.valid, status=status, reason=v.reason, facts=dict(v.rows()))
 
 
 def _audit(event: str, actor: str, subject: str = "", **details) -> None:
@@ -168,7 +157,7 @@ def _lookup_limiter():
 
 
 def verify_pdf(path) -> Verdict:
-    """A downloaded PDF: its QR token and the printed content (used by the end-to-end test)."""
+    """A PDF file (a path or its bytes): signature, QR token and content, as the service checks it."""
     verify = _import("verify")
     return _verdict(_audit_verdict(verify.verify_pdf(path, _trust(), _import("registry").Registry()), "dashboard-pdf"))
 
