@@ -117,8 +117,9 @@ def issue_document(
             doc_type=doc.kind.code,
             subject=doc.subject,
             period=doc.period,
-            issued_at=iso(issued_at),
-            expires_at=iso(expires_at),
+            # the record's dates are the signed claims' own (one source, so lookup and token agree)
+            issued_at=iso(claims.issued_at),
+            expires_at=iso(claims.expires_at),
             digest=digest.hex(),
             kid=kid.hex(),
             facts={"证明类型": doc.title, **doc.facts},

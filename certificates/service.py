@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from certificates import audit, config, verify
 from certificates import token as tokens
+from certificates import trust as trusts
 from certificates.keys import KeyStore
 from certificates.registry import Registry
 
@@ -220,6 +221,27 @@ def create_app(
     async def keys():
         trust, _ = cache.get()
         return JSONResponse(trust.as_json(), headers={"Cache-Control": "public, max-age=300"})
+
+    signed_lists: dict[str, tuple[float, dict]] = {}
+    signed_lock = threading.Lock()
+
+    def signed(kind: str) -> dict:
+        """The signed trust / revocation list, re-signed at most every 30 s (not per request)."""
+        with signed_lock:
+            held = signed_lists.get(kind)
+            if held is None or time.monotonic() - held[0] > 30:
+                ks = cache.keystore
+                doc = trusts.signed_trust_list(ks) if kind == "trust" else trusts.signed_revocation_list(registry, ks)
+                held = signed_lists[kind] = (time.monotonic(), doc)
+            return held[1]
+
+    @app.get("/.well-known/shebao-trust-list.json")
+    async def trust_list_doc():
+        return JSONResponse(signed("trust"), headers={"Cache-Control": "public, max-age=300"})
+
+    @app.get("/.well-known/shebao-revocations.json")
+    async def revocation_doc():
+        return JSONResponse(signed("revocations"), headers={"Cache-Control": "public, max-age=30"})
 
     @app.get("/healthz")
     async def health():

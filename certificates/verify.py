@@ -29,6 +29,11 @@ STATUS = {  # reason -> (status, Chinese status)
     "code_checksum": ("invalid", "无效: 校验码有误"),
     "code_malformed": ("invalid", "无效: 校验码有误"),
     "content_mismatch": ("invalid", "无效: 内容与签名不符"),
+    "revocation_unknown": ("unconfirmed", "无法确认是否撤销"),
+    "revocation_list_invalid": ("unconfirmed", "无法确认是否撤销"),
+    "trust_list_missing": ("unconfirmed", "无法验证: 没有信任列表"),
+    "trust_list_stale": ("unconfirmed", "无法验证: 信任列表已过期"),
+    "trust_list_invalid": ("invalid", "无效: 信任列表签名无效"),
     "pdf_unsigned": ("invalid", "无效: 文件没有电子签名"),
     "pdf_bad_signature": ("invalid", "无效: 签名无效"),
     "pdf_untrusted": ("invalid", "无效: 签名无效"),
@@ -55,6 +60,11 @@ REASON_ZH = {
     "pdf_digest_mismatch": "文件在签名后被改动，签名覆盖的内容与签名摘要不符",
     "pdf_modified": "文件在签名后被追加修改（如覆盖图片、批注或表单域）",
     "pdf_malformed": "文件不是可读取的PDF",
+    "revocation_unknown": "签名有效，但没有有效期内的离线吊销列表，无法确认是否已被撤销",
+    "revocation_list_invalid": "离线吊销列表的签名无效，无法确认是否已被撤销",
+    "trust_list_missing": "本机没有出具机构的信任列表，请先同步（shebao cert sync）",
+    "trust_list_stale": "本机的信任列表已超过下次更新时间，请重新同步",
+    "trust_list_invalid": "信任列表不是出具机构的根密钥签发的",
     "kid_unprotected": "密钥标识未受签名保护",
     "alg_not_allowed": "不允许的签名算法",
     "key_withdrawn": "签名密钥已被撤销",
@@ -139,6 +149,8 @@ class Verdict:
             out.append(("替换为证明编号", self.superseded_by or ""))
         if self.verification_count is not None:
             out.append(("验证次数", f"{self.verification_count}（可多次验证）"))
+        if self.revocation_list_age:
+            out.append(("离线吊销列表", self.revocation_list_age))
         return out
 
 
@@ -295,6 +307,6 @@ def lookup(
     _apply_record(verdict, record)
     if record.status in ("revoked", "superseded"):
         verdict.reason, verdict.detail = record.status, record.status_reason or ""
-    elif now >= parse_iso(record.expires_at):
+    elif tokens.is_expired(parse_iso(record.expires_at), now):
         verdict.reason = "expired"
     return verdict

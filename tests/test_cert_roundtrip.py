@@ -79,6 +79,8 @@ def test_round_trip_scan_service_offline(env):
     assert Registry().get(cert.id).verification_count == 2
     assert cli.main(["cert", "verify", str(cert.path)]) == 0
     assert cli.main(["cert", "verify", cert.url]) == 0
+    assert cli.main(["cert", "verify", token, "--offline"]) == 1  # no signed revocation list cached yet
+    assert cli.main(["cert", "sync"]) == 0
     assert cli.main(["cert", "verify", token, "--offline"]) == 0
 
 
@@ -198,8 +200,11 @@ def test_reissue_supersedes_then_revoke(env, capsys):
     capsys.readouterr()
     assert cli.main(["cert", "verify", str(new.path)]) == 1
     assert "已撤销" in capsys.readouterr().out
-    # the revoked certificate still verifies cryptographically offline: status is the registry's
-    assert cli.main(["cert", "verify", str(new.path), "--offline"]) == 0
+    # offline, the revocation is known once a fresh signed revocation list is cached
+    assert cli.main(["cert", "sync"]) == 0
+    capsys.readouterr()
+    assert cli.main(["cert", "verify", str(new.path), "--offline"]) == 1
+    assert capsys.readouterr().out.startswith("已撤销（revoked）")
 
 
 def test_batch_issue_with_progress(env, capsys):
