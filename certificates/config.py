@@ -17,6 +17,7 @@ DEFAULT_VERIFY_BASE = "HTTP://127.0.0.1:8765"
 VALIDITY_MONTHS = 6  # printed validity of every document (seed 003: 有效期内(6个月))
 KEY_SIGN_MONTHS = 6  # a signing key signs for this long before rotation is due
 CLOCK_SKEW_SECONDS = 300
+MAX_PDF_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused unread
 
 
 def keys_dir() -> Path:

@@ -115,22 +115,38 @@ class TrustedKey:
         return self.status != "withdrawn" and self.sign_from <= at <= self.verify_until
 
 
+def _audit(event: str, kid_hex: str, **details) -> None:
+    from certificates import audit
+
+    audit.record(event, audit.cli_actor(), kid_hex, **details)
+
+
 class TrustList:
     """Public keys by kid (a list per kid: on a collision every key is tried)."""
 
-    def __init__(self, keys: list[TrustedKey], issuer: str = config.ISSUER_ID):
+    def __init__(self, keys: list[TrustedKey], issuer: str = config.ISSUER_ID, pdf_roots: list[bytes] | None = None):
         self.keys = keys
         self.issuer = issuer
+        self.pdf_roots = list(pdf_roots or [])  # PEM roots of the PDF-signing (PAdES) chain
 
     def candidates(self, kid: bytes) -> list[TrustedKey]:
         return [k for k in self.keys if k.kid == kid]
 
     def as_json(self) -> dict:
-        return {"issuer": self.issuer, "issuer_name": config.ISSUER_NAME, "keys": [k.as_json() for k in self.keys]}
+        return {
+            "issuer": self.issuer,
+            "issuer_name": config.ISSUER_NAME,
+            "keys": [k.as_json() for k in self.keys],
+            "pdf_roots": [r.decode("ascii") for r in self.pdf_roots],
+        }
 
     @classmethod
     def from_json(cls, doc: dict) -> TrustList:
-        return cls([TrustedKey.from_json(item) for item in doc.get("keys", [])], doc.get("issuer", config.ISSUER_ID))
+        return cls(
+            [TrustedKey.from_json(item) for item in doc.get("keys", [])],
+            doc.get("issuer", config.ISSUER_ID),
+            [r.encode("ascii") for r in doc.get("pdf_roots", [])],
+        )
 
 
 class KeyStore:
@@ -192,6 +208,7 @@ class KeyStore:
                     entry["status"] = "retired"
                 current = self._new_key(doc, now).hex()
                 self._save_doc(doc)
+                _audit("key_rotate", current, reason="first key" if entry is None else "previous key stopped signing")
             kid = bytes.fromhex(current)
         pem = self._private_path(kid).read_bytes()
         return kid, serialization.load_pem_private_key(pem, password=None)
@@ -207,7 +224,8 @@ class KeyStore:
                     entry["sign_until"] = iso(min(parse_iso(entry["sign_until"]), now))
             kid = self._new_key(doc, now)
             self._save_doc(doc)
-            return kid
+        _audit("key_rotate", kid.hex(), reason="rotate")
+        return kid
 
     def withdraw(self, kid_hex: str) -> None:
         """Remove trust in a key (compromise): everything it signed stops verifying."""
@@ -219,10 +237,15 @@ class KeyStore:
             if doc.get("current") == kid_hex:
                 doc["current"] = None
             self._save_doc(doc)
+        _audit("key_withdraw", kid_hex)
 
     def trust_list(self) -> TrustList:
         doc = self._load_doc()
         if not doc["keys"]:
             self.signing_key()
             doc = self._load_doc()
-        return TrustList.from_json(doc)
+        trust = TrustList.from_json(doc)
+        root = self.dir / "pades" / "ca.crt"
+        if root.exists():  # the PDF-signing root travels with the token keys
+            trust.pdf_roots = [root.read_bytes()]
+        return trust

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,9 +35,11 @@ create table if not exists certificates (
     facts text not null,
     file_path text,
     verification_count integer not null default 0,
-    last_verified_at text
+    last_verified_at text,
+    visual_digest text
 );
 create index if not exists certificates_subject on certificates (doc_type, subject, period, status);
+create index if not exists certificates_issued on certificates (doc_type, issued_at);
 """
 
 
@@ -59,6 +62,7 @@ class Record:
     file_path: str | None
     verification_count: int
     last_verified_at: str | None
+    visual_digest: str | None = None
 
 
 def _now() -> str:
@@ -72,6 +76,9 @@ class Registry:
         self._local = threading.local()
         with self.connect() as con:
             con.executescript(SCHEMA)
+            columns = {r["name"] for r in con.execute("pragma table_info(certificates)")}
+            if "visual_digest" not in columns:  # registries created before the visible-content digest
+                con.execute("alter table certificates add column visual_digest text")
 
     @contextmanager
     def connect(self):
@@ -127,21 +134,35 @@ class Registry:
         kid: str,
         facts: dict,
         file_path: str | None = None,
+        visual_digest: str | None = None,
+        void_previous: bool = False,
+        guard: Callable[[sqlite3.Connection], None] | None = None,
     ) -> list[str]:
-        """Insert a new certificate; earlier valid ones for the same document become superseded."""
+        """Insert a new certificate; earlier valid ones for the same document stay valid unless
+        `void_previous`, when they become superseded by this one (returns the numbers voided).
+
+        A copy an employer already handed to a bank must not silently turn 已被替换. `guard` runs
+        inside the transaction before the insert (the daily issuing limit) and may raise."""
         with self.connect() as con:
             con.execute("begin immediate")
             try:
-                older = [
-                    r["id"]
-                    for r in con.execute(
-                        "select id from certificates where doc_type = ? and subject = ? and period = ? and status = 'valid'",
-                        (doc_type, subject, period),
-                    )
-                ]
+                if guard is not None:
+                    guard(con)
+                older = (
+                    [
+                        r["id"]
+                        for r in con.execute(
+                            "select id from certificates where doc_type = ? and subject = ? and period = ?"
+                            " and status = 'valid'",
+                            (doc_type, subject, period),
+                        )
+                    ]
+                    if void_previous
+                    else []
+                )
                 con.execute(
                     "insert into certificates (id, code, doc_type, subject, period, issued_at, expires_at, digest,"
-                    " kid, facts, file_path) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " kid, facts, file_path, visual_digest) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         id,
                         code,
@@ -154,6 +175,7 @@ class Registry:
                         kid,
                         json.dumps(facts, ensure_ascii=False),
                         file_path,
+                        visual_digest,
                     ),
                 )
                 con.executemany(
@@ -166,6 +188,24 @@ class Registry:
                 con.execute("rollback")
                 raise
         return older
+
+    def find_valid(self, doc_type: str, period: str, subject: str) -> list[Record]:
+        """Valid certificates for one document (type, subject, period); a subject ending in '/'
+        matches every subject under it (a unit's payment notices)."""
+        with self.connect() as con:
+            if subject.endswith("/"):
+                rows = con.execute(
+                    "select * from certificates where doc_type = ? and period = ? and substr(subject, 1, ?) = ?"
+                    " and status = 'valid' order by issued_at, id",
+                    (doc_type, period, len(subject), subject),
+                )
+            else:
+                rows = con.execute(
+                    "select * from certificates where doc_type = ? and period = ? and subject = ? and status = 'valid'"
+                    " order by issued_at, id",
+                    (doc_type, period, subject),
+                )
+            return [self._record(r) for r in rows]
 
     def set_file(self, cert_id: str, file_path: str) -> None:
         with self.connect() as con:

@@ -236,10 +236,15 @@ def verify(
     return VerifiedToken(claims, kid, raw)
 
 
+def is_expired(expires_at: datetime, now: datetime) -> bool:
+    """The one expiry rule, for the token (offline) and the registry record (lookup) alike."""
+    return now >= expires_at
+
+
 def check_times(claims: Claims, now: datetime) -> None:
     if now + _skew() < claims.not_before:
         raise TokenError("not_yet_valid", claims.not_before.isoformat())
-    if now >= claims.expires_at:
+    if is_expired(claims.expires_at, now):
         raise TokenError("expired", claims.expires_at.isoformat())
 
 

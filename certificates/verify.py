@@ -28,6 +28,18 @@ STATUS = {  # reason -> (status, Chinese status)
     "not_yet_valid": ("invalid", "无效: 尚未生效"),
     "code_checksum": ("invalid", "无效: 校验码有误"),
     "code_malformed": ("invalid", "无效: 校验码有误"),
+    "content_mismatch": ("invalid", "无效: 内容与签名不符"),
+    "revocation_unknown": ("unconfirmed", "无法确认是否撤销"),
+    "revocation_list_invalid": ("unconfirmed", "无法确认是否撤销"),
+    "trust_list_missing": ("unconfirmed", "无法验证: 没有信任列表"),
+    "trust_list_stale": ("unconfirmed", "无法验证: 信任列表已过期"),
+    "trust_list_invalid": ("invalid", "无效: 信任列表签名无效"),
+    "pdf_unsigned": ("invalid", "无效: 文件没有电子签名"),
+    "pdf_bad_signature": ("invalid", "无效: 签名无效"),
+    "pdf_untrusted": ("invalid", "无效: 签名无效"),
+    "pdf_digest_mismatch": ("invalid", "无效: 文件签名后被修改"),
+    "pdf_modified": ("invalid", "无效: 文件签名后被修改"),
+    "pdf_malformed": ("invalid", "无效: 无法读取文件"),
 }
 INVALID = ("invalid", "无效: 签名或内容不符")
 
@@ -42,6 +54,17 @@ REASON_ZH = {
     "not_yet_valid": "证明尚未生效",
     "bad_signature": "签名无效",
     "content_mismatch": "文件内容与签名不符（可能被篡改或二维码被替换）",
+    "pdf_unsigned": "文件没有出具机构的电子签名（电子印章），不是出具机构签发的原件",
+    "pdf_bad_signature": "文件的电子签名无效（签名数据损坏或被伪造）",
+    "pdf_untrusted": "文件的签名证书不是出具机构的证书",
+    "pdf_digest_mismatch": "文件在签名后被改动，签名覆盖的内容与签名摘要不符",
+    "pdf_modified": "文件在签名后被追加修改（如覆盖图片、批注或表单域）",
+    "pdf_malformed": "文件不是可读取的PDF",
+    "revocation_unknown": "签名有效，但没有有效期内的离线吊销列表，无法确认是否已被撤销",
+    "revocation_list_invalid": "离线吊销列表的签名无效，无法确认是否已被撤销",
+    "trust_list_missing": "本机没有出具机构的信任列表，请先同步（shebao cert sync）",
+    "trust_list_stale": "本机的信任列表已超过下次更新时间，请重新同步",
+    "trust_list_invalid": "信任列表不是出具机构的根密钥签发的",
     "kid_unprotected": "密钥标识未受签名保护",
     "alg_not_allowed": "不允许的签名算法",
     "key_withdrawn": "签名密钥已被撤销",
@@ -72,6 +95,10 @@ class Verdict:
     last_verified_at: str | None = None
     kid: str | None = None
     online: bool = False
+    status_changed_at: str | None = None
+    superseded_by: str | None = None
+    revocation_checked: bool | None = None  # offline: whether a fresh revocation list was consulted
+    revocation_list_age: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -91,8 +118,52 @@ class Verdict:
 
     def as_json(self) -> dict:
         data = asdict(self)
-        data.update(valid=self.valid, status=self.status, status_zh=self.status_zh, reason_zh=self.reason_zh)
+        data.update(
+            valid=self.valid,
+            status=self.status,
+            status_zh=self.status_zh,
+            reason_zh=self.reason_zh,
+            issued_date_zh=_date_zh(self.issued_at),
+            expires_date_zh=_date_zh(self.expires_at),
+            status_changed_date_zh=_date_zh(self.status_changed_at),
+        )
         return data
+
+    def rows(self) -> list[tuple[str, str]]:
+        """What a verifier compares with the paper, named and dated as the PDF prints them."""
+        if not self.cert_id:
+            return []
+        out = [("证明编号", self.cert_id)]
+        if self.title:
+            out.append(("证明类型", self.title))
+        out += [(k, str(v)) for k, v in self.facts.items() if k != "证明类型"]
+        if self.issued_at:
+            out.append(("开具日期", _date_zh(self.issued_at)))
+        if self.expires_at:
+            out.append(("有效期至", _date_zh(self.expires_at)))
+        if self.reason == "revoked":
+            out.append(("撤销日期", _date_zh(self.status_changed_at)))
+            out.append(("撤销原因", self.detail or "未说明"))
+        if self.reason == "superseded":
+            out.append(("替换日期", _date_zh(self.status_changed_at)))
+            out.append(("替换为证明编号", self.superseded_by or ""))
+        if self.verification_count is not None:
+            out.append(("验证次数", f"{self.verification_count}（可多次验证）"))
+        if self.revocation_list_age:
+            out.append(("离线吊销列表", self.revocation_list_age))
+        return out
+
+
+def _date_zh(text: str | None) -> str:
+    """An ISO UTC timestamp as paper prints it: the Beijing date, 2026年12月02日."""
+    from certificates.render import date_zh
+
+    if not text:
+        return ""
+    try:
+        return date_zh(parse_iso(text))
+    except ValueError:
+        return text
 
 
 def _fmt(ts: datetime) -> str:
@@ -103,6 +174,8 @@ def _apply_record(verdict: Verdict, record: Record) -> None:
     verdict.facts = record.facts
     verdict.verification_count = record.verification_count
     verdict.last_verified_at = record.last_verified_at
+    verdict.status_changed_at = record.status_changed_at
+    verdict.superseded_by = record.superseded_by
 
 
 def verify_raw(
@@ -153,9 +226,14 @@ def verify_raw(
     return verdict
 
 
+def normalise_token(text: str) -> str:
+    """The one normalisation of a typed or pasted token, for the CLI and HTTP alike."""
+    return "".join(text.split()).upper()
+
+
 def verify_token(text: str, trust: TrustList, registry: Registry | None = None, **kw) -> Verdict:
     try:
-        raw = tokens.b32decode(text)
+        raw = tokens.b32decode(normalise_token(text))
     except tokens.TokenError as exc:
         return Verdict(exc.reason, exc.detail)
     return verify_raw(raw, trust, registry, **kw)
@@ -173,46 +251,14 @@ def verify_url(
     return verify_token(token_text, trust, registry, **kw)
 
 
-def read_qr_texts(pdf_bytes: bytes, dpi: int = 150) -> list[str]:
-    """Every QR code on the PDF's pages as a phone camera would read them (pdfium + zxing-cpp)."""
-    import pypdfium2 as pdfium
-    import zxingcpp
-
-    doc = pdfium.PdfDocument(pdf_bytes)
-    texts = []
-    try:
-        for page in doc:
-            image = page.render(scale=dpi / 72).to_pil()
-            page.close()
-            texts += [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode) if r.valid]
-    finally:
-        doc.close()
-    return texts
-
-
 def verify_pdf(
     pdf: bytes | Path | str, trust: TrustList, registry: Registry | None = None, *, base: str | None = None, **kw
 ) -> Verdict:
-    """The QR's token must verify and its digest must match the text printed in this PDF."""
-    from certificates import render
+    """A PDF file: its PAdES signature, QR token, printed text and visible content (pdf_verify)."""
+    from certificates import pdf_verify
 
     pdf_bytes = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
-    prefix = qr.verification_url("", base)
-    found = [t for t in read_qr_texts(pdf_bytes) if t.startswith(prefix)]
-    if not found:
-        return Verdict("no_qr")
-    if len(set(found)) > 1:
-        return Verdict("content_mismatch", "more than one verification QR code")
-    verdict = verify_url(found[0], trust, registry, base=base, **kw)
-    if verdict.cert_id is None:
-        return verdict
-    claims = tokens.peek_claims(tokens.b32decode(qr.token_from_url(found[0], base)))
-    text = render.canonical_text(pdf_bytes)
-    if claims is None or not hmac.compare_digest(render.content_digest(pdf_bytes), claims.digest):
-        verdict.reason, verdict.detail = "content_mismatch", "printed text does not match the signed digest"
-    elif claims.cert_id not in text:
-        verdict.reason, verdict.detail = "content_mismatch", "printed certificate number differs"
-    return verdict
+    return pdf_verify.verify_pdf_bytes(pdf_bytes, trust, registry, base=base, **kw)
 
 
 def verify_any(value: str, trust: TrustList | None = None, registry: Registry | None = None, **kw) -> Verdict:
@@ -261,6 +307,6 @@ def lookup(
     _apply_record(verdict, record)
     if record.status in ("revoked", "superseded"):
         verdict.reason, verdict.detail = record.status, record.status_reason or ""
-    elif now >= parse_iso(record.expires_at):
+    elif tokens.is_expired(parse_iso(record.expires_at), now):
         verdict.reason = "expired"
     return verdict

@@ -22,6 +22,8 @@ class Issued:
     cert_id: str
     code: str | None
     filename: str
+    voided: tuple[str, ...] = ()
+    still_valid: tuple[str, ...] = ()
 
 
 @dataclass
@@ -57,7 +59,26 @@ def ready() -> bool:
     return True
 
 
-def issue(doc_type: str, unit_id: str, period_from: str, period_to: str, warehouse=None) -> Issued:
+def _document_key(doc_type: str, unit_id: str, period_from: str, period_to: str) -> tuple[str, str, str]:
+    """(registry type code, period, subject) as certificates.documents records them."""
+    kind = _import("documents").KINDS[doc_type]
+    if doc_type == "payment-notice":
+        return kind.code, period_to, f"{unit_id}/"
+    return kind.code, f"{period_from}-{period_to}", unit_id
+
+
+def previous_valid(doc_type: str, unit_id: str, period_from: str, period_to: str) -> list[str]:
+    """Numbers of this unit's valid certificates for the same document and period (what a
+    re-issue would void if the employer asks it to)."""
+    if doc_type not in {code for code, _, _ in EMPLOYER_DOCUMENTS}:
+        return []
+    code, period, subject = _document_key(doc_type, unit_id, period_from, period_to)
+    return [r.id for r in _import("registry").Registry().find_valid(code, period, subject)]
+
+
+def issue(
+    doc_type: str, unit_id: str, period_from: str, period_to: str, warehouse=None, *, void_previous: bool = False
+) -> Issued:
     """Issue through certificates.issue.issue_document (what `shebao cert issue` runs) for this unit only."""
     issue_mod = _import("issue")
     if doc_type not in {code for code, _, _ in EMPLOYER_DOCUMENTS}:
@@ -70,25 +91,33 @@ def issue(doc_type: str, unit_id: str, period_from: str, period_to: str, warehou
         from dashboards.db import warehouse_path
 
         warehouse = warehouse_path()
-    cert = issue_mod.issue_document(doc_type, params, warehouse)
-    return Issued(pdf=cert.path.read_bytes(), cert_id=cert.id, code=cert.code, filename=cert.path.name)
+    actor = f"dashboard:{unit_id}"  # an employer's login is its unit number
+    cert = issue_mod.issue_document(doc_type, params, warehouse, void_previous=void_previous, actor=actor)
+    pdf = cert.path.read_bytes()
+    _audit("download", actor, cert.id, channel="dashboard", file=cert.path.name)
+    return Issued(
+        pdf=pdf,
+        cert_id=cert.id,
+        code=cert.code,
+        filename=cert.path.name,
+        voided=cert.superseded,
+        still_valid=cert.still_valid,
+    )
 
 
 def _verdict(v) -> Verdict:
-    facts = {}
-    if v.title:
-        facts["证明类型"] = v.title
-    if v.cert_id:
-        facts["证明编号"] = v.cert_id
-    facts.update(v.facts or {})
-    if v.issued_at:
-        facts["签发时间"] = v.issued_at
-    if v.expires_at:
-        facts["有效期至"] = v.expires_at
-    if v.verification_count is not None:
-        facts["已验证次数"] = v.verification_count
+    """The service's verdict with the rows the verification page shows (Beijing dates, PDF names)."""
     status = v.status_zh if v.valid else f"{v.status_zh}（{v.reason_zh}）"
-    return Verdict(ok=v.valid, status=status, reason=v.reason, facts=facts)
+    return Verdict(ok=v.valid, status=status, reason=v.reason, facts=dict(v.rows()))
+
+
+def _audit(event: str, actor: str, subject: str = "", **details) -> None:
+    _import("audit").record(event, actor, subject, **details)
+
+
+def _audit_verdict(v, channel: str):
+    _audit("verify", "dashboard", v.cert_id or "", reason=v.reason, channel=channel)
+    return v
 
 
 def _trust():
@@ -104,16 +133,17 @@ def verify_text(text: str) -> Verdict:
     if "://" in text or text.upper().startswith("HTTP"):
         v = verify.verify_url(text, _trust(), registry, count=True)
     else:
-        v = verify.verify_token(text.upper(), _trust(), registry, count=True)
-    return _verdict(v)
+        v = verify.verify_token(text, _trust(), registry, count=True)
+    return _verdict(_audit_verdict(v, "dashboard-qr"))
 
 
 def verify_code(number: str, code: str, client: str = "") -> Verdict:
     """Number + typed code, rate-limited per client like the service's lookup."""
     verify = _import("verify")
     if not _lookup_limiter().allow(client or "local"):
-        return _verdict(verify.Verdict("rate_limited"))
-    return _verdict(verify.lookup(_import("registry").Registry(), number[:64], code[:64]))
+        return _verdict(_audit_verdict(verify.Verdict("rate_limited"), "dashboard-lookup"))
+    v = verify.lookup(_import("registry").Registry(), number[:64], code[:64])
+    return _verdict(_audit_verdict(v, "dashboard-lookup"))
 
 
 _LIMITER = None
@@ -127,9 +157,9 @@ def _lookup_limiter():
 
 
 def verify_pdf(path) -> Verdict:
-    """A downloaded PDF: its QR token and the printed content (used by the end-to-end test)."""
+    """A PDF file (a path or its bytes): signature, QR token and content, as the service checks it."""
     verify = _import("verify")
-    return _verdict(verify.verify_pdf(path, _trust(), _import("registry").Registry()))
+    return _verdict(_audit_verdict(verify.verify_pdf(path, _trust(), _import("registry").Registry()), "dashboard-pdf"))
 
 
 STATUS_ZH = {"valid": "有效", "revoked": "已撤销", "superseded": "已被替换"}
@@ -155,3 +185,39 @@ def registry_frame() -> pd.DataFrame:
     ]
     columns = ["证书编号", "证书类型", "主体", "期间", "签发时间", "有效期至", "状态", "验证次数", "最近验证"]
     return pd.DataFrame(rows, columns=columns)
+
+
+AUDIT_COLUMNS = ["序号", "时间（北京）", "事件", "操作者", "对象", "详情", "哈希"]
+
+
+def audit_frame() -> tuple[pd.DataFrame, list[str]]:
+    """The audit trail, newest first, and the breaks `shebao audit verify` would report."""
+    import json
+
+    audit = _import("audit")
+    render = _import("render")
+    log = audit.AuditLog()
+    entries = log.entries()
+
+    def beijing(text: str) -> str:
+        from datetime import UTC, datetime
+
+        try:
+            ts = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        except (TypeError, ValueError):
+            return str(text)
+        return ts.astimezone(render.CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+    rows = [
+        {
+            "序号": e.get("seq"),
+            "时间（北京）": beijing(e.get("at", "")),
+            "事件": audit.EVENTS.get(e.get("event", ""), e.get("event")),
+            "操作者": e.get("actor"),
+            "对象": e.get("subject"),
+            "详情": json.dumps(e.get("details", {}), ensure_ascii=False),
+            "哈希": str(e.get("hash", ""))[:16],
+        }
+        for e in reversed(entries)
+    ]
+    return pd.DataFrame(rows, columns=AUDIT_COLUMNS), log.verify()

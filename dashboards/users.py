@@ -93,11 +93,22 @@ def verify_user(username: str, password: str, path: Path | None = None) -> User 
         ).fetchone()
     if row is None:
         _hash(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)  # equalise timing
+        _audit_login(False, username, path, "no such account")
         return None
     role, unit_id, salt, stored, n, r, p = row
     if not hmac.compare_digest(_hash(password, salt, n, r, p), stored):
+        _audit_login(False, username, path, "wrong password")
         return None
+    _audit_login(True, username, path, role)
     return User(username, role, unit_id)
+
+
+def _audit_login(ok: bool, username: str, path: Path | None, detail: str) -> None:
+    """Every dashboard login attempt, in the audit trail next to the accounts file."""
+    from certificates.audit import AuditLog
+
+    log = AuditLog(Path(path).parent / "audit") if path is not None else AuditLog()
+    log.append("login_ok" if ok else "login_failed", f"dashboard:{username[:64]}", username[:64], detail=detail)
 
 
 def list_users(path: Path | None = None) -> list[User]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from shebao import cert_cli, users_cli
+from shebao import audit_cli, cert_cli, users_cli
 from shebao.options import add_warehouse_option, warehouse
 
 
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     queries.add_parser(subparsers)
     cert_cli.add_parser(subparsers)
     users_cli.add_parser(subparsers)
+    audit_cli.add_parser(subparsers)
     add_serve_parser(subparsers)
     return parser
 

@@ -19,7 +19,7 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from certificates import documents, qr, render, verify
+from certificates import documents, pades, qr, render, verify
 from certificates import token as tokens
 from certificates.issue import document_html, issue_document
 from certificates.keys import KeyStore
@@ -79,6 +79,8 @@ def test_round_trip_scan_service_offline(env):
     assert Registry().get(cert.id).verification_count == 2
     assert cli.main(["cert", "verify", str(cert.path)]) == 0
     assert cli.main(["cert", "verify", cert.url]) == 0
+    assert cli.main(["cert", "verify", token, "--offline"]) == 1  # no signed revocation list cached yet
+    assert cli.main(["cert", "sync"]) == 0
     assert cli.main(["cert", "verify", token, "--offline"]) == 0
 
 
@@ -137,28 +139,34 @@ def _forged_pdf(env, params, stamp_of, edit=None) -> bytes:
     return render.pdf(html)
 
 
+# The forgeries are PAdES-signed with the issuer's own PDF key (the strongest forger: one
+# who holds the PDF key but not the token key), so only the token and content checks stand
+# between them and 有效; unsigned, they fail earlier as 文件没有电子签名.
 @pytest.fixture
 def genuine_rerender(env):
-    return _forged_pdf(env, NOTICE, env["notice"])
+    return pades.sign_pdf(_forged_pdf(env, NOTICE, env["notice"]), env["notice"].id)
 
 
 @pytest.fixture
 def text_edited(env):
-    return _forged_pdf(env, NOTICE, env["notice"], edit=("105293.98", "155293.98"))
+    return pades.sign_pdf(_forged_pdf(env, NOTICE, env["notice"], edit=("105293.98", "155293.98")), env["notice"].id)
 
 
 @pytest.fixture
 def pasted_qr(env):
-    return _forged_pdf(env, NOTICE, env["record"])  # another valid certificate's QR and number
+    # another valid certificate's QR and number
+    return pades.sign_pdf(_forged_pdf(env, NOTICE, env["record"]), env["record"].id)
 
 
-def test_rerender_control_verifies(genuine_rerender):
+def test_rerender_control_verifies(env, genuine_rerender):
     assert verify.verify_pdf(genuine_rerender, KeyStore().trust_list()).reason == "ok"
+    unsigned = _forged_pdf(env, NOTICE, env["notice"])
+    assert verify.verify_pdf(unsigned, KeyStore().trust_list()).reason == "pdf_unsigned"
 
 
 def test_pdf_text_edited_after_signing(env, text_edited, tmp_path):
     v = verify.verify_pdf(text_edited, KeyStore().trust_list(), Registry())
-    assert (v.reason, v.status_zh) == ("content_mismatch", "无效: 签名或内容不符")
+    assert (v.reason, v.status_zh) == ("content_mismatch", "无效: 内容与签名不符")
     path = tmp_path / "edited.pdf"
     path.write_bytes(text_edited)
     assert cli.main(["cert", "verify", str(path)]) == 1
@@ -166,7 +174,7 @@ def test_pdf_text_edited_after_signing(env, text_edited, tmp_path):
 
 def test_other_certificates_qr_pasted(pasted_qr):
     v = verify.verify_pdf(pasted_qr, KeyStore().trust_list(), Registry())
-    assert (v.reason, v.status_zh) == ("content_mismatch", "无效: 签名或内容不符")
+    assert (v.reason, v.status_zh) == ("content_mismatch", "无效: 内容与签名不符")
 
 
 def test_expired_certificate_offline_and_online(env):
@@ -178,7 +186,9 @@ def test_expired_certificate_offline_and_online(env):
 
 def test_reissue_supersedes_then_revoke(env, capsys):
     old = env["record"]
-    new = issue_document("contribution-record", RECORD, env["warehouse"], out=env["home"] / "record2.pdf")
+    new = issue_document(
+        "contribution-record", RECORD, env["warehouse"], out=env["home"] / "record2.pdf", void_previous=True
+    )
     assert new.superseded == (old.id,)
     client = TestClient(create_app())
     body = client.get(f"/api/verify/{old.token}").json()
@@ -190,8 +200,11 @@ def test_reissue_supersedes_then_revoke(env, capsys):
     capsys.readouterr()
     assert cli.main(["cert", "verify", str(new.path)]) == 1
     assert "已撤销" in capsys.readouterr().out
-    # the revoked certificate still verifies cryptographically offline: status is the registry's
-    assert cli.main(["cert", "verify", str(new.path), "--offline"]) == 0
+    # offline, the revocation is known once a fresh signed revocation list is cached
+    assert cli.main(["cert", "sync"]) == 0
+    capsys.readouterr()
+    assert cli.main(["cert", "verify", str(new.path), "--offline"]) == 1
+    assert capsys.readouterr().out.startswith("已撤销（revoked）")
 
 
 def test_batch_issue_with_progress(env, capsys):

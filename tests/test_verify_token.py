@@ -57,7 +57,7 @@ def make_claims(cert_id="202601011123456789", **over):
     return tokens.Claims(**data)
 
 
-def record(registry, claims, kid, code="0" * 15):
+def record(registry, claims, kid, code="0" * 15, **kw):
     registry.add(
         id=claims.cert_id,
         code=code + codes.check_char(code),
@@ -69,6 +69,7 @@ def record(registry, claims, kid, code="0" * 15):
         digest=claims.digest.hex(),
         kid=kid.hex(),
         facts={"单位名称": "示例精密机械有限公司"},
+        **kw,
     )
 
 
@@ -280,7 +281,7 @@ def test_revoked_and_superseded_come_from_the_registry(store, registry):
     assert (v.reason, v.status_zh, v.detail) == ("revoked", "已撤销", "单位申请作废")
     record(registry, b, kid, code="2" * 15)
     c = make_claims("202601011000000003")
-    record(registry, c, kid, code="3" * 15)  # same type, subject, period: supersedes b
+    record(registry, c, kid, code="3" * 15, void_previous=True)  # same type, subject, period: voids b
     v = verify.verify_raw(tokens.sign(b, kid, key), store.trust_list(), registry)
     assert (v.reason, v.status_zh) == ("superseded", "已被替换")
     assert registry.get(b.cert_id).superseded_by == c.cert_id

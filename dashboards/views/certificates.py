@@ -1,4 +1,5 @@
-"""证书: certificates issued, verified and revoked, by type and over time (from the registry)."""
+"""证书: certificates issued, verified and revoked, by type and over time (from the registry),
+and the audit trail of every issue, void, revocation, key change, login and verification."""
 
 import altair as alt
 import streamlit as st
@@ -45,3 +46,11 @@ if len(reg):
     )
     st.subheader("证书清单")
     ui.table(reg.fillna({"最近验证": ""}), "证书清单", key="c_list")
+
+st.subheader("审计日志")
+audit_log, breaks = certs.audit_frame()
+if breaks:
+    st.error("审计日志哈希链断裂（记录被修改、删除或调换）：" + "；".join(breaks[:5]))
+else:
+    st.caption(f"哈希链完整，共 {len(audit_log):,} 条记录（与 shebao audit verify 一致）。")
+ui.table(audit_log, "审计日志", key="c_audit")
