@@ -17,7 +17,7 @@ Per person and month (4 lines: 110, 210, 310, 410), base -> unit + personal = to
              U002 202407-      base 12000: 2724.00 + 1260.00 = 3984.00   (the person who moved)
   P002 李娜  U001 base 6000:  1374.00 + 630.00 = 2004.00
   P008 吴婷  U001 base 9805:  2245.35 + 1029.53 = 3274.88  (210: 9805 x 0.5 % = 49.025 -> 49.03)
-  P005 刘洋  U002 base 15000: 3405.00 + 1575.00 = 4980.00
+  P005 刘洋  U002 202401-202502 base 15000: 3405.00 + 1575.00 = 4980.00  (left, insured nowhere now)
   P007 孙磊  U002 base 10000: 2270.00 + 1050.00 = 3320.00
   P003 王芳  U003 base 7000:  1778.00 + 721.00 = 2499.00
   P004 赵强  U003 base 5000:  1270.00 + 515.00 = 1785.00
@@ -76,7 +76,7 @@ SPELLS = [
     ("P001", "U002", "202407", None, "12000"),
     ("P002", "U001", "202401", None, "6000"),
     ("P008", "U001", "202401", None, "9805"),
-    ("P005", "U002", "202401", None, "15000"),
+    ("P005", "U002", "202401", "202502", "15000"),
     ("P007", "U002", "202401", None, "10000"),
     ("P003", "U003", "202401", None, "7000"),
     ("P004", "U003", "202401", None, "5000"),
@@ -266,7 +266,11 @@ def build_test_warehouse(directory: Path, as_of: dt.date | str = AS_OF) -> Path:
 
 
 def build_generated_warehouse(
-    directory: Path, persons: int, months: tuple[str, str] = ("202401", "202412"), as_of: str = "2025-01-20", seed: int = 7
+    directory: Path,
+    persons: int,
+    months: tuple[str, str] = ("202401", "202412"),
+    as_of: str = "2025-01-20",
+    seed: int = 7,
 ) -> Path:
     """A larger warehouse from the synthetic generator, for layout and speed tests (a big unit's roster)."""
     from shebao.generate import generate_landing
