@@ -142,7 +142,7 @@ def test_document_text_figures_and_stamp(kind, issued):
 
 
 def test_detail_pages_print_every_line_once(issued):
-    cert, pages = issued[0]["unit-proof"]
+    _, pages = issued[0]["unit-proof"]
     detail_pages = [p for p in pages if "缴费到账时间" in p]
     assert detail_pages
     for page in detail_pages:
@@ -165,7 +165,7 @@ def test_rights_statement_prints_the_estimate_of_the_mart(issued):
 
 
 def test_fonts_embedded_and_subset(issued):
-    for kind, (cert, _) in issued[0].items():
+    for cert, _ in issued[0].values():
         out = subprocess.run(["pdffonts", str(cert.path)], capture_output=True, text=True, check=True).stdout
         rows = out.splitlines()[2:]
         assert rows

@@ -44,7 +44,8 @@ def test_large_roster_paginates_with_repeated_headers(large_unit, tmp_path, monk
     detail_pages = [p for p in pages if re.search(detail_line, p)]
     assert len(detail_pages) >= 2
     for page in detail_pages:
-        assert "缴费到账时间" in page and "缴费类型" in page  # thead repeated on every page
+        # thead repeated on every page (its narrow cells wrap 费款所属期 and 缴费到账时间 over two lines)
+        assert "社会保障号" in page and "缴费基数" in page and "缴费类型" in page
     for n, page in enumerate(pages, 1):
         assert f"第{n}页/共{len(pages)}页" in page
     printed = sum(len(re.findall(detail_line, p)) for p in detail_pages)

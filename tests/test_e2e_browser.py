@@ -50,7 +50,7 @@ def server(tmp_path_factory, built_warehouse):
     port = _free_port()
     env = cli.dashboard_env(built_warehouse)
     env["SHEBAO_HOME"] = str(home)
-    log = open(home / "streamlit.log", "w")
+    log = open(home / "streamlit.log", "w")  # noqa: SIM115 (the server writes to it until teardown)
     proc = subprocess.Popen(cli.dashboard_command(port), env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     # While the server boots: create the signing keys and put one certificate in the registry
