@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils chromium wrk
 
-.PHONY: demo test setup system-packages bench
+.PHONY: demo test test-fast setup system-packages bench
 
 setup: system-packages $(VENV)/.installed
 
@@ -29,6 +29,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The fast part for a developer: no pipeline build, no browser, nothing slow (markers in pyproject.toml).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not dbt"
 
 # Benchmark harness (not one of the two README commands; see benchmarks/README.md).
 bench: setup
