@@ -1,7 +1,7 @@
 """Layout of a large unit's proof: pagination with the table header repeated on every detail page.
 
-The unit comes from the synthetic generator run through the real pipeline (a second build,
-about two minutes), the largest unit of that landing folder.
+The unit is tests/support/warehouse.py's large-unit landing (one unit, 150 people, 2025 Q1)
+run through the real pipeline: 150 x 3 = 450 detail lines, one per person and month.
 """
 
 from __future__ import annotations
@@ -11,42 +11,38 @@ import re
 import pdfplumber
 import pytest
 
-from certificates import data
 from certificates.issue import issue_document
-from tests.support.warehouse import build_generated_warehouse
+from tests.support.warehouse import LARGE_UNIT_PERIODS, build_large_unit_warehouse
 
 pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 
+ROSTER = 150
+
 
 @pytest.fixture(scope="module")
-def large_unit(tmp_path_factory):
-    warehouse = build_generated_warehouse(tmp_path_factory.mktemp("generated"), persons=150)
-    with data.connect(warehouse) as con:
-        unit_id, start, end, detail_rows = con.execute(
-            """select unit_id, min(fee_period), max(fee_period),
-                      count(distinct (person_id, fee_period, coalesce(strftime(paid_date, '%Y%m'), ''),
-                                      personal_base, paid_status, contribution_type))
-               from marts.fct_contributions group by unit_id
-               order by count(distinct person_id) desc, unit_id limit 1"""
-        ).fetchone()
-    return warehouse, unit_id, start, end, detail_rows
-
-
-def test_large_roster_paginates_with_repeated_headers(large_unit, tmp_path, monkeypatch):
-    warehouse, unit_id, start, end, detail_rows = large_unit
-    monkeypatch.setenv("SHEBAO_HOME", str(tmp_path))
-    monkeypatch.delenv("SHEBAO_VERIFY_BASE", raising=False)
-    cert = issue_document("unit-proof", {"unit": unit_id, "from": start, "to": end}, warehouse, out=tmp_path / "p.pdf")
+def proof_pages(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("large_unit")
+    warehouse = build_large_unit_warehouse(directory, ROSTER)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEBAO_HOME", str(directory / "home"))
+        mp.delenv("SHEBAO_VERIFY_BASE", raising=False)
+        params = {"unit": "U001", "from": LARGE_UNIT_PERIODS[0], "to": LARGE_UNIT_PERIODS[-1]}
+        cert = issue_document("unit-proof", params, warehouse, out=directory / "proof.pdf")
     with pdfplumber.open(cert.path) as pdf:
-        pages = [p.extract_text() or "" for p in pdf.pages]
-    assert detail_rows > 60  # more than one page of detail lines
-    detail_line = r"\*{10}[\dX]{4} \d{6} (?:\d{6} )?\d+\.\d{2}"  # masked ID, period, arrival month, base
+        return [p.extract_text() or "" for p in pdf.pages]
+
+
+def test_large_roster_paginates_with_repeated_headers(proof_pages):
+    pages = proof_pages
+    detail_line = r"\*{10}[\dX]{4} 2025\d\d 2025\d\d \d+\.\d{2}"  # masked ID, period, arrival month, base
     detail_pages = [p for p in pages if re.search(detail_line, p)]
-    assert len(detail_pages) >= 2
+    assert len(detail_pages) >= 3
     for page in detail_pages:
-        # thead repeated on every page (its narrow cells wrap 费款所属期 and 缴费到账时间 over two lines)
+        # thead repeated on every page (narrow cells may wrap 费款所属期 and 缴费到账时间 over two lines)
         assert "社会保障号" in page and "缴费基数" in page and "缴费类型" in page
     for n, page in enumerate(pages, 1):
         assert f"第{n}页/共{len(pages)}页" in page
-    printed = sum(len(re.findall(detail_line, p)) for p in detail_pages)
-    assert printed == detail_rows  # every detail line printed once
+    assert sum(len(re.findall(detail_line, p)) for p in detail_pages) == ROSTER * 3  # every line printed once
+    roster_rows = sum(len(re.findall(r"\*{10}[\dX]{4} 202501 202503 3\b", p)) for p in pages)
+    assert roster_rows == ROSTER  # each person once on the roster: first, last period, 3 months paid
+    assert "期间内缴费人数合计：150人；缴费人月合计：450" in "".join(pages).replace("\n", "")

@@ -265,6 +265,90 @@ def build_test_warehouse(directory: Path, as_of: dt.date | str = AS_OF) -> Path:
     return _run(directory, landing, str(as_of))
 
 
+LARGE_UNIT_PERIODS = ("202501", "202502", "202503")
+
+
+def write_large_unit_landing(landing: Path, roster_size: int) -> Path:
+    """One unit (U001 of UNITS) with `roster_size` people, each paid the three months of 2025 Q1.
+
+    Person i (1-based) is P{i:05d}, born 1970-01-01 + i days, base 5000 + 10 x (i mod 100); every
+    line arrives on the 15th. A unit proof over LARGE_UNIT_PERIODS then has 3 x roster_size
+    detail lines, one per person and month.
+    """
+    unit = UNITS[0]
+    _write(
+        landing / "employers" / "employers.csv",
+        EMPLOYERS,
+        [
+            {
+                "unit_id": unit[0],
+                "unit_name": unit[1],
+                "uscc": uscc(unit[0]),
+                "unit_type": unit[3],
+                "region": unit[4],
+                "risk_class": str(unit[5]),
+                "status": "正常",
+            }
+        ],
+    )
+    persons, enrolments, lines = [], [], {period: [] for period in LARGE_UNIT_PERIODS}
+    for i in range(1, roster_size + 1):
+        person_id, birth = f"P{i:05d}", dt.date(1970, 1, 1) + dt.timedelta(days=i)
+        first17 = "320506" + birth.strftime("%Y%m%d") + f"{i % 1000:03d}"
+        number = first17 + id_check_char(first17)
+        persons.append(
+            {
+                "person_id": person_id,
+                "name": "张" + "伟芳娜敏静丽强磊军洋"[i % 10] + "一二三四五六七八九十"[i // 10 % 10],
+                "id_number": number,
+                "sex": "男" if i % 2 else "女",
+                "birth_date": birth.isoformat(),
+                "post_category": "生产岗",
+            }
+        )
+        base = str(5000 + 10 * (i % 100))
+        for insurance in INSURANCES:
+            enrolments.append(
+                {
+                    "person_id": person_id,
+                    "unit_id": unit[0],
+                    "insurance_type": insurance,
+                    "start_period": LARGE_UNIT_PERIODS[0],
+                    "status": "正常参保",
+                }
+            )
+            for period in LARGE_UNIT_PERIODS:
+                unit_amount, personal_amount = amounts(unit[0], insurance, base)
+                lines[period].append(
+                    {
+                        "unit_id": unit[0],
+                        "person_id": person_id,
+                        "id_number": number,
+                        "fee_period": period,
+                        "insurance_type": insurance,
+                        "contribution_type": "正常应缴",
+                        "personal_base": base,
+                        "unit_base": base,
+                        "personal_amount": str(personal_amount),
+                        "unit_amount": str(unit_amount),
+                        "paid_status": "已到账",
+                        "paid_date": f"{period[:4]}-{period[4:]}-15",
+                        "region": unit[4],
+                    }
+                )
+    _write(landing / "persons" / "persons.csv", PERSONS, persons)
+    _write(landing / "enrolments" / "enrolments.csv", ENROLMENTS, enrolments)
+    for period, rows in lines.items():
+        _write(landing / "ledgers" / f"{period}.csv", LEDGERS, rows)
+    return landing
+
+
+def build_large_unit_warehouse(directory: Path, roster_size: int, as_of: str = "2025-04-15") -> Path:
+    """The real build of write_large_unit_landing: a proof of one big unit, for layout and speed tests."""
+    directory = Path(directory)
+    return _run(directory, write_large_unit_landing(directory / "landing", roster_size), as_of)
+
+
 def build_generated_warehouse(
     directory: Path,
     persons: int,
