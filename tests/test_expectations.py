@@ -569,6 +569,7 @@ def test_metadata_is_json(con, gxrun):
     ]
 
 
+@pytest.mark.slow  # a fresh interpreter importing GX: about 15 s
 def test_importing_the_suites_switches_gx_analytics_off():
     """Without the variable in the environment, importing our GX code must set it before GX loads."""
     import subprocess
