@@ -176,6 +176,18 @@ def test_no_module_over_400_lines():
     assert still == OVERSIZED_TODAY, f"no longer oversized, drop from OVERSIZED_TODAY: {OVERSIZED_TODAY - still}"
 
 
+def test_no_product_module_imports_tests_or_benchmarks():
+    """Test support lives under tests/; the product never reaches for it."""
+    wrong = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            wrong += [f"{module} -> {n}" for n in names if n.split(".")[0] in ("tests", "benchmarks")]
+    assert not wrong, wrong
+
+
 def test_cycle_finder_and_floor_check_catch_a_planted_fault():
     """Negative: a graph with a loop and a back edge is caught."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]

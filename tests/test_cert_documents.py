@@ -1,4 +1,7 @@
-"""Every document type rendered from the fixture marts: text, figures, pages, fonts, QR, isolation."""
+"""Every document type rendered from the built test warehouse: text, figures, pages, fonts, QR, isolation.
+
+Figures follow from the landing rows of tests/support/warehouse.py (arithmetic in the comments).
+"""
 
 from __future__ import annotations
 

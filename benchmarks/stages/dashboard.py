@@ -63,7 +63,7 @@ def run(ctx: Context, result: StageResult) -> None:
     port = _free_port()
     env = cli.dashboard_env(home / "warehouse.duckdb")
     env["SHEBAO_HOME"] = str(home)
-    log = open(home / "streamlit.log", "w")
+    log = open(home / "streamlit.log", "w")  # noqa: SIM115 (the server writes to it until the end)
     proc = subprocess.Popen(cli.dashboard_command(port), env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     first, warm = {}, {t: [] for t in PAGES + [FLOOR_PAGE]}

@@ -369,7 +369,8 @@ def _run(directory: Path, landing: Path, as_of: str) -> Path:
     from pipelines.run import run_pipeline
 
     warehouse = directory / "warehouse.duckdb"
-    saved = {k: os.environ.get(k) for k in ("SHEBAO_HOME", "DAGSTER_HOME")}
+    # The run writes SHEBAO_WAREHOUSE and SHEBAO_AS_OF for dbt; none of it may leak into later tests.
+    saved = {k: os.environ.get(k) for k in ("SHEBAO_HOME", "DAGSTER_HOME", "SHEBAO_WAREHOUSE", "SHEBAO_AS_OF")}
     os.environ["SHEBAO_HOME"] = str(directory)
     os.environ["DAGSTER_HOME"] = str(directory / "dagster")
     try:
