@@ -53,7 +53,7 @@ def test_harness_runs_ingest_and_verify_at_the_smallest_scale(tmp_path):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=900,  # scale 0 builds the tests' small warehouse with the real pipeline (about a minute)
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads((out / "latest.json").read_text(encoding="utf-8"))
