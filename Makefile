@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils chromium wrk
 
-.PHONY: demo test setup system-packages bench lint typecheck
+.PHONY: demo test test-fast setup system-packages bench lint typecheck
 
 setup: system-packages $(VENV)/.installed
 
@@ -37,6 +37,10 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy
+
+# The fast part for a developer: no pipeline build, no browser, nothing slow (markers in pyproject.toml).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not dbt"
 
 # Benchmark harness (not one of the two README commands; see benchmarks/README.md).
 bench: setup

@@ -1,6 +1,6 @@
 """`python -m benchmarks [--scales 0.01,1,10] [--repeats N] [--only ingest,pipeline,...] [--out DIR]`.
 
-Runs the stages of issue 6 and writes latest.json and latest.md into --out. Every run
+Runs the benchmark stages and writes latest.json and latest.md into --out. Every run
 uses a fresh SHEBAO_HOME under the scratch folder (default /tmp/shebao-bench), never
 the repository.
 """

@@ -83,10 +83,8 @@ class PeakRSS:
         except psutil.Error:
             return 0
         for p in procs:
-            try:
+            with contextlib.suppress(psutil.Error):  # a child that exited meanwhile
                 total += p.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     def _run(self) -> None:

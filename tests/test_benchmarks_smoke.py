@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # benchmarks/ is not an installed package; `make bench` runs it from the repo
     sys.path.insert(0, str(REPO))
@@ -18,7 +20,10 @@ if str(REPO) not in sys.path:  # benchmarks/ is not an installed package; `make 
 from benchmarks.harness import Metric, StageResult, render_markdown, write_report  # noqa: E402
 from benchmarks.stages.verify import parse_wrk  # noqa: E402
 
+pytestmark = pytest.mark.unit
 
+
+@pytest.mark.slow
 def test_harness_runs_ingest_and_verify_at_the_smallest_scale(tmp_path):
     out, scratch = tmp_path / "reports", tmp_path / "scratch"
     proc = subprocess.run(
@@ -48,7 +53,7 @@ def test_harness_runs_ingest_and_verify_at_the_smallest_scale(tmp_path):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=900,  # scale 0 builds the tests' small warehouse with the real pipeline (about a minute)
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads((out / "latest.json").read_text(encoding="utf-8"))

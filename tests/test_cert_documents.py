@@ -1,10 +1,14 @@
-"""Every document type rendered from the fixture marts: text, figures, pages, fonts, QR, isolation."""
+"""Every document type rendered from the built test warehouse: text, figures, pages, fonts, QR, isolation.
+
+Figures follow from the landing rows of tests/support/warehouse.py (arithmetic in the comments).
+"""
 
 from __future__ import annotations
 
 import io
 import re
 import subprocess
+from decimal import Decimal
 
 import pdfplumber
 import pytest
@@ -13,31 +17,38 @@ from PIL import Image
 
 from certificates import data
 from certificates.issue import issue_document
-from certificates.testing import NOTICE_CAPITAL, build_serving
+from tests.support.warehouse import id_number, uscc
+
+pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 
 DOCS = {
-    "unit-proof": {"unit": "U001", "from": "202301", "to": "202312"},
+    "unit-proof": {"unit": "U001", "from": "202401", "to": "202503"},
     "summary-proof": {"unit": "U002"},
     "rights-statement": {"person": "P001", "period": "202406"},
-    "contribution-record": {"unit": "U001", "person": "P001", "from": "202301", "to": "202312"},
-    "payment-notice": {"unit": "U001", "period": "202309"},
+    "contribution-record": {"unit": "U001", "person": "P001", "from": "202401", "to": "202503"},
+    "payment-notice": {"unit": "U001", "period": "202503"},
 }
 
 
+def masked(person_id: str) -> str:
+    """First 4 and last 4 characters of the ID number, as every document prints it."""
+    number = id_number(person_id)
+    return number[:4] + "*" * 10 + number[-4:]
+
+
 @pytest.fixture(scope="module")
-def issued(tmp_path_factory):
+def issued(tmp_path_factory, built_warehouse):
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHEBAO_HOME", str(home))
         mp.delenv("SHEBAO_VERIFY_BASE", raising=False)
-        warehouse = build_serving(home / "wh")
         out = {}
         for kind, params in DOCS.items():
-            cert = issue_document(kind, params, warehouse, out=home / "out" / f"{kind}.pdf")
+            cert = issue_document(kind, params, built_warehouse, out=home / "out" / f"{kind}.pdf")
             with pdfplumber.open(cert.path) as pdf:
                 pages = [p.extract_text() or "" for p in pdf.pages]
             out[kind] = (cert, pages)
-        yield out, warehouse
+        yield out, built_warehouse
 
 
 def _all(pages):
@@ -47,66 +58,71 @@ def _all(pages):
 EXPECTED = {
     "unit-proof": [
         "单位参保证明",
-        "示例精密机械有限公司",
-        "91320594MA1TEST01X",
+        "苏州甲科技有限公司",
+        uscc("U001"),
         "企业职工基本养老保险",
         "16.0%",
         "8.0%",
-        "0.4%",
-        "202306 / 22人",
-        "期间内缴费人数合计：23人",
-        "缴费人月合计：137",
-        "3205**********0011",
-        "8890.00",
-        "补收",
-        "未到账",
+        "0.4%",  # work injury, risk class 2
+        "202503 / 2人",  # paid up to 202503 by P002 and P008 (P001 left in 202406)
+        "期间内缴费人数合计：3人",
+        "缴费人月合计：36",  # P001 6 + P002 15 + P008 15 months with money arrived
+        masked("P002"),
+        "9805.00",  # P008's base
+        "补收",  # P008's 202401
+        "未到账",  # P002's 202409 medical
         "单位：元",
         "本证明已签具电子印章，不再加盖鲜章。",
     ],
     "summary-proof": [
         "缴费人员汇总参保证明",
-        "示例软件科技有限公司",
-        "全部（2023年01月 至 2023年12月）",
-        "缴费人数：2人",
-        "缴费人月：18",
-        "缴费总额：83664.00元",
-        "5760.00",
-        "11520.00",
-        "14400.00",
+        "苏州乙软件有限公司",
+        "全部（2024年01月 至 2025年03月）",
+        "缴费人数：3人",
+        "缴费人月：38",  # P001 9 (202407-202503) + P005 14 (202401-202502) + P007 15
+        # 9 x 3984.00 + 14 x 4980.00 + 15 x 3320.00 + 0.05 (P007's 800.05) = 35856 + 69720 + 49800.05
+        "缴费总额：155376.05元",
+        "8640.00",  # P001 pension personal 9 x 960.00
+        "17280.00",  # P001 pension unit 9 x 1920.00
         "参保单位只能打印本单位缴纳社保和公积金的参保人员在本单位的汇总缴费情况。",
     ],
     "rights-statement": [
         "个人权益记录单",
         "张伟",
-        "3205**********0011",
-        "2023年07月01日 至 2024年06月30日",
-        "示例软件科技有限公司",
-        "11520.00",
-        "5760.00",
-        "10260.36",
-        "261.96",
+        masked("P001"),
+        "2023年07月01日 至 2024年06月30日",  # SZ_SIP statement year July-June
+        "苏州甲科技有限公司",  # only U001 in 202401-202406
+        "7680.00",  # pension unit 6 x 1280.00
+        "3840.00",  # pension personal 6 x 640.00
+        # account 2024: credits 6 x 640 + 6 x 960 = 9600.00 (by fee year, both units);
+        # interest 9600 x 2.62 % x 1.083 / 12 = 22.70; closing 9622.70
+        "9600.00",
+        "22.70",
+        "9622.70",
         "养老金测算（估算值",
-        "7479.83",
         "不作为计发社会保险待遇的依据",
     ],
     "contribution-record": [
         "个人缴费记录明细",
         "张伟",
-        "3205**********0011",
-        "202301 至 202312",
-        "711.20",
-        "1422.40",
+        masked("P001"),
+        "202401 至 202503",
+        "640.00",  # 8000 x 8 %
+        "1280.00",  # 8000 x 16 %
         "仅可打印该职工在本单位下的缴费记录明细",
     ],
     "payment-notice": [
         "征集缴费通知单",
-        "320522C066",
-        "44819.60",
-        "50200.00",
-        "11394.90",
-        "93899.08",
-        "105293.98",
-        NOTICE_CAPITAL,
+        "N-U001-202503",
+        "2528.80",  # pension unit: P002 960.00 + P008 1568.80
+        "1264.40",  # pension personal: 480.00 + 784.40
+        "79.03",  # unemployment each side: 30.00 + 49.03
+        "948.30",  # medical unit: 360.00 + 588.30
+        "63.22",  # work injury: 24.00 + 39.22
+        "1659.53",  # personal subtotal
+        "3619.35",  # unit subtotal
+        "5278.88",  # 2004.00 + 3274.88
+        "伍仟贰佰柒拾捌圆捌角捌分",  # 5278.88 in capital numerals: 5 仟 2 佰 7 拾 8 圆 8 角 8 分
         "正常应缴",
     ],
 }
@@ -128,19 +144,31 @@ def test_document_text_figures_and_stamp(kind, issued):
     assert f"有效期至：{expires.year}年" in text and "（6个月）" in text
 
 
-def test_large_roster_paginates_with_repeated_headers(issued):
-    cert, pages = issued[0]["unit-proof"]
-    assert len(pages) >= 4
-    detail_pages = [p for p in pages[1:] if "202306" in p and "已到账" in p]
-    assert len(detail_pages) >= 3
+def test_detail_pages_print_every_line_once(issued):
+    _, pages = issued[0]["unit-proof"]
+    detail_pages = [p for p in pages if "缴费到账时间" in p]
+    assert detail_pages
     for page in detail_pages:
-        assert "缴费到账时间" in page and "缴费类型" in page  # thead repeated on every page
-    rows = sum(len(re.findall(r"3205\*{10}\d{4} 2023\d\d", p)) for p in detail_pages)
-    assert rows == 139  # every detail line printed once
+        assert "缴费类型" in page  # the table header on every detail page
+    rows = sum(len(re.findall(r"3205\*{10}[\dX]{4} 202[45]\d\d (?:202[45]\d\d )?\d+\.\d{2}", p)) for p in detail_pages)
+    # one detail row per person, month, arrival and status: P001 6, P002 15 + 1 (202409's unpaid
+    # medical is its own row), P008 15
+    assert rows == 37
+
+
+def test_rights_statement_prints_the_estimate_of_the_mart(issued):
+    """The estimate's formula is the dbt model's (tested there); the document prints its figure."""
+    _, warehouse = issued
+    with data.connect(warehouse) as con:
+        estimate = con.execute(
+            "select estimated_monthly_pension from marts.rpt_pension_estimate where person_id = 'P001'"
+        ).fetchone()[0]
+    assert estimate > 0
+    assert f"{estimate:.2f}" in _all(issued[0]["rights-statement"][1])
 
 
 def test_fonts_embedded_and_subset(issued):
-    for kind, (cert, _) in issued[0].items():
+    for cert, _ in issued[0].values():
         out = subprocess.run(["pdffonts", str(cert.path)], capture_output=True, text=True, check=True).stdout
         rows = out.splitlines()[2:]
         assert rows
@@ -167,24 +195,48 @@ def test_qr_version_level_and_size(issued):
 
 def test_tenant_isolation_for_a_person_who_moved(issued):
     _, warehouse = issued
-    # the U001 documents never show what P001 paid at U002 (12000 base from 202307)
+    # the U001 documents never show what P001 paid at U002 (base 12000 from 202407)
     for kind in ("unit-proof", "contribution-record"):
         text = _all(issued[0][kind][1])
-        assert "12000.00" not in text and "示例软件科技有限公司" not in text
-    record_text = _all(issued[0]["contribution-record"][1]).replace("202301 至 202312", "")
-    assert "202306" in record_text and not re.search(r"\b20230[7-9]\b|\b20231[0-2]\b", record_text)
-    summary = _all(issued[0]["summary-proof"][1])  # U002: P001 only from 202307, none of U001's months
-    assert "示例精密机械有限公司" not in summary and "8890" not in summary
-    assert "张伟 3205**********0011 企业职工基本养老保险 202307 202312 6 5760.00 11520.00" in summary
+        assert "12000.00" not in text and "苏州乙软件有限公司" not in text
+    record_text = _all(issued[0]["contribution-record"][1]).replace("202401 至 202503", "")
+    assert "202406" in record_text and not re.search(r"\b20240[7-9]\b|\b20241[0-2]\b|\b20250[1-3]\b", record_text)
+    summary = _all(issued[0]["summary-proof"][1])  # U002: P001 only from 202407, none of U001's months
+    assert "苏州甲科技有限公司" not in summary and "8000.00" not in summary
+    assert f"张伟 {masked('P001')} 企业职工基本养老保险 202407 202503 9 8640.00 17280.00" in summary
     with data.connect(warehouse) as con:
-        u002 = data.contribution_record(con, "U002", "P001", "202301", "202312")
-        assert {line["fee_period"] for line in u002["lines"]} == {f"2023{m:02d}" for m in range(7, 13)}
-        assert {line["unit_name"] for line in u002["lines"]} == {"示例软件科技有限公司"}
-        u001 = data.contribution_record(con, "U001", "P001", "202301", "202312")
-        assert {line["fee_period"] for line in u001["lines"]} == {f"2023{m:02d}" for m in range(1, 7)}
-        assert u001["totals"]["personal_amount"] == sum(line["personal_amount"] for line in u001["lines"])
-        roster = data.unit_proof(con, "U002", "202301", "202312")["roster"]
+        u002 = data.contribution_record(con, "U002", "P001", "202401", "202503")
+        assert {line["fee_period"] for line in u002["lines"]} == {
+            "202407",
+            "202408",
+            "202409",
+            "202410",
+            "202411",
+            "202412",
+            "202501",
+            "202502",
+            "202503",
+        }
+        assert {line["unit_name"] for line in u002["lines"]} == {"苏州乙软件有限公司"}
+        u001 = data.contribution_record(con, "U001", "P001", "202401", "202503")
+        assert {line["fee_period"] for line in u001["lines"]} == {f"2024{m:02d}" for m in range(1, 7)}
+        assert u001["totals"]["personal_amount"] == 6 * Decimal("840.00")  # 640 + 40 + 160 a month
+        roster = data.unit_proof(con, "U002", "202401", "202503")["roster"]
         assert [(r["person_id"], r["first_period"], r["months_paid"]) for r in roster] == [
-            ("P003", "202301", 12),
-            ("P001", "202307", 6),
+            ("P005", "202401", 14),
+            ("P007", "202401", 15),
+            ("P001", "202407", 9),
         ]
+
+
+def test_a_unit_with_two_notices_in_a_month_must_name_one(issued):
+    """U001's 202401 has the regular notice and the 补收 notice of P008's month."""
+    _, warehouse = issued
+    with data.connect(warehouse) as con:
+        with pytest.raises(data.DataError, match="B-U001-202401、N-U001-202401"):
+            data.payment_notice(con, "U001", "202401")
+        back = data.payment_notice(con, "U001", "202401", "B-U001-202401")
+    assert {line["contribution_type"] for line in back["lines"]} == {"补收"}
+    # P008 base 9805: 1568.80 + 784.40 + 49.03 + 49.03 + 588.30 + 196.10 + 39.22
+    assert str(back["notice"]["total_amount"]) == "3274.88"
+    assert back["notice"]["total_amount_capital"] == "叁仟贰佰柒拾肆圆捌角捌分"

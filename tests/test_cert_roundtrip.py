@@ -25,20 +25,21 @@ from certificates.issue import document_html, issue_document
 from certificates.keys import KeyStore
 from certificates.registry import Registry
 from certificates.service import create_app
-from certificates.testing import build_serving
 from shebao import cli
 
-NOTICE = {"unit": "U001", "period": "202309"}
-RECORD = {"unit": "U002", "person": "P001", "from": "202307", "to": "202312"}
+pytestmark = [pytest.mark.dbt, pytest.mark.slow]
+
+NOTICE = {"unit": "U001", "period": "202503"}
+RECORD = {"unit": "U002", "person": "P001", "from": "202407", "to": "202503"}
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, built_warehouse):
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHEBAO_HOME", str(home))
         mp.delenv("SHEBAO_VERIFY_BASE", raising=False)
-        warehouse = build_serving(home / "wh", roster_size=6)
+        warehouse = built_warehouse
         notice = issue_document("payment-notice", NOTICE, warehouse, out=home / "notice.pdf")
         record = issue_document("contribution-record", RECORD, warehouse, out=home / "record.pdf")
         yield {"home": home, "warehouse": warehouse, "notice": notice, "record": record}
@@ -64,12 +65,12 @@ def test_round_trip_scan_service_offline(env):
     token = qr.token_from_url(results[0].text)
     claims = tokens.peek_claims(tokens.b32decode(token))
     assert claims.cert_id == cert.id == printed_id(cert.path)
-    assert claims.figures == {"t": "105293.98", "l": "5"}
+    assert claims.figures == {"t": "5278.88", "l": "4"}  # U001 202503: 2004.00 + 3274.88 on 4 insurance lines
     assert claims.digest == render.content_digest(cert.path.read_bytes())
 
     client = TestClient(create_app())
     page = client.get(f"/C/{token}")
-    assert page.status_code == 200 and "有效" in page.text and "105293.98" in page.text
+    assert page.status_code == 200 and "有效" in page.text and "5278.88" in page.text
     assert "viewport" in page.text
     api = client.get(f"/api/verify/{token}").json()
     assert (api["valid"], api["status"], api["status_zh"], api["cert_id"]) == (True, "valid", "有效", cert.id)
@@ -104,7 +105,7 @@ def test_real_uvicorn_service(env):
         token = qr.token_from_url(scan(cert.path)[0].text)
         page = httpx.get(f"{base}/C/{token}", timeout=10)
         assert page.status_code == 200 and "有效" in page.text and "张*" in page.text
-        assert "3205**********0011" in page.text and "12000" not in page.text  # masked, no wage
+        assert "3205**********0115" in page.text and "12000" not in page.text  # masked, no wage (base 12000)
         body = httpx.get(f"{base}/api/verify/{token}", timeout=10).json()
         assert body["reason"] == "ok" and body["cert_id"] == cert.id
         keys = httpx.get(f"{base}/.well-known/shebao-keys.json", timeout=10).json()
@@ -149,7 +150,7 @@ def genuine_rerender(env):
 
 @pytest.fixture
 def text_edited(env):
-    return pades.sign_pdf(_forged_pdf(env, NOTICE, env["notice"], edit=("105293.98", "155293.98")), env["notice"].id)
+    return pades.sign_pdf(_forged_pdf(env, NOTICE, env["notice"], edit=("5278.88", "5978.88")), env["notice"].id)
 
 
 @pytest.fixture
@@ -209,60 +210,24 @@ def test_reissue_supersedes_then_revoke(env, capsys):
 
 def test_batch_issue_with_progress(env, capsys):
     out = env["home"] / "batch"
-    rc = cli.main(
-        [
-            "cert",
-            "batch-issue",
-            "--unit-type",
-            "企业",
-            "--kind",
-            "payment-notice",
-            "--period",
-            "202309",
-            "--out",
-            str(out),
-            "--warehouse",
-            str(env["warehouse"]),
-        ]
-    )
+    wh = ["--out", str(out), "--warehouse", str(env["warehouse"])]
+    rc = cli.main(["cert", "batch-issue", "--unit-type", "企业", "--kind", "payment-notice", "--period", "202503", *wh])
     captured = capsys.readouterr()
-    assert rc == 0 and sorted(p.name for p in out.iterdir()) == ["payment-notice-U001.pdf", "payment-notice-U002.pdf"]
-    assert "完成：2 份，未开具 0 份" in captured.out
+    assert rc == 0 and sorted(p.name for p in out.iterdir()) == [
+        "payment-notice-U001.pdf",
+        "payment-notice-U002.pdf",
+        "payment-notice-U003.pdf",
+    ]
+    assert "完成：3 份，未开具 0 份" in captured.out
     assert "开具payment-notice" in captured.err  # tqdm progress bar
     assert verify.verify_pdf(out / "payment-notice-U001.pdf", KeyStore().trust_list(), Registry()).valid
-    with pdfplumber.open(out / "payment-notice-U002.pdf") as pdf:  # the 补收 notice: its own lines only
+    with pdfplumber.open(out / "payment-notice-U002.pdf") as pdf:  # U002's own notice only
         text = pdf.pages[0].extract_text()
-    assert "320522090038" in text and "85203.15" in text and "捌万伍仟贰佰零叁圆壹角伍分" in text
-    assert "44819.60" not in text and "一次性补收" in text
+    # P001 3984.00 + P007 3320.00 (P005 left after 202502)
+    assert "N-U002-202503" in text and "7304.00" in text and "柒仟叁佰零肆圆整" in text
+    assert "5278.88" not in text and "苏州甲科技有限公司" not in text
     rc = cli.main(
-        [
-            "cert",
-            "batch-issue",
-            "--unit-type",
-            "机关事业单位",
-            "--kind",
-            "payment-notice",
-            "--period",
-            "202309",
-            "--out",
-            str(out),
-            "--warehouse",
-            str(env["warehouse"]),
-        ]
+        ["cert", "batch-issue", "--unit-type", "机关事业单位", "--kind", "payment-notice", "--period", "202312", *wh]
     )
-    assert rc == 1 and "U003: 未开具（单位 U003 没有 202309 费款所属期的征集缴费通知单）" in capsys.readouterr().out
-    assert (
-        cli.main(
-            [
-                "cert",
-                "batch-issue",
-                "--unit-type",
-                "个体工商户",
-                "--out",
-                str(out),
-                "--warehouse",
-                str(env["warehouse"]),
-            ]
-        )
-        == 1
-    )
+    assert rc == 1 and "U004: 未开具（单位 U004 没有 202312 费款所属期的征集缴费通知单）" in capsys.readouterr().out
+    assert cli.main(["cert", "batch-issue", "--unit-type", "个体工商户", *wh]) == 1

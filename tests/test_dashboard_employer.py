@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from dashboards.testing_fixture import app_test, frame, login, metrics, open_page, prepare_home, stamp_shown
+from tests.support.dashboard import app_test, frame, login, metrics, open_page, prepare_home, stamp_shown
+
+pytestmark = pytest.mark.dbt
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    """One fixture serving copy and account file for the module (the pages only read them)."""
+def home(tmp_path_factory, built_warehouse):
+    """Accounts in a module home; the pages read the built serving copy (they only read)."""
     path = tmp_path_factory.mktemp("shebao_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHEBAO_HOME", str(path))
-        mp.setenv("SHEBAO_WAREHOUSE", str(path / "warehouse.duckdb"))
+        mp.setenv("SHEBAO_WAREHOUSE", str(built_warehouse))
         yield prepare_home(path)
 
 
@@ -24,32 +26,40 @@ def test_employer_pages_show_only_their_unit(home):
     assert at.title[0].value == "花名册 · 苏州甲科技有限公司"
     assert stamp_shown(at)
     roster = frame(at)
-    assert list(roster["姓名"]) == ["张三", "李四"]  # P003 left, P006's old U001 spell is closed
-    assert list(roster["参保险种"]) == ["养老保险、医疗保险"] * 2
+    assert list(roster["姓名"]) == ["李娜", "吴婷"]  # P001's U001 spell ended in 202406
+    assert list(roster["参保险种"]) == ["养老保险、失业保险、医疗保险、工伤保险"] * 2
 
     open_page(at, "unit_contributions")
     lines = frame(at)
-    assert set(lines["个人编号"]) == {"P001", "P002", "P003"}
-    assert metrics(at)["应缴合计"][0] == "¥19,377.28"  # 3 x (3200 + 1600) + 2 x 2488.64
+    assert set(lines["个人编号"]) == {"P001", "P002", "P008"}  # P001 only for 202401-202406
+    assert len(lines) == (6 + 15 + 15) * 4
+    assert metrics(at)["应缴合计"][0] == "¥95,215.20"  # 6 x 2672.00 + 15 x 2004.00 + 15 x 3274.88
+    # arrived: all but P002's 202409 medical 480.00
+    assert metrics(at)["已到账合计"][0] == "¥94,735.20"
     at.multiselect(key="uc_ins").set_value(["310"]).run()
-    assert metrics(at)["应缴合计"][0] == "¥4,844.32"  # 3 x (800 + 400) + 2 x 622.16
+    assert metrics(at)["应缴合计"][0] == "¥22,806.00"  # 6 x 640.00 + 15 x 480.00 + 15 x 784.40
 
     open_page(at, "unit_arrears")
     m = metrics(at)
-    assert m["欠费余额"][0] == "¥0.00" and m["滞纳金"][0] == "¥18.00"
+    # 480.00 unpaid; late fees 217.78 (the 补收 of 202401, 133 days) + 47.28 (480 x 0.05 % x 197 days)
+    assert m["欠费余额"][0] == "¥480.00" and m["滞纳金"][0] == "¥265.06"
+    assert m["合计应补缴"][0] == "¥745.06"
 
     open_page(at, "unit_retirement")
     people = frame(at)
-    assert list(people["姓名"]) == ["张三", "李四"]
-    assert metrics(at)["其中缴费年限不足"][0] == "2"
+    assert list(people["姓名"]) == ["李娜"]  # 2025-09; P008 reaches 58 in 2050
+    assert metrics(at)["其中缴费年限不足"][0] == "1"
 
 
 def test_employer_arrears_with_late_fee(home):
+    at = open_page(login("U003"), "unit_arrears")
+    m = metrics(at)
+    assert m["欠费余额"][0] == "¥4,284.00"  # 202502 not arrived; 202503 due 2025-04-15, not yet overdue
+    assert m["滞纳金"][0] == "¥66.40"  # 2880 x 0.05 % x 31 = 44.64, + 1.86 + 18.60 + 1.30
+    assert m["合计应补缴"][0] == "¥4,350.40"
     at = open_page(login("U002"), "unit_arrears")
     m = metrics(at)
-    assert m["欠费余额"][0] == "¥4,800.00"
-    assert m["滞纳金"][0] == "¥36.00"
-    assert m["合计应补缴"][0] == "¥4,836.00"
+    assert (m["欠费余额"][0], m["滞纳金"][0]) == ("¥0.00", "¥61.42")  # 202412 arrived 10 days late
 
 
 def test_employer_cannot_reach_other_units_by_url_or_session_state(home):
@@ -59,7 +69,9 @@ def test_employer_cannot_reach_other_units_by_url_or_session_state(home):
     at.session_state["unit_id"] = "U002"
     at.session_state["unit"] = "U002"
     open_page(at, "unit_contributions")
-    assert set(frame(at)["个人编号"]) == {"P001", "P002", "P003"}
+    assert set(frame(at)["个人编号"]) == {"P001", "P002", "P008"}  # not U002's P005, P007
+    df = frame(at)
+    assert max(df[df["个人编号"] == "P001"]["费款所属期"]) == "202406"  # nothing P001 paid at U002
     # a forged login token is not a login
     at.session_state["_shebao_auth_token"] = "forged-token"
     at.run()
@@ -219,12 +231,17 @@ def test_employer_documents_are_issued_for_the_session_unit_only(home, monkeypat
     at.query_params["unit"] = "U002"
     at.session_state["unit_id"] = "U002"
     open_page(at, "unit_documents")
-    assert at.selectbox(key="doc_from").options == ["202501", "202502", "202503"]  # U001's periods only
+    # U001's fee periods only (all 15 of the window)
+    assert at.selectbox(key="doc_from").options == [f"2024{m:02d}" for m in range(1, 13)] + [
+        "202501",
+        "202502",
+        "202503",
+    ]
     at.session_state["_issued_doc"] = ("U002", certs.Issued(b"%PDF-other", "C-U002", "X", "U002.pdf"))
     at.run()
     assert not at.get("download_button")  # a document held for another unit is never offered
     at.button(key="doc_issue").click().run()
-    assert calls == [("unit-proof", "U001", "202501", "202503")]
+    assert calls == [("unit-proof", "U001", "202401", "202503")]
     assert [s.value for s in at.success] == ["证明编号 C-U001，验证码 TEST"]
     downloads = at.get("download_button")
     assert len(downloads) == 1 and downloads[0].proto.label == "下载 PDF"

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 
 from dashboards import certs, users
-from dashboards.testing_fixture import build_serving
 from shebao import dashboard_cli as cli
 
 CHROMIUM, CHROMIUM_ARGS = cli.CHROMIUM, cli.CHROMIUM_ARGS
@@ -22,8 +22,11 @@ PASSWORDS = {"ana": "analyst-pass-1", "U001": "unit-one-pass"}
 ANALYST_PAGES = ["总览", "缴费趋势", "欠费", "退休到龄", "数据质量", "证书", "验证"]
 EMPLOYER_PAGES = ["花名册", "缴费明细", "欠费", "退休到龄", "证明下载"]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.dbt,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make system-packages)"),
+]
 
 
 def _free_port() -> int:
@@ -40,23 +43,21 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, built_warehouse):
     home = tmp_path_factory.mktemp("e2e_home")
-    build_serving(home / "serving.duckdb")
     users.add_user("ana", PASSWORDS["ana"], role="analyst", path=users.users_db_path(home))
     users.add_user("U001", PASSWORDS["U001"], path=users.users_db_path(home))
     port = _free_port()
-    env = cli.dashboard_env(home / "warehouse.duckdb")
+    env = cli.dashboard_env(built_warehouse)
     env["SHEBAO_HOME"] = str(home)
-    log = open(home / "streamlit.log", "w")
+    log = open(home / "streamlit.log", "w")  # noqa: SIM115 (the server writes to it until teardown)
     proc = subprocess.Popen(cli.dashboard_command(port), env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    if certs.ready():
-        # While the server boots: create the signing keys and put one certificate in the registry
-        # (the 证书 page then has something to count), through the same adapter the pages use.
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("SHEBAO_HOME", str(home))
-            certs.issue("summary-proof", "U002", "202501", "202503", warehouse=home / "warehouse.duckdb")
+    # While the server boots: create the signing keys and put one certificate in the registry
+    # (the 证书 page then has something to count), through the same adapter the pages use.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEBAO_HOME", str(home))
+        certs.issue("summary-proof", "U002", "202501", "202503", warehouse=built_warehouse)
     if not cli.wait_until_healthy(base, proc, 30):
         proc.kill()
         pytest.fail("streamlit did not start: " + (home / "streamlit.log").read_text())
@@ -123,8 +124,8 @@ def test_analyst_opens_every_page(server, browser, shots):
     # the overview's figures as rendered in the browser
     open_nav(page, "总览")
     metrics = page.locator("[data-testid='stMetric']").all_inner_texts()
-    assert any("¥11,040.00" in m for m in metrics)
-    assert any("¥5,880.00" in m for m in metrics)
+    assert any("¥18,875.48" in m for m in metrics)  # 202503 due (see tests/test_dashboard.py)
+    assert any("¥4,764.00" in m for m in metrics)  # arrears outstanding
     # trend filters land in the URL
     open_nav(page, "缴费趋势")
     page.locator("[data-testid='stSidebar'] label").filter(has_text="单位类型").click()
@@ -143,10 +144,7 @@ def test_employer_logs_in_and_downloads_a_verifiable_proof(server, browser, shot
         page.screenshot(path=str(shots / f"employer_{i + 1}_{title}.png"), full_page=True)
         if title == "花名册":
             body = page.locator("body").inner_text()
-            assert "赵六" not in body and "钱七" not in body  # U002's staff
-    if not certs.ready():
-        page.close()
-        pytest.skip("certificates API not available yet")
+            assert "李娜" in body and "孙磊" not in body and "刘洋" not in body  # not U002's staff
     page.get_by_role("button", name="生成证明").click()
     download_button = page.get_by_role("button", name="下载 PDF")
     download_button.wait_for(timeout=60000)
@@ -161,4 +159,6 @@ def test_employer_logs_in_and_downloads_a_verifiable_proof(server, browser, shot
     monkeypatch.setenv("SHEBAO_HOME", str(server["home"]))  # the keys the server signed with
     verdict = certs.verify_pdf(pdf)
     assert verdict.ok, verdict
-    assert verdict.facts.get("单位编号", "U001") == "U001"
+    # the default range is all of U001's fee periods: P001 6 + P002 15 + P008 15 person-months
+    assert (verdict.facts["单位编号"], verdict.facts["缴费人数"], verdict.facts["缴费人月"]) == ("U001", "3人", "36")
+    assert verdict.facts["缴费截止时间"] == "202503"

@@ -15,6 +15,8 @@ import pytest
 from foundation.landing import schema
 from foundation.landing.schema import raw_columns
 
+pytestmark = pytest.mark.unit
+
 # Valid identifiers (GB 11643 / GB 32100 examples and hand-checked values).
 ID_A = "11010519491231002X"  # born 1949-12-31 (the GB 11643 example)
 ID_B = "320501199003071234"  # born 1990-03-07
@@ -567,6 +569,7 @@ def test_metadata_is_json(con, gxrun):
     ]
 
 
+@pytest.mark.slow  # a fresh interpreter importing GX: about 15 s
 def test_importing_the_suites_switches_gx_analytics_off():
     """Without the variable in the environment, importing our GX code must set it before GX loads."""
     import subprocess

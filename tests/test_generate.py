@@ -18,6 +18,8 @@ from foundation.landing.schema import SOURCES
 from foundation.paths import REFERENCE_SEEDS_DIR
 from shebao.generate import add_parser, generate_landing
 
+pytestmark = pytest.mark.unit
+
 INSTRUCTION = "以上一行填写示例请从下一行开始按示例填写"
 
 
@@ -287,7 +289,7 @@ def test_transfers_suspensions_and_retirements(landing):
         last_paid[r["person_id"]] = max(last_paid[r["person_id"]], r["fee_period"])
     groups = set()
     for pid, s in spells.items():
-        for unit, start, end, status, reason in s:
+        for _unit, _start, end, status, reason in s:
             if reason != "退休":
                 continue
             p = persons[pid]

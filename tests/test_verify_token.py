@@ -20,6 +20,8 @@ from certificates.keys import KeyStore, kid_of, utcnow
 from certificates.registry import Registry
 from certificates.service import create_app
 
+pytestmark = pytest.mark.unit
+
 BASE = "HTTP://127.0.0.1:8765"
 
 
@@ -111,7 +113,7 @@ def test_key_created_on_first_use_private_and_kid_is_sha256_prefix(store, home):
 
 
 def test_rotation_keeps_old_certificates_verifying(good, store):
-    raw, claims, old_kid = good
+    raw, _, old_kid = good
     new_kid = store.rotate()
     assert new_kid != old_kid and store.signing_key()[0] == new_kid
     assert _verify(raw, store).reason == "ok"
@@ -405,7 +407,7 @@ def test_lookup_mistyped_code_and_rate_limit(store, registry):
 
 
 def test_trust_list_endpoint_and_rotation_picked_up(good, store, registry):
-    raw, claims, kid = good
+    *_, kid = good
     client = TestClient(create_app(registry, store))
     doc = client.get("/.well-known/shebao-keys.json").json()
     assert [k["kid"] for k in doc["keys"]] == [kid.hex()]

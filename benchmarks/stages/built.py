@@ -17,10 +17,10 @@ def built_home(ctx: Context, scale: float) -> Path:
     if (home / ".done").exists():
         return home
     home.mkdir(parents=True, exist_ok=True)
-    if scale == 0:  # smoke runs: the certificates package's small test serving copy, no pipeline
-        from certificates.testing import build_serving
+    if scale == 0:  # smoke runs: the tests' small landing folder through the real pipeline
+        from tests.support.warehouse import build_test_warehouse
 
-        build_serving(home)
+        build_test_warehouse(home)
         (home / ".done").write_text("ok")
         return home
     os.environ.update(

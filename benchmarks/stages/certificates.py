@@ -6,9 +6,9 @@ CLI and the dashboard call:
 - a one-page proof warm: a unit proof (单位参保证明) of the smallest unit for one quarter,
   after one untimed issue in the same process (fonts, templates, keys loaded);
 - a unit proof for the unit closest to --unit-size persons. When the generated data
-  have no unit that large, the certificates package's own test builder
-  (`certificates.testing.build_serving(roster_size=N)`) provides one; the report says
-  which was used;
+  have no unit that large, the tests' one-unit landing of N persons run through the real
+  pipeline (`tests.support.warehouse.build_large_unit_warehouse`) provides one; the report
+  says which was used;
 - a batch of --cert-batch one-page proofs on two worker processes (both cores).
 The limit for the batch is the single-process warm time x batch / 2 (perfect scaling).
 """
@@ -113,16 +113,17 @@ def run(ctx: Context, result: StageResult) -> None:
     big_home = home
     source = f"generated SF {scale:g} data"
     if big_n < 0.75 * size:
-        from certificates.testing import build_serving
+        from tests.support.warehouse import LARGE_UNIT_PERIODS, build_large_unit_warehouse
 
         big_home = ctx.scratch / "homes" / "certificates-big"
         shutil.rmtree(big_home, ignore_errors=True)
-        build_serving(big_home, roster_size=size)
+        build_large_unit_warehouse(big_home, roster_size=size)
         big_unit, big_n = "U001", size
-        big_params = {"unit": "U001", "from": "202304", "to": "202306"}  # a quarter, like the others
+        # a quarter, like the others
+        big_params = {"unit": "U001", "from": LARGE_UNIT_PERIODS[0], "to": LARGE_UNIT_PERIODS[-1]}
         source = (
-            f"certificates.testing.build_serving(roster_size={size}) (largest generated unit at SF {scale:g} "
-            f"has {max(u[1] for u in units)} persons)"
+            f"tests.support.warehouse.build_large_unit_warehouse(roster_size={size}), built by the pipeline "
+            f"(largest generated unit at SF {scale:g} has {max(u[1] for u in units)} persons)"
         )
     with PeakRSS() as mem:
         big_times = [_issue(str(big_home), big_params, str(out_dir / "big.pdf"))]

@@ -57,17 +57,13 @@ def run(ctx: Context, result: StageResult) -> None:
     home = ctx.scratch / "homes" / "dashboard"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    if scale == 0:  # smoke runs: the dashboard's own small fixture
-        from dashboards.testing_fixture import build_serving
-
-        build_serving(home / "serving.duckdb")
-    else:
-        shutil.copyfile(built_home(ctx, scale) / "serving.duckdb", home / "serving.duckdb")
+    # scale 0 (smoke runs): the tests' small landing folder built by the real pipeline
+    shutil.copyfile(built_home(ctx, scale) / "serving.duckdb", home / "serving.duckdb")
     users.add_user("bench", PASSWORD, role="analyst", path=users.users_db_path(home))
     port = _free_port()
     env = cli.dashboard_env(home / "warehouse.duckdb")
     env["SHEBAO_HOME"] = str(home)
-    log = open(home / "streamlit.log", "w")
+    log = open(home / "streamlit.log", "w")  # noqa: SIM115 (the server writes to it until the end)
     proc = subprocess.Popen(cli.dashboard_command(port), env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     first, warm = {}, {t: [] for t in PAGES + [FLOOR_PAGE]}

@@ -126,15 +126,15 @@ def run(ctx: Context, result: StageResult) -> None:
         n = xlsx_lines if fmt == "xlsx" else lines
         work = ctx.scratch / "ingest" / fmt
 
-        def fresh() -> None:
+        def fresh(work: Path = work, path: Path = path) -> None:
             if work.exists():
                 shutil.rmtree(work)
             (work / "landing" / "ledgers").mkdir(parents=True)
             (work / "landing" / "ledgers" / path.name).symlink_to(path)
 
         with PeakRSS() as mem:
-            load = repeat(lambda: _loader_once(work, path, n), ctx.repeats, setup=fresh)
-        limit = repeat(lambda: _limit_once(work, fmt, path), ctx.repeats, setup=fresh)
+            load = repeat(lambda w=work, p=path, k=n: _loader_once(w, p, k), ctx.repeats, setup=fresh)
+        limit = repeat(lambda w=work, f=fmt, p=path: _limit_once(w, f, p), ctx.repeats, setup=fresh)
         result.memory[f"loader {fmt}"] = mem.as_dict()
         s_load, s_limit = summarise(load), summarise(limit)
         mb = path.stat().st_size / 1e6

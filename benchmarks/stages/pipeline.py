@@ -347,7 +347,7 @@ def run(ctx: Context, result: StageResult) -> None:
         manifest, compile_s = compile_dbt(base, ctx.scratch / "limit" / f"sf{scale:g}-target")
         models, tests = dag_order(manifest)
         parts = defaultdict(list)
-        for i in range(reps):
+        for _ in range(reps):
             work = ctx.scratch / "limit" / f"sf{scale:g}-run"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
