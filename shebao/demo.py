@@ -74,7 +74,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("What was built:")
     print(f"  warehouse:     {warehouse}")
     print(f"  serving copy:  {serving} (read-only snapshot every reader opens)")
-    print(f"  landing:       {landing} (bad rows are in raw.quarantine with their reasons)")
+    print(f"  landing:       {landing} (bad rows are listed with their reasons on the dashboard's 数据质量 page)")
     print("A sample certificate:")
     _issue_sample(warehouse, units[0])
     print("Dashboard accounts (passwords are new on every demo run):")
