@@ -21,8 +21,10 @@ from foundation.settings import duckdb_config
 from pipelines.resources import WarehouseResource
 from pipelines.run_tags import AS_OF_TAG
 
-# Schemas copied whole.
+# Schemas copied whole, less the columns no reader may see: no full ID number leaves the
+# warehouse (readers use id_number_masked).
 SERVED_SCHEMAS = ("marts", "reference")
+WITHHELD_COLUMNS = {("marts", "dim_persons"): ("id_number",)}
 # The latest result of each GX check, for the data-quality page (the pipeline's checks append
 # to raw.expectation_results; the copy is empty with these columns until a check has run).
 EXPECTATION_RESULTS_COLUMNS = (
@@ -48,7 +50,9 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
         for schema in sorted({s for s, _ in tables}):
             con.execute(f'create schema if not exists "{schema}"')
         for schema, table in tables:
-            con.execute(f'create table "{schema}"."{table}" as select * from wh."{schema}"."{table}"')
+            withheld = WITHHELD_COLUMNS.get((schema, table))
+            columns = f"* exclude ({', '.join(withheld)})" if withheld else "*"
+            con.execute(f'create table "{schema}"."{table}" as select {columns} from wh."{schema}"."{table}"')
             counts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
         con.execute("create schema if not exists meta")
         built = con.execute(

@@ -1,8 +1,8 @@
 {#
     Quarantined input rows that still count (their file version has not been superseded
     by a corrected file), one row per row and failing field, with the landing source's
-    Chinese name. Raw values are masked where they look like an ID number (never a full
-    ID number in the serving copy); the whole raw record stays in the warehouse.
+    Chinese name. Raw values and the messages quoting them are masked where they look like
+    an ID number (never a full ID number in the serving copy); the whole raw record stays in the warehouse.
 #}
 
 with
@@ -28,7 +28,7 @@ final as (
         quarantine.source_row,
         quarantine.field,
         {{ mask_id_like('quarantine.value') }} as value_masked,
-        quarantine.reason,
+        {{ mask_id_like('quarantine.reason') }} as reason,
         quarantine.load_id,
         quarantine.quarantined_at
     from quarantine
