@@ -141,13 +141,14 @@ def write_landing(landing: Path) -> None:
     _csv(landing / "ledgers" / "ledger-2024h1.csv", header, rows)
 
 
-def _dbt(warehouse: Path, tmp: Path, *args: str) -> None:
+def _dbt(warehouse: Path, tmp: Path, *args: str) -> str:
     env = {**os.environ, "SHEBAO_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     project = str(ROOT / "dbt_project")
     cmd = [str(DBT), *args, "--project-dir", project, "--profiles-dir", project]
     cmd += ["--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    return proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +163,9 @@ def served(tmp_path_factory) -> Path:
         con.close()
     assert reports["employers"].rows_loaded == 1 and reports["ledgers"].rows_loaded == 24
     assert reports["persons"].rows_quarantined == 1
-    _dbt(warehouse, tmp, "build", "--vars", json.dumps({"as_of": AS_OF}))
+    stdout = _dbt(warehouse, tmp, "build", "--vars", json.dumps({"as_of": AS_OF}))
+    # The rule's own dbt unit test (a month with one line arrived and another not) ran and passed.
+    assert re.search(r"PASS fct_person_months::person_month_one_line_arrived_another_not", stdout), stdout[-3000:]
     publish_serving_copy(warehouse, paths.serving_path(warehouse), AS_OF)
     return warehouse
 
