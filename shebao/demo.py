@@ -1,4 +1,4 @@
-"""`shebao demo`: sample data generated on the spot, the whole pipeline, a sample certificate, then the local services."""
+"""`shebao demo`: sample data generated on the spot, the whole pipeline, a sample certificate, then the services."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(landing)
     start, end = args.months.split(":")
     print(
-        f"Generating a sample landing folder in {landing} ({args.persons} persons, {start}-{end}, with deliberately bad rows) ..."
+        f"Generating a sample landing folder in {landing} "
+        f"({args.persons} persons, {start}-{end}, with deliberately bad rows) ..."
     )
     generate_landing(landing, persons=args.persons, months=(start, end), seed=args.seed, inject_errors=True)
     print(f"Running every asset into {warehouse} ...")

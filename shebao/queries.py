@@ -300,7 +300,8 @@ def query_statement(con: duckdb.DuckDBPyConnection, person: str, period: str) ->
     who = fetch(con, "select name, id_number_masked from marts.dim_persons where person_id = ?", [person])
     if not rows:
         raise QueryError(f"没有个人编号 {person} 在 {period} 期次的权益记录")
-    head = f"个人权益记录 {period} 期次（{rows[0]['period_start']:%Y-%m-%d} 至 {rows[0]['period_end']:%Y-%m-%d}）个人编号 {person}"
+    span = f"{rows[0]['period_start']:%Y-%m-%d} 至 {rows[0]['period_end']:%Y-%m-%d}"
+    head = f"个人权益记录 {period} 期次（{span}）个人编号 {person}"
     if who:
         head += f" 姓名 {who[0]['name']} 证件号码 {who[0]['id_number_masked']}"
     return Result(

@@ -424,7 +424,8 @@ def test_unit_summary_retirement_and_findings(built):
         warehouse,
         """
         select headcount, unit_rate, personal_rate, unit_base_total, unit_amount, personal_amount
-        from marts.rpt_unit_contribution_summary where unit_id = 'U1' and fee_period = '201910' and insurance_type = '110'
+        from marts.rpt_unit_contribution_summary
+        where unit_id = 'U1' and fee_period = '201910' and insurance_type = '110'
         """,
     ) == [(1, D("0.16"), D("0.08"), D("5000.00"), D("800.00"), D("400.00"))]
     # P1: man born 1965-05 -> 60岁2个月 -> 2025-07; 13 paid pension months (202406 not arrived), 180 required.

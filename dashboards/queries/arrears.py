@@ -101,7 +101,8 @@ def arrears_periods(r: Reader, unit_id: str, as_of: dt.date | None = None) -> pd
                    a.amount_due as 应缴金额, a.amount_paid as 已到账金额, a.outstanding as 欠费金额,
                    a.due_date as 缴费截止日, a.days_overdue as 逾期天数, a.late_fee as 滞纳金
             from marts.fct_arrears a
-            left join reference.insurance_types it on cast(it.insurance_type as varchar) = cast(a.insurance_type as varchar)
+            left join reference.insurance_types it
+              on cast(it.insurance_type as varchar) = cast(a.insurance_type as varchar)
             {where}
             order by a.fee_period, a.insurance_type""",
         params,

@@ -17,7 +17,8 @@ def roster(r: Reader, unit_id: str) -> pd.DataFrame:
                   min(e.start_month) as 参保开始年月
            from marts.fct_enrolments e
            join marts.dim_persons p on p.person_id = e.person_id
-           left join reference.insurance_types it on cast(it.insurance_type as varchar) = cast(e.insurance_type as varchar)
+           left join reference.insurance_types it
+              on cast(it.insurance_type as varchar) = cast(e.insurance_type as varchar)
            where e.unit_id = ? and e.is_current
            group by all order by e.person_id""",
         [unit_id],
@@ -43,7 +44,8 @@ def unit_contributions(
                    c.total_amount as 合计, c.paid_status as 到账标志, c.paid_amount as 到账金额
             from marts.fct_contributions c
             left join marts.dim_persons p on p.person_id = c.person_id
-            left join reference.insurance_types it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
+            left join reference.insurance_types it
+              on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
             {where}
             order by c.fee_period, c.person_id, c.insurance_type, c.contribution_type""",
         params,

@@ -93,7 +93,8 @@ def trend(
                    sum(c.paid_amount) as 到账金额
             from marts.fct_contributions c
             left join marts.dim_units u on u.unit_id = c.unit_id
-            left join reference.insurance_types it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
+            left join reference.insurance_types it
+              on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
             left join reference.regions rg on rg.region_code = c.region_code
             {where}
             group by all order by 1, 2""",
