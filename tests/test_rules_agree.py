@@ -170,6 +170,14 @@ def served(tmp_path_factory) -> Path:
     return warehouse
 
 
+def _proof_figures(warehouse: Path) -> tuple:
+    with cert_data.connect(warehouse) as con:
+        proof = cert_data.unit_proof(con, "U1", START, END)
+        summary = cert_data.summary_proof(con, "U1", START, END)
+        statement = cert_data.rights_statement(con, "P1", END)
+    return proof["roster"], proof["rates"], proof["totals"], summary["rows"], statement["rows"]
+
+
 def test_months_paid_agree_across_proofs_statement_and_retirement(served):
     with cert_data.connect(served) as con:
         proof = cert_data.unit_proof(con, "U1", START, END)
@@ -278,3 +286,11 @@ def test_dashboard_quality_page_reads_the_quality_marts(served):
     # 202406 is the current period (as of 2024-07-20): every line arrived, 100.00 %.
     assert arrival["current_period"] == "202406" and arrival["current"]["arrival_rate"] == D("100.00")
     assert arrival["previous"]["persons"] == 2
+
+
+def test_incremental_rerun_changes_no_figure(served, tmp_path):
+    """A second, incremental dbt run over the same lines rebuilds nothing and moves no figure."""
+    before = _proof_figures(served)
+    _dbt(served, tmp_path, "run", "--vars", json.dumps({"as_of": AS_OF}))
+    publish_serving_copy(served, paths.serving_path(served), AS_OF)
+    assert _proof_figures(served) == before

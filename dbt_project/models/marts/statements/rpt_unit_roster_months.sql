@@ -15,6 +15,8 @@
     )
 }}
 
+-- depends_on: {{ ref('fct_contributions') }}
+
 with
 
 person_months as (
