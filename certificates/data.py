@@ -1,8 +1,9 @@
 """Every SQL query the documents run, in one place, against the marts of the serving copy.
 
-Figures (amounts, months, arrears, totals, capital numerals) come from the marts; the
-queries here only select, filter to the requesting unit (tenant isolation) and sum the
-rows a document prints. The serving copy is opened read-only, per document.
+Figures (amounts, months, arrears, totals, capital numerals) come from the marts; what
+counts as a month paid is decided once, in fct_person_months (docs/rules.md). The queries
+here only select, filter to the requesting unit and window (tenant isolation) and count or
+sum the flagged rows a document prints. The serving copy is opened read-only, per document.
 """
 
 from __future__ import annotations
@@ -42,17 +43,6 @@ def _one(con, sql: str, params: list, missing: str) -> dict:
     return rows[0]
 
 
-def _columns(con, table: str) -> set[str]:
-    schema, name = table.split(".")
-    return {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()
-    }
-
-
 UNIT_SQL = """
 select unit_id, unit_name, uscc, unit_type, region_code, region_name, risk_class, work_injury_rate
 from marts.dim_units where unit_id = ?
@@ -63,46 +53,49 @@ select person_id, name, id_number_masked, sex, birth_date
 from marts.dim_persons where person_id = ?
 """
 
-# Per insurance at this unit: the last month paid in the range, the staff paid in it and
-# the rates in force then (seed 002 §3.3.47: 当前单位费率 / 当前个人费率 / 缴费截止时间 / 缴费人数).
+# Per insurance at this unit (seed 002 §3.3.47: 当前单位费率 / 当前个人费率 / 缴费截止时间 /
+# 缴费人数): the last month of the window with paid staff, its paid headcount and its rates.
 UNIT_RATES_SQL = """
-with lines as (
-    select * from marts.fct_contributions
-    where unit_id = ? and fee_period between ? and ? and contribution_type <> '退收'
+with months as (
+    select * from marts.rpt_unit_proof_insurances
+    where unit_id = ? and fee_period between ? and ?
 ),
 paid_to as (
-    select insurance_type, max(fee_period) as paid_to from lines where is_paid group by insurance_type
+    select insurance_type, max(fee_period) as paid_to from months where paid_headcount > 0 group by insurance_type
+),
+insurances as (
+    select insurance_type, any_value(insurance_name) as insurance_name, min(sort_order) as sort_order
+    from months group by insurance_type
 )
 select
-    cast(l.insurance_type as varchar) as insurance_type,
-    any_value(it.insurance_name) as insurance_name,
+    i.insurance_type,
+    i.insurance_name,
     p.paid_to,
-    count(distinct l.person_id) filter (where l.is_paid and l.fee_period = p.paid_to) as headcount,
-    max(l.unit_rate) filter (where l.fee_period = p.paid_to) as unit_rate,
-    max(l.personal_rate) filter (where l.fee_period = p.paid_to) as personal_rate,
-    max(l.unit_fixed_amount) filter (where l.fee_period = p.paid_to) as unit_fixed_amount,
-    max(l.personal_fixed_amount) filter (where l.fee_period = p.paid_to) as personal_fixed_amount
-from lines as l
-left join paid_to as p on p.insurance_type = l.insurance_type
-left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(l.insurance_type as varchar)
-group by l.insurance_type, p.paid_to, it.sort_order
-order by it.sort_order, l.insurance_type
+    coalesce(m.paid_headcount, 0) as headcount,
+    m.unit_rate,
+    m.personal_rate,
+    m.unit_fixed_amount,
+    m.personal_fixed_amount
+from insurances as i
+left join paid_to as p on p.insurance_type = i.insurance_type
+left join months as m on m.insurance_type = p.insurance_type and m.fee_period = p.paid_to
+order by i.sort_order, i.insurance_type
 """
 
-# One row per person paid at this unit in the range: only this unit's rows (seeds 000, 004).
+# One row per person with months due at this unit in the window: only this unit's rows
+# (seeds 000, 004); a month is paid when every insurance due in it arrived.
 UNIT_ROSTER_SQL = """
 select
-    c.person_id,
-    p.name,
-    p.id_number_masked,
-    min(c.fee_period) as first_period,
-    max(c.fee_period) as last_period,
-    count(distinct c.fee_period) filter (where c.is_paid) as months_paid
-from marts.fct_contributions as c
-join marts.dim_persons as p on p.person_id = c.person_id
-where c.unit_id = ? and c.fee_period between ? and ? and c.contribution_type <> '退收'
-group by c.person_id, p.name, p.id_number_masked
-order by min(c.fee_period), c.person_id
+    person_id,
+    any_value(name) as name,
+    any_value(id_number_masked) as id_number_masked,
+    min(fee_period) as first_period,
+    max(fee_period) as last_period,
+    count(*) filter (where is_paid) as months_paid
+from marts.rpt_unit_roster_months
+where unit_id = ? and fee_period between ? and ? and is_due
+group by person_id
+order by min(fee_period), person_id
 """
 
 # Detail lines (seed 002's 10-person detail pages): per person, period, type and arrival
@@ -130,34 +123,35 @@ order by c.person_id, c.fee_period, paid_month, c.contribution_type, c.personal_
 # Summary proof (seed 000): per person and insurance, this unit's paid months and amounts.
 SUMMARY_SQL = """
 select
-    c.person_id,
+    pm.person_id,
     p.name,
     p.id_number_masked,
-    cast(c.insurance_type as varchar) as insurance_type,
+    pm.insurance_type,
     any_value(it.insurance_name) as insurance_name,
-    min(c.fee_period) filter (where c.is_paid) as first_period,
-    max(c.fee_period) filter (where c.is_paid) as last_period,
-    count(distinct c.fee_period) filter (where c.is_paid and c.contribution_type <> '退收') as months_paid,
-    coalesce(sum(c.personal_amount) filter (where c.is_paid), 0) as personal_amount,
-    coalesce(sum(c.unit_amount) filter (where c.is_paid), 0) as unit_amount
-from marts.fct_contributions as c
-join marts.dim_persons as p on p.person_id = c.person_id
-left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
-where c.unit_id = ? and c.fee_period between ? and ?
-group by c.person_id, p.name, p.id_number_masked, c.insurance_type, it.sort_order
-having count(*) filter (where c.is_paid) > 0
-order by c.person_id, it.sort_order
+    min(pm.fee_period) filter (where pm.is_paid) as first_period,
+    max(pm.fee_period) filter (where pm.is_paid) as last_period,
+    count(*) filter (where pm.is_paid) as months_paid,
+    coalesce(sum(pm.personal_amount), 0) as personal_amount,
+    coalesce(sum(pm.unit_amount), 0) as unit_amount
+from marts.fct_person_months as pm
+join marts.dim_persons as p on p.person_id = pm.person_id
+left join reference.insurance_types as it on it.insurance_type = pm.insurance_type
+where pm.unit_id = ? and pm.fee_period between ? and ?
+group by pm.person_id, p.name, p.id_number_masked, pm.insurance_type, it.sort_order
+having count(*) filter (where pm.is_paid) > 0
+order by pm.person_id, it.sort_order
 """
 
+# Staff with a paid insurance month, fully paid person-months and the money that arrived.
 SUMMARY_TOTALS_SQL = """
 select
-    count(distinct person_id) as headcount,
-    count(distinct person_id || '|' || fee_period) as person_months,
+    count(distinct person_id) filter (where has_paid_insurance) as headcount,
+    count(*) filter (where is_paid) as person_months,
     coalesce(sum(personal_amount), 0) as personal_amount,
     coalesce(sum(unit_amount), 0) as unit_amount,
-    coalesce(sum(personal_amount), 0) + coalesce(sum(unit_amount), 0) as total_amount
-from marts.fct_contributions
-where unit_id = ? and fee_period between ? and ? and is_paid
+    coalesce(sum(total_amount), 0) as total_amount
+from marts.rpt_unit_roster_months
+where unit_id = ? and fee_period between ? and ?
 """
 
 PERIOD_BOUNDS_SQL = """
@@ -166,7 +160,7 @@ from marts.fct_contributions where unit_id = ?
 """
 
 RIGHTS_SQL = """
-select r.*, it.insurance_name
+select r.*, it.insurance_name, coalesce(it.is_pension, false) as is_pension
 from marts.rpt_rights_statement as r
 left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(r.insurance_type as varchar)
 where r.person_id = ? and r.statement_period = ?
@@ -174,7 +168,7 @@ order by it.sort_order, r.insurance_type
 """
 
 PENSION_ACCOUNT_SQL = """
-select * from marts.rpt_pension_account where person_id = ? and {year_col} <= ? order by {year_col}
+select * from marts.rpt_pension_account where person_id = ? and year <= ? order by year
 """
 
 PENSION_ESTIMATE_SQL = "select * from marts.rpt_pension_estimate where person_id = ?"
@@ -271,14 +265,8 @@ def rights_statement(con, person_id: str, period: str) -> dict:
     rows = _rows(con, RIGHTS_SQL, [person_id, period])
     if not rows:
         raise DataError(f"个人 {person_id} 没有 {period} 期次的权益记录")
-    account: list[dict] = []
-    cols = _columns(con, "marts.rpt_pension_account")
-    year_col = next((c for c in ("year", "account_year", "fee_year") if c in cols), None)
-    if year_col:
-        account = _rows(con, PENSION_ACCOUNT_SQL.format(year_col=year_col), [person_id, int(period[:4])])
-        for row in account:
-            row["year"] = row.get(year_col)
-    estimate = _rows(con, PENSION_ESTIMATE_SQL, [person_id]) if _columns(con, "marts.rpt_pension_estimate") else []
+    account = _rows(con, PENSION_ACCOUNT_SQL, [person_id, int(period[:4])])
+    estimate = _rows(con, PENSION_ESTIMATE_SQL, [person_id])
     return {
         "person": person(con, person_id),
         "rows": rows,

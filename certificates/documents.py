@@ -172,7 +172,7 @@ def rights_statement(con, params: dict) -> Document:
     period = check_period(params.get("period"), "期次")
     d = data.rights_statement(con, person_id, period)
     person = d["person"]
-    pension = next((r for r in d["rows"] if str(r["insurance_type"]) == "110"), d["rows"][0])
+    pension = next((r for r in d["rows"] if r["is_pension"]), d["rows"][0])
     units = []
     for row in d["rows"]:
         for name in (row.get("unit_names") or "").split(","):

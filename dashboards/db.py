@@ -28,7 +28,7 @@ def serving_file() -> Path:
 
 
 class Reader:
-    """A cursor with the two calls the SQL module needs; pandas frames keep DECIMAL as Decimal."""
+    """A cursor with the calls the query modules need; pandas frames keep DECIMAL as Decimal."""
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection):
         self.cursor = cursor
@@ -44,18 +44,3 @@ class Reader:
     def scalar(self, sql: str, params: list | tuple | None = None):
         row = self.cursor.execute(sql, list(params or [])).fetchone()
         return row[0] if row else None
-
-    def has_table(self, schema: str, table: str) -> bool:
-        return bool(
-            self.scalar(
-                "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
-            )
-        )
-
-    def columns(self, schema: str, table: str) -> set[str]:
-        return {
-            r[0]
-            for r in self.rows(
-                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, table]
-            )
-        }

@@ -1,4 +1,4 @@
-"""`shebao demo`: sample data generated on the spot, the whole pipeline, a sample certificate, then the local services."""
+"""`shebao demo`: sample data generated on the spot, the whole pipeline, a sample certificate, then the services."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(landing)
     start, end = args.months.split(":")
     print(
-        f"Generating a sample landing folder in {landing} ({args.persons} persons, {start}-{end}, with deliberately bad rows) ..."
+        f"Generating a sample landing folder in {landing} "
+        f"({args.persons} persons, {start}-{end}, with deliberately bad rows) ..."
     )
     generate_landing(landing, persons=args.persons, months=(start, end), seed=args.seed, inject_errors=True)
     print(f"Running every asset into {warehouse} ...")
@@ -74,7 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("What was built:")
     print(f"  warehouse:     {warehouse}")
     print(f"  serving copy:  {serving} (read-only snapshot every reader opens)")
-    print(f"  landing:       {landing} (bad rows are in raw.quarantine with their reasons)")
+    print(f"  landing:       {landing} (bad rows are listed with their reasons on the dashboard's 数据质量 page)")
     print("A sample certificate:")
     _issue_sample(warehouse, units[0])
     print("Dashboard accounts (passwords are new on every demo run):")

@@ -28,8 +28,15 @@ from foundation import serving
 from shebao.options import add_warehouse_option
 
 FORMATS = ("table", "csv", "json")
-GROUPS = ("male", "female_cadre", "female_worker")
-GROUP_LABELS = {"male": "男职工", "female_cadre": "女职工(原55周岁)", "female_worker": "女职工(原50周岁)"}
+
+
+def _retirement_groups() -> tuple[str, ...]:
+    """The --group choices: the groups of the retirement_reform_groups seed (labels come from the served copy)."""
+    with open(settings.REFERENCE_SEEDS_DIR / "retirement_reform_groups.csv", encoding="utf-8", newline="") as fh:
+        return tuple(row["retirement_group"] for row in csv.DictReader(fh))
+
+
+GROUPS = _retirement_groups()
 
 
 class QueryError(Exception):
@@ -59,19 +66,6 @@ def connect(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
         raise QueryError(str(exc)) from exc
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-        ).fetchone()[0]
-    )
-
-
-def require_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    if not table_exists(con, schema, table):
-        raise QueryError(f"服务副本中没有 {schema}.{table}：请重新运行 shebao run 构建报表")
-
-
 def parse_month(text: str, option: str) -> dt.date:
     m = re.fullmatch(r"(\d{4})-?(\d{2})", text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
@@ -90,16 +84,6 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) 
     cur = con.execute(sql, list(params))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
-
-
-def insurance_name_sql(con: duckdb.DuckDBPyConnection, column: str) -> tuple[str, str]:
-    """Join to the served insurance code list when present, else show the code."""
-    if table_exists(con, "reference", "insurance_types"):
-        return (
-            f"coalesce(it.insurance_name, {column})",
-            f"left join reference.insurance_types as it on it.insurance_type = {column}",
-        )
-    return column, ""
 
 
 # ---------------------------------------------------------------- rendering
@@ -172,7 +156,6 @@ def render(result: Result, fmt: str, out=None) -> None:
 
 
 def query_retirement_age(con: duckdb.DuckDBPyConnection, birth: dt.date, group: str) -> Result:
-    require_table(con, "marts", "dim_retirement_age_rules")
     rows = fetch(
         con,
         """
@@ -203,25 +186,24 @@ def query_retirement_age(con: duckdb.DuckDBPyConnection, birth: dt.date, group: 
 
 
 def query_retirement(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, unit: str | None) -> Result:
-    require_table(con, "marts", "rpt_retirement_due")
     if end < start:
         raise QueryError("--to 不能早于 --from")
     rows = fetch(
         con,
         f"""
-        select person_id, name, id_number_masked, unit_id, unit_name, retirement_group,
-               strftime(birth_month, '%Y-%m') as birth_month, statutory_age_label as statutory_age,
-               strftime(retirement_month, '%Y-%m') as retirement_month, contribution_months,
-               required_months, shortfall_months,
-               strftime(earliest_flexible_month, '%Y-%m') as earliest_flexible_month,
-               strftime(latest_flexible_month, '%Y-%m') as latest_flexible_month
-        from marts.rpt_retirement_due
-        where retirement_month between ? and ? {"and unit_id = ?" if unit else ""}
-        order by retirement_month, unit_id, person_id""",
+        select d.person_id, d.name, d.id_number_masked, d.unit_id, d.unit_name,
+               coalesce(g.group_short_label, d.retirement_group) as retirement_group,
+               strftime(d.birth_month, '%Y-%m') as birth_month, d.statutory_age_label as statutory_age,
+               strftime(d.retirement_month, '%Y-%m') as retirement_month, d.contribution_months,
+               d.required_months, d.shortfall_months,
+               strftime(d.earliest_flexible_month, '%Y-%m') as earliest_flexible_month,
+               strftime(d.latest_flexible_month, '%Y-%m') as latest_flexible_month
+        from marts.rpt_retirement_due as d
+        left join reference.retirement_reform_groups as g on g.retirement_group = d.retirement_group
+        where d.retirement_month between ? and ? {"and d.unit_id = ?" if unit else ""}
+        order by d.retirement_month, d.unit_id, d.person_id""",
         [start, end] + ([unit] if unit else []),
     )
-    for row in rows:
-        row["retirement_group"] = GROUP_LABELS.get(row["retirement_group"], row["retirement_group"])
     scope = f"单位 {unit} " if unit else ""
     return Result(
         title=f"{scope}到龄查询 {start:%Y-%m} 至 {end:%Y-%m}（按 2024-09-13 渐进式延迟法定退休年龄决定）",
@@ -250,40 +232,30 @@ def query_retirement(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.dat
 
 def build_as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The date the served arrears were computed as of (fct_arrears, else the build info)."""
-    row = con.execute("select max(as_of_date) from marts.fct_arrears").fetchone()
-    if row and row[0]:
-        return row[0]
-    if table_exists(con, "meta", "build_info"):
-        row = con.execute("select max(as_of) from meta.build_info").fetchone()
-        if row and row[0]:
-            return row[0]
-    return None
+    row = con.execute(
+        "select coalesce((select max(as_of_date) from marts.fct_arrears), (select max(as_of) from meta.build_info))"
+    ).fetchone()
+    return row[0] if row else None
 
 
 def query_arrears(con: duckdb.DuckDBPyConnection, unit: str | None, as_of: dt.date | None) -> Result:
     """Arrears as served. Late fees and days depend on the as-of date and are computed by dbt
     (fct_arrears); a different date is refused rather than approximated here."""
-    require_table(con, "marts", "fct_arrears")
     built = build_as_of(con)
     if as_of is not None and built is not None and as_of != built:
         raise QueryError(
             f"服务副本中的欠费和滞纳金按 {built.isoformat()} 计算，不能改按 {as_of.isoformat()} 查询；"
             f"请运行 shebao run --as-of {as_of.isoformat()} 重新计算后再查询"
         )
-    name_sql, join_sql = insurance_name_sql(con, "a.insurance_type")
-    units_join = (
-        "left join marts.dim_units as u on u.unit_id = a.unit_id" if table_exists(con, "marts", "dim_units") else ""
-    )
-    unit_name = "u.unit_name" if units_join else "null"
     rows = fetch(
         con,
         f"""
-        select a.unit_id, {unit_name} as unit_name, a.fee_period, a.insurance_type,
-               {name_sql} as insurance_name, a.amount_due, a.amount_paid, a.outstanding,
-               a.due_date, a.days_overdue, a.late_fee
+        select a.unit_id, u.unit_name, a.fee_period, a.insurance_type,
+               coalesce(it.insurance_name, a.insurance_type) as insurance_name, a.amount_due, a.amount_paid,
+               a.outstanding, a.due_date, a.days_overdue, a.late_fee
         from marts.fct_arrears as a
-        {join_sql}
-        {units_join}
+        left join reference.insurance_types as it on it.insurance_type = a.insurance_type
+        left join marts.dim_units as u on u.unit_id = a.unit_id
         {"where a.unit_id = ?" if unit else ""}
         order by a.unit_id, a.fee_period, a.insurance_type""",
         [unit] if unit else [],
@@ -311,31 +283,25 @@ def query_arrears(con: duckdb.DuckDBPyConnection, unit: str | None, as_of: dt.da
 
 
 def query_statement(con: duckdb.DuckDBPyConnection, person: str, period: str) -> Result:
-    require_table(con, "marts", "rpt_rights_statement")
     if not re.fullmatch(r"\d{4}(0[1-9]|1[0-2])", period):
         raise QueryError(f"--period 应为 YYYYMM 格式的期次，收到：{period}")
-    name_sql, join_sql = insurance_name_sql(con, "s.insurance_type")
-    order = "coalesce(it.sort_order, 999), s.insurance_type" if join_sql else "s.insurance_type"
     rows = fetch(
         con,
-        f"""
-        select s.insurance_type, {name_sql} as insurance_name, s.period_start, s.period_end,
-               s.months_paid, s.avg_base, s.personal_amount, s.unit_amount, s.back_paid_months,
+        """
+        select s.insurance_type, coalesce(it.insurance_name, s.insurance_type) as insurance_name, s.period_start,
+               s.period_end, s.months_paid, s.avg_base, s.personal_amount, s.unit_amount, s.back_paid_months,
                s.months_in_arrears, s.cumulative_months, s.unit_ids, s.unit_names
         from marts.rpt_rights_statement as s
-        {join_sql}
+        left join reference.insurance_types as it on it.insurance_type = s.insurance_type
         where s.person_id = ? and s.statement_period = ?
-        order by {order}""",
+        order by coalesce(it.sort_order, 999), s.insurance_type""",
         [person, period],
     )
-    who = (
-        fetch(con, "select name, id_number_masked from marts.dim_persons where person_id = ?", [person])
-        if table_exists(con, "marts", "dim_persons")
-        else []
-    )
+    who = fetch(con, "select name, id_number_masked from marts.dim_persons where person_id = ?", [person])
     if not rows:
         raise QueryError(f"没有个人编号 {person} 在 {period} 期次的权益记录")
-    head = f"个人权益记录 {period} 期次（{rows[0]['period_start']:%Y-%m-%d} 至 {rows[0]['period_end']:%Y-%m-%d}）个人编号 {person}"
+    span = f"{rows[0]['period_start']:%Y-%m-%d} 至 {rows[0]['period_end']:%Y-%m-%d}"
+    head = f"个人权益记录 {period} 期次（{span}）个人编号 {person}"
     if who:
         head += f" 姓名 {who[0]['name']} 证件号码 {who[0]['id_number_masked']}"
     return Result(
@@ -377,6 +343,9 @@ def _run(args: argparse.Namespace) -> int:
                 result = query_statement(con, args.person, args.period)
     except QueryError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except duckdb.CatalogException:
+        print("错误：服务副本缺少报表（可能由旧版本发布）：请重新运行 shebao run 构建报表", file=sys.stderr)
         return 2
     try:
         if args.query == "retirement-age" and fmt == "table":

@@ -131,10 +131,9 @@ def test_serving_copy_holds_the_marts_and_build_info(built):
     assert serving.exists()
     assert _fetch(serving, "select as_of from meta.build_info")[0][0].isoformat() == AS_OF
     schemas = {s for (s,) in _fetch(serving, "select distinct schema_name from duckdb_tables()")}
-    assert {"marts", "reference", "raw", "meta"} <= schemas
-    assert "ledgers" not in {
-        t for (t,) in _fetch(serving, "select table_name from duckdb_tables() where schema_name = 'raw'")
-    }
+    assert schemas == {"marts", "reference", "meta"}  # no raw schema: quarantine and load files are marts
+    served = {t for (t,) in _fetch(serving, "select table_name from duckdb_tables() where schema_name = 'marts'")}
+    assert {"rpt_quarantine_current", "rpt_load_files", "fct_person_months"} <= served
 
 
 def test_rerun_changes_nothing_and_is_not_blocked_by_a_reader(built):

@@ -61,6 +61,10 @@ def warehouse(tmp_path):
     con.execute("""
         create table reference.insurance_types as select * from (values
           ('110', '企业职工基本养老保险', 10), ('210', '失业保险', 20)) t(insurance_type, insurance_name, sort_order)""")
+    con.execute("""
+        create table reference.retirement_reform_groups as select * from (values
+          ('male', '男职工', '男职工'), ('female_worker', '原法定退休年龄50周岁的女职工', '女职工(原50周岁)'))
+        t(retirement_group, group_label, group_short_label)""")
     con.execute(
         "create table meta.build_info as select timestamp '2011-07-10 08:00:00' as published_at, date '2011-07-10' as as_of"
     )
@@ -113,6 +117,7 @@ def test_retirement_window_and_unit_filter(warehouse, capsys):
     rows = json.loads(out)
     assert code == 0 and [r["person_id"] for r in rows] == ["P1", "P2"]
     assert rows[1]["earliest_flexible_month"] is None and rows[1]["shortfall_months"] == 80
+    assert [r["retirement_group"] for r in rows] == ["男职工", "女职工(原50周岁)"]  # labels from the seed
     code, out, _ = run(
         capsys, "retirement", "--from", "2025-07", "--to", "2025-07", "--unit", "U2", "--warehouse", str(warehouse)
     )

@@ -29,7 +29,8 @@ c5.metric(
     "欠费余额", ui.yuan(k["arrears_outstanding"]), delta=f"本月新增 {k['arrears_new']:,.2f} 元", delta_color="inverse"
 )
 st.caption(
-    f"当前参保人数 {k['insured_now']:,} 人；欠费单位 {k['units_owing']:,} 家；滞纳金合计 {ui.yuan(k['late_fee_total'])}。"
+    f"当前参保人数 {k['insured_now']:,} 人；欠费单位 {k['units_owing']:,} 家；"
+    f"滞纳金合计 {ui.yuan(k['late_fee_total'])}。"
 )
 
 monthly = data.monthly_totals(r)

@@ -41,15 +41,12 @@ ui.table(files, "文件接收记录", key="q_files")
 
 st.subheader("期望校验结果")
 gx = data.expectation_results(r)
-if gx is None:
-    st.info("数据副本中没有期望校验结果（请在 Dagster 界面查看资产检查）。")
+if gx.empty:
+    st.info("尚无期望校验结果（请在 Dagster 界面查看资产检查）。")
 else:
     ui.table(gx, "期望校验结果", key="q_gx")
 
 st.subheader("软性问题（已入库，需关注）")
 soft = data.soft_findings(r)
-if soft is None:
-    st.info("数据副本中没有软性问题报表。")
-else:
-    st.caption(f"共 {len(soft):,} 条。")
-    ui.table(soft, "软性问题", money=data.SOFT_FINDING_MONEY, key="q_soft")
+st.caption(f"共 {len(soft):,} 条。")
+ui.table(soft, "软性问题", money=data.SOFT_FINDING_MONEY, key="q_soft")

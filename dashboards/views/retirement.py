@@ -13,7 +13,8 @@ ui.stamp(r)
 start = data.as_of_date(r).replace(day=1)
 wave = data.retirement_wave(r, start, 36)
 st.caption(
-    f"统计区间：{start:%Y-%m} 起 36 个月。“改革前”按 2025 年以前的原法定退休年龄（男60、女干部55、女工人50）计算，用于对照渐进式延迟退休的影响。"
+    f"统计区间：{start:%Y-%m} 起 36 个月。“改革前”按 2025 年以前的原法定退休年龄"
+    "（男60、女干部55、女工人50）计算，用于对照渐进式延迟退休的影响。"
 )
 c1, c2, c3 = st.columns(3)
 now_total, old_total = int(wave["现行法定到龄人数"].sum()), int(wave["改革前到龄人数"].sum())

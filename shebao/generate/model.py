@@ -14,13 +14,12 @@ from decimal import Decimal
 
 from foundation.landing.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 from shebao.generate import pools
-from shebao.generate.reference import CENT, Reference
+from shebao.generate.reference import CENT, Reference, post_groups
 
 REGION_SHARES = (("SZ_SIP", 0.40), ("SZ_CITY", 0.35), ("HB_PROV", 0.25))
 REGION_WAGE_MEDIAN = {"SZ_SIP": 9500, "SZ_CITY": 8200, "HB_PROV": 6800}
 ORIGINAL_AGE = {"male": 60, "female_cadre": 55, "female_worker": 50}
-CADRE_POSTS = ("管理岗", "专业技术岗")
-WORKER_POSTS = ("生产岗", "工勤岗")
+CADRE_POSTS, WORKER_POSTS = post_groups()
 HOUSING_FUND = "610"
 
 # People whose figures the tests and the demo check against the published examples

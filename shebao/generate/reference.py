@@ -33,6 +33,14 @@ def _rows(name: str, folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def post_groups(folder: Path = REFERENCE_SEEDS_DIR) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Cadre and worker posts from the post_categories seed (the same rule dim_persons applies)."""
+    rows = _rows("post_categories", folder)
+    cadre = tuple(r["post_category"] for r in rows if r["is_cadre_post"].strip().lower() == "true")
+    worker = tuple(r["post_category"] for r in rows if r["is_cadre_post"].strip().lower() != "true")
+    return cadre, worker
+
+
 @dataclass(frozen=True)
 class Region:
     code: str

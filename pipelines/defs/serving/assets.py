@@ -3,6 +3,11 @@
 DuckDB allows one writer and no reader beside it, so dashboards, certificates and queries
 read `serving.duckdb`, which is rebuilt after each successful build and swapped in with an
 atomic rename: readers never block the pipeline and never see a half-built state.
+
+It carries the marts, the reference seeds and `meta` (build info and the latest GX result
+of each check), never the raw schema: quarantine and load files are served as dbt marts
+(rpt_quarantine_current, rpt_load_files) with masked values. Every table a reader opens
+exists in every copy, so no reader needs to probe the schema.
 """
 
 import datetime as dt
@@ -16,10 +21,16 @@ from foundation.settings import duckdb_config
 from pipelines.resources import WarehouseResource
 from pipelines.run_tags import AS_OF_TAG
 
-# Schemas copied whole; raw contributes only its small audit tables (for data-quality pages).
+# Schemas copied whole, less the columns no reader may see: no full ID number leaves the
+# warehouse (readers use id_number_masked).
 SERVED_SCHEMAS = ("marts", "reference")
-SERVED_RAW_TABLES = ("quarantine", "load_files")
-# The latest result of each GX check, for the data-quality page.
+WITHHELD_COLUMNS = {("marts", "dim_persons"): ("id_number",)}
+# The latest result of each GX check, for the data-quality page (the pipeline's checks append
+# to raw.expectation_results; the copy is empty with these columns until a check has run).
+EXPECTATION_RESULTS_COLUMNS = (
+    "check_name varchar, suite varchar, blocking boolean, success boolean, row_count bigint, "
+    "evaluated_expectations integer, successful_expectations integer, failures varchar, checked_at timestamp"
+)
 
 
 def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = None) -> dict[str, int]:
@@ -32,15 +43,16 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         tables = con.execute(
             """select schema_name, table_name from duckdb_tables()
-               where database_name = 'wh' and (schema_name in (select unnest(?))
-                     or (schema_name = 'raw' and table_name in (select unnest(?))))
+               where database_name = 'wh' and schema_name in (select unnest(?))
                order by 1, 2""",
-            [list(SERVED_SCHEMAS), list(SERVED_RAW_TABLES)],
+            [list(SERVED_SCHEMAS)],
         ).fetchall()
         for schema in sorted({s for s, _ in tables}):
             con.execute(f'create schema if not exists "{schema}"')
         for schema, table in tables:
-            con.execute(f'create table "{schema}"."{table}" as select * from wh."{schema}"."{table}"')
+            withheld = WITHHELD_COLUMNS.get((schema, table))
+            columns = f"* exclude ({', '.join(withheld)})" if withheld else "*"
+            con.execute(f'create table "{schema}"."{table}" as select {columns} from wh."{schema}"."{table}"')
             counts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
         con.execute("create schema if not exists meta")
         built = con.execute(
@@ -61,11 +73,12 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
                 fingerprint[0] if fingerprint else None,
             ],
         )
+        con.execute(f"create table meta.expectation_results ({EXPECTATION_RESULTS_COLUMNS})")
         if con.execute(
             "select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'raw' "
             "and table_name = 'expectation_results'"
         ).fetchone()[0]:
-            con.execute("""create table meta.expectation_results as
+            con.execute("""insert into meta.expectation_results by name
                            select * exclude (rn) from (
                              select *, row_number() over (partition by check_name order by checked_at desc) as rn
                              from wh.raw.expectation_results) where rn = 1 order by check_name""")

@@ -84,8 +84,8 @@ checks as (
         cast(personal_amount - expected_personal_amount as decimal(18, 2)) as personal_amount_diff,
         cast(unit_amount - expected_unit_amount as decimal(18, 2)) as unit_amount_diff,
         coalesce(
-            abs(personal_amount - expected_personal_amount) > 0.01
-            or abs(unit_amount - expected_unit_amount) > 0.01,
+            abs(personal_amount - expected_personal_amount) > {{ amount_tolerance() }}
+            or abs(unit_amount - expected_unit_amount) > {{ amount_tolerance() }},
             false
         ) as amount_mismatch,
         base_floor,

@@ -1,8 +1,8 @@
 {#
     Each current ledger line with the rates in force for its region, year and
-    insurance (work injury: the unit's risk class) and the amounts those rates give:
-    round_half_up(base x rate, 2) per side, or the fixed monthly amount. 退收 (refund)
-    lines carry negative amounts, so their expected amounts are negated.
+    insurance (insurance_types.rate_by_risk_class: the unit's risk class) and the amounts those rates give:
+    round_half_up(base x rate, 2) per side, or the fixed monthly amount. Refund lines
+    (contribution_types.is_refund, 退收) carry negative amounts, so their expected amounts are negated.
 #}
 with
 
@@ -30,20 +30,32 @@ work_injury_rates as (
 
 ),
 
+insurance_types as (
+
+    select * from {{ ref('insurance_types') }}
+
+),
+
+contribution_types as (
+
+    select * from {{ ref('contribution_types') }}
+
+),
+
 joined as (
 
     select
         lines.*,
         rates.region_code is not null as rate_row_found,
         case
-            when lines.insurance_type = '410'
+            when coalesce(insurance_types.rate_by_risk_class, false)
                 then coalesce(rates.unit_rate, work_injury_rates.base_rate)
             else rates.unit_rate
         end as raw_unit_rate,
         rates.personal_rate as raw_personal_rate,
         rates.unit_fixed_amount,
         rates.personal_fixed_amount,
-        case when lines.contribution_type = '退收' then -1 else 1 end as amount_sign
+        case when coalesce(contribution_types.is_refund, false) then -1 else 1 end as amount_sign
 
     from lines
     left join units
@@ -54,6 +66,10 @@ joined as (
         and lines.insurance_type = rates.insurance_type
     left join work_injury_rates
         on units.risk_class = work_injury_rates.risk_class
+    left join insurance_types
+        on lines.insurance_type = cast(insurance_types.insurance_type as varchar)
+    left join contribution_types
+        on lines.contribution_type = contribution_types.contribution_type
 
 ),
 

@@ -40,7 +40,8 @@ lines as (
     left join due_rules as r on r.region_code = c.region_code
     left join {{ ref('insurance_types') }} as it
         on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
-    where c.contribution_type <> '退收'
+    left join {{ ref('contribution_types') }} as ct on ct.contribution_type = c.contribution_type
+    where not coalesce(ct.is_refund, false)
 ),
 
 arrived as (

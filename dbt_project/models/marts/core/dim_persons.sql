@@ -6,6 +6,12 @@ persons as (
 
 ),
 
+post_categories as (
+
+    select * from {{ ref('post_categories') }}
+
+),
+
 final as (
 
     select
@@ -20,16 +26,18 @@ final as (
         hukou_type,
         work_start_date,
         post_category,
-        -- Retirement-reform group (DOMAIN.md section 3): women on management or
-        -- professional posts are cadres (original age 55), other women workers (50).
+        -- Retirement-reform group (DOMAIN.md section 3): women on a cadre post
+        -- (post_categories seed: management, professional) have original age 55,
+        -- other women 50.
         case
             when sex = '男' then 'male'
-            when sex = '女' and post_category in ('管理岗', '专业技术岗') then 'female_cadre'
+            when sex = '女' and coalesce(posts.is_cadre_post, false) then 'female_cadre'
             when sex = '女' then 'female_worker'
         end as retirement_group,
         {{ mask_mobile('mobile') }} as mobile_masked
 
     from persons
+    left join post_categories as posts using (post_category)
 
 )
 

@@ -28,14 +28,14 @@ findings as (
            || cast(expected_personal_amount as varchar) || '元相差'
            || cast(personal_amount_diff as varchar) || '元' as message
     from checks
-    where abs(personal_amount_diff) > 0.01
+    where abs(personal_amount_diff) > {{ amount_tolerance() }}
     union all
     select *, 'unit_amount_mismatch',
            '单位缴费金额' || cast(unit_amount as varchar) || '元与基数×费率应缴'
            || cast(expected_unit_amount as varchar) || '元相差'
            || cast(unit_amount_diff as varchar) || '元'
     from checks
-    where abs(unit_amount_diff) > 0.01
+    where abs(unit_amount_diff) > {{ amount_tolerance() }}
     union all
     select *, 'base_below_floor',
            '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)

@@ -8,17 +8,18 @@
 -- nearest published year when that year has none); the projected account earns no further
 -- interest; transitional pension (过渡性养老金) and deemed years (视同缴费) are not included.
 with pension_months as (
+    -- the pension months paid (fct_person_months, the one month-paid rule)
     select
-        c.person_id,
-        c.fee_month,
-        c.fee_year,
-        min(c.region_code) as region_code,
-        max(c.personal_base) as personal_base,
-        sum(c.personal_amount) as personal_amount
-    from {{ ref('fct_contributions') }} as c
-    inner join {{ ref('insurance_types') }} as it on it.insurance_type = c.insurance_type
-    where it.is_pension and c.is_paid and c.contribution_type <> '退收'
-    group by c.person_id, c.fee_month, c.fee_year
+        pm.person_id,
+        pm.fee_month,
+        pm.fee_year,
+        min(pm.region_code) as region_code,
+        max(pm.personal_base) as personal_base,
+        sum(pm.personal_amount) as personal_amount
+    from {{ ref('fct_person_months') }} as pm
+    inner join {{ ref('insurance_types') }} as it on cast(it.insurance_type as varchar) = pm.insurance_type
+    where it.is_pension and pm.is_due and pm.is_insurance_month_paid
+    group by pm.person_id, pm.fee_month, pm.fee_year
 ),
 
 bases as (

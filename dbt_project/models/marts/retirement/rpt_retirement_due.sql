@@ -1,5 +1,5 @@
 -- One row per currently insured person: statutory retirement month (dim_retirement_age_rules),
--- pension months actually paid and arrived across all units, the minimum for the year the
+-- pension months paid (fct_person_months.is_insurance_month_paid), the minimum for the year the
 -- person reaches statutory age, and the flexible window (early only with the minimum met).
 with pension_types as (
     select cast(insurance_type as varchar) as insurance_type
@@ -22,11 +22,12 @@ current_enrolments as (
 ),
 
 paid_months as (
-    select c.person_id, count(distinct c.fee_month) as contribution_months
-    from {{ ref('fct_contributions') }} as c
-    inner join pension_types as p on cast(c.insurance_type as varchar) = p.insurance_type
-    where c.is_paid and c.contribution_type <> '退收'
-    group by c.person_id
+    -- a pension month counts once, when paid at every unit that owed it (the one month-paid rule)
+    select pm.person_id, count(distinct pm.fee_month) as contribution_months
+    from {{ ref('fct_person_months') }} as pm
+    inner join pension_types as p on pm.insurance_type = p.insurance_type
+    where pm.is_due and pm.is_insurance_month_paid
+    group by pm.person_id
 )
 
 select

@@ -1,38 +1,40 @@
 -- Personal rights statement (个人权益记录单) figures per person, statement period and
 -- insurance. The period is the region's statement_period_conventions row: a year starting
 -- in period_start_month (SZ_SIP: 7, so '202006' covers 2019-07-01..2020-06-30), named by the
--- YYYYMM of its last month. A month counts as paid when every non-refund line of it has
--- arrived (is_paid), as in arrears when one has not. Amounts are those of arrived lines.
+-- YYYYMM of its last month. Months paid and in arrears per insurance are those of
+-- fct_person_months (the one month-paid rule). Amounts are those of arrived lines.
 -- Not incremental: cumulative_months runs over all earlier periods.
-with lines as (
-    select
-        c.*,
-        coalesce(cast(spc.period_start_month as integer), 1) as period_start_month
-    from {{ ref('fct_contributions') }} as c
-    left join {{ ref('statement_period_conventions') }} as spc on spc.region_code = c.region_code
+with person_months as (
+    select * from {{ ref('fct_person_months') }}
+),
+
+conventions as (
+    select * from {{ ref('statement_period_conventions') }}
 ),
 
 periodised as (
     select
-        *,
+        pm.*,
         make_date(
-            year({{ add_months('fee_month', '1 - period_start_month') }}),
-            period_start_month,
+            year({{ add_months('pm.fee_month', '1 - coalesce(cast(spc.period_start_month as integer), 1)') }}),
+            coalesce(cast(spc.period_start_month as integer), 1),
             1
         ) as period_start
-    from lines
+    from person_months as pm
+    left join conventions as spc on spc.region_code = pm.region_code
 ),
 
 months as (
-    -- one row per person, insurance and fee month with its status
+    -- one row per person, insurance and fee month: paid when paid at every unit that owed it
+    -- (fct_person_months.is_insurance_month_paid); null when only refunds (no month due)
     select
         person_id,
-        cast(insurance_type as varchar) as insurance_type,
+        insurance_type,
         period_start,
         fee_month,
-        bool_and(is_paid) filter (where contribution_type <> '退收') as month_paid,
-        bool_or(is_paid and contribution_type in ('补收', '一次性补收', '补缴')) as month_back_paid,
-        max(personal_base) filter (where is_paid and contribution_type <> '退收') as month_base
+        bool_and(is_insurance_month_paid) filter (where is_due) as month_paid,
+        bool_or(is_back_payment) as month_back_paid,
+        max(personal_base) filter (where is_paid) as month_base
     from periodised
     group by all
 ),
@@ -53,12 +55,12 @@ month_totals as (
 money as (
     select
         person_id,
-        cast(insurance_type as varchar) as insurance_type,
+        insurance_type,
         period_start,
         string_agg(distinct region_code, ',' order by region_code) as region_codes,
-        sum(personal_amount) filter (where is_paid) as personal_amount,
-        sum(unit_amount) filter (where is_paid) as unit_amount,
-        sum(coalesce(account_credit, 0)) filter (where is_paid) as account_credit,
+        sum(personal_amount) as personal_amount,
+        sum(unit_amount) as unit_amount,
+        sum(account_credit) as account_credit,
         min(fee_month) as first_fee_month,
         max(fee_month) as last_fee_month
     from periodised
@@ -74,7 +76,7 @@ units as (
         string_agg(unit_id, ',' order by unit_id) as unit_ids,
         string_agg(coalesce(unit_name, unit_id), ',' order by unit_id) as unit_names
     from (
-        select distinct p.person_id, cast(p.insurance_type as varchar) as insurance_type,
+        select distinct p.person_id, p.insurance_type,
                p.period_start, p.unit_id, u.unit_name
         from periodised as p
         left join {{ ref('dim_units') }} as u on u.unit_id = p.unit_id

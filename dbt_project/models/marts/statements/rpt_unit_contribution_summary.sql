@@ -1,5 +1,5 @@
 -- 单位缴费明细查询 (seed 004): per unit, fee period and insurance the headcount, rates, base
--- totals and the unit and personal amounts due (all contribution types except refunds 退收,
+-- totals and the unit and personal amounts due (all contribution types except refunds, contribution_types.is_refund,
 -- which are shown as negative amounts only in the payment notice).
 -- Incremental by fee period (macros/reports/incremental.sql).
 {{
@@ -16,10 +16,14 @@ with fingerprints as (
     {{ fee_period_fingerprints() }}
 ),
 
+refund_types as (
+    select contribution_type from {{ ref('contribution_types') }} where is_refund
+),
+
 lines as (
     select *
     from {{ ref('fct_contributions') }}
-    where contribution_type <> '退收'
+    where contribution_type not in (select contribution_type from refund_types)
       and {{ fee_periods_to_build('fee_period') }}
 )
 

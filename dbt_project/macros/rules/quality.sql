@@ -1,0 +1,21 @@
+{#
+    The one amount tolerance of the soft findings (DOMAIN.md section 2): an amount that
+    differs from round_half_up(base x rate) by more than this many yuan is reported.
+    The GX suite applies the same figure (expectations/suites.py AMOUNT_TOLERANCE).
+#}
+{% macro amount_tolerance() -%}
+    0.01
+{%- endmacro %}
+
+{#
+    A quarantined raw value may be a (bad) ID number: never show it whole. A value that is
+    an ID-like run of 15-18 digits (last may be X) is masked as an ID number (mask_id_number,
+    first 4 and last 4); such a run inside longer text is masked the same way.
+#}
+{% macro mask_id_like(expression) -%}
+    case
+        when regexp_full_match(trim({{ expression }}), '[0-9]{14,17}[0-9Xx]')
+            then {{ mask_id_number('trim(' ~ expression ~ ')') }}
+        else regexp_replace({{ expression }}, '([0-9]{4})[0-9Xx]{7,10}([0-9Xx]{4})', '\1**********\2', 'g')
+    end
+{%- endmacro %}

@@ -1,0 +1,40 @@
+{#
+    Quarantined input rows that still count (their file version has not been superseded
+    by a corrected file), one row per row and failing field, with the landing source's
+    Chinese name. Raw values and the messages quoting them are masked where they look like
+    an ID number (never a full ID number in the serving copy); the whole raw record stays in the warehouse.
+#}
+
+with
+
+quarantine as (
+
+    select * from {{ ref('stg_shebao__quarantine') }}
+
+),
+
+sources as (
+
+    select * from {{ ref('landing_sources') }}
+
+),
+
+final as (
+
+    select
+        quarantine.source_name,
+        coalesce(sources.source_label, quarantine.source_name) as source_label,
+        quarantine.source_file,
+        quarantine.source_row,
+        quarantine.field,
+        {{ mask_id_like('quarantine.value') }} as value_masked,
+        {{ mask_id_like('quarantine.reason') }} as reason,
+        quarantine.load_id,
+        quarantine.quarantined_at
+    from quarantine
+    left join sources on sources.source_name = quarantine.source_name
+    where not quarantine.is_superseded
+
+)
+
+select * from final
