@@ -23,8 +23,16 @@ from benchmarks.stages.pipeline import run_once, step_times
 NEW_MONTH = "202610"
 
 
+def _place(src: Path, dst: Path) -> None:
+    """A hard link (or a copy across file systems): the loader refuses symbolic links in the landing folder."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def _link_all(src: Path, dst: Path, skip_month: str | None) -> list[tuple[Path, Path]]:
-    """Symlink the landing files into dst; returns the (source, link) pairs held back for skip_month."""
+    """Hard-link the landing files into dst; returns the (source, link) pairs held back for skip_month."""
     held = []
     for p in sorted(src.rglob("*")):
         if not p.is_file() or p.name.startswith("."):
@@ -34,7 +42,7 @@ def _link_all(src: Path, dst: Path, skip_month: str | None) -> list[tuple[Path, 
         if skip_month and p.parent.name == "ledgers" and p.name.startswith(f"ledger_{skip_month}_"):
             held.append((p, link))
             continue
-        link.symlink_to(p)
+        _place(p, link)
     return held
 
 
@@ -75,7 +83,7 @@ def run(ctx: Context, result: StageResult) -> None:
                 link.unlink(missing_ok=True)
             shutil.copyfile(snap, home / "warehouse.duckdb")
             for src, link in held:
-                link.symlink_to(src)
+                _place(src, link)
             wall, st = _timed_run(landing, home)
             new.append(wall)
             new_steps.append(st["groups"])
