@@ -84,7 +84,7 @@ class RateLimiter:
                 if not (stale or full):
                     break
                 del self.hits[oldest]
-            q = self.hits.pop(client, None) or deque()
+            q = self.hits.pop(client) if client in self.hits else deque()
             self.hits[client] = q  # most recently seen last
             while q and now - q[0] > self.window:
                 q.popleft()
