@@ -37,7 +37,7 @@ class Limit:
 def limits() -> dict[str, Limit]:
     with LIMITS_FILE.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    out = {}
+    out: dict[str, Limit] = {}
     for row in rows:
         if row["scope"] not in SCOPE_ZH or int(row["daily_limit"]) < 1:
             raise ValueError(f"{LIMITS_FILE.name}: 第 {len(out) + 2} 行 scope/daily_limit 无效：{row}")

@@ -15,6 +15,8 @@ In order, each failure with its own reason:
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import hmac
 import io
@@ -112,11 +114,22 @@ def _load_roots(pem_list: list[bytes]):
     return roots
 
 
+def _run_coroutine(make):
+    """Run pyHanko's async validation to completion, also from a thread that already runs an
+    event loop (a browser test, a notebook), where asyncio.run() would refuse."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def check_signature(reader, roots: list[bytes]) -> SignatureCheck:
     """The issuer's PAdES signature, its trust chain, its coverage and what came after it."""
     from pyhanko.pdf_utils import misc
     from pyhanko.sign.diff_analysis import ModificationLevel
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -134,7 +147,7 @@ def check_signature(reader, roots: list[bytes]) -> SignatureCheck:
     sig = ours[0]
     context = ValidationContext(trust_roots=_load_roots(roots), allow_fetching=False, revocation_mode="soft-fail")
     try:
-        status = validate_pdf_signature(sig, context)
+        status = _run_coroutine(lambda: async_validate_pdf_signature(sig, context))
     except Exception as exc:  # pyHanko raises many types for a corrupted CMS blob
         return SignatureCheck("pdf_bad_signature", f"CMS signature unreadable: {type(exc).__name__}")
     if not status.intact:

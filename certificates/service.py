@@ -84,7 +84,7 @@ class RateLimiter:
                 if not (stale or full):
                     break
                 del self.hits[oldest]
-            q = self.hits.pop(client, None) or deque()
+            q = self.hits.pop(client) if client in self.hits else deque()
             self.hits[client] = q  # most recently seen last
             while q and now - q[0] > self.window:
                 q.popleft()
@@ -117,12 +117,14 @@ def create_app(
     lookup_limit: int = 10,
     lookup_window: float = 60.0,
     trusted_proxies: frozenset[str] | None = None,
+    pdf_limit: int = 20,
 ) -> FastAPI:
     registry = registry or Registry()
     proxies = trusted_proxies_from_env() if trusted_proxies is None else frozenset(trusted_proxies)
     pdf_lock = threading.Lock()  # pdfium is not thread-safe
     cache = TrustCache(keystore or KeyStore())
     limiter = RateLimiter(lookup_limit, lookup_window)
+    pdf_limiter = RateLimiter(pdf_limit, 60.0)  # a PDF costs up to a second of CPU: uploads are limited too
     trail = audit.AuditBuffer()  # verification events, appended off the request path
     # The endpoints are `async def`: verification is CPU work of well under a millisecond
     # plus one SQLite statement on a kept connection, so running it on the event loop
@@ -185,18 +187,23 @@ def create_app(
     async def pdf_form():
         return page(None, title="PDF文件验证", mode="pdf")
 
+    async def upload_verdict(request: Request, file: UploadFile) -> tuple[verify.Verdict, int]:
+        if not pdf_limiter.allow(client_address(request, proxies)):
+            return audited(verify.Verdict("rate_limited"), request, "pdf"), 429
+        data = await read_upload(file)
+        if data is None:
+            return audited(verify.Verdict("too_large"), request, "pdf"), 413
+        return audited(await run_in_threadpool(check_pdf, data), request, "pdf"), 200
+
     @app.post("/pdf", response_class=HTMLResponse)
     async def pdf_page(request: Request, file: UploadFile = File(...)):
-        data = await read_upload(file)
-        verdict = verify.Verdict("too_large") if data is None else await run_in_threadpool(check_pdf, data)
-        return page(audited(verdict, request, "pdf"), title="PDF文件验证", mode="pdf")
+        verdict, status = await upload_verdict(request, file)
+        return page(verdict, title="PDF文件验证", mode="pdf", status_code=status)
 
     @app.post("/api/verify-pdf")
     async def pdf_api(request: Request, file: UploadFile = File(...)):
-        data = await read_upload(file)
-        verdict = verify.Verdict("too_large") if data is None else await run_in_threadpool(check_pdf, data)
-        audited(verdict, request, "pdf")
-        return JSONResponse(verdict.as_json(), status_code=413 if data is None else 200, headers=NO_STORE)
+        verdict, status = await upload_verdict(request, file)
+        return JSONResponse(verdict.as_json(), status_code=status, headers=NO_STORE)
 
     def do_lookup(request: Request, number: str, code: str) -> tuple[verify.Verdict, int]:
         if not limiter.allow(client_address(request, proxies)):

@@ -54,7 +54,10 @@ def root_key(keystore: KeyStore) -> Ed25519PrivateKey:
         write_private(path, pem)
         raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         (keystore.dir / ROOT_PUBLIC).write_text(b64url(raw) + "\n", "ascii")
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise TrustError("trust_list_invalid", f"{path} is not an Ed25519 key")
+    return loaded
 
 
 def pinned_root(path: Path | str | None = None) -> Ed25519PublicKey:

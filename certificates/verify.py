@@ -1,7 +1,9 @@
 """Verification of a token, a scanned URL or a PDF, online (with the registry) or offline.
 
 The verdict carries a machine-readable reason and the Chinese status a verifier reads:
-有效 / 已过期 / 已撤销 / 已被替换 / 无效: 签名或内容不符 / 未知证书.
+有效 / 已过期 / 已撤销 / 已被替换 / 无效: ... (each failure its own) / 未知证书 / 无法确认是否撤销,
+and the rows a verifier compares with the paper, named and dated as the PDF prints them.
+PDF files are checked in pdf_verify, offline verdicts in offline.
 """
 
 from __future__ import annotations

@@ -148,6 +148,16 @@ def test_offline_checks_the_printed_text_against_the_token(env, case):
     assert (verdict.reason, verdict.status_zh, verdict.online) == (*EXPECTED[case], False)
 
 
+def test_verifies_from_inside_a_running_event_loop(env):
+    """Streamlit, notebooks and browser tests call from a thread that runs an asyncio loop."""
+    import asyncio
+
+    async def inside() -> str:
+        return verify.verify_pdf(env["paths"]["genuine"].read_bytes(), KeyStore().trust_list()).reason
+
+    assert asyncio.run(inside()) == "ok"
+
+
 def test_every_verdict_has_its_own_chinese_reason():
     reasons = {verify.REASON_ZH[r] for r, _ in EXPECTED.values()}
     assert len(reasons) == len({r for r, _ in EXPECTED.values()})
@@ -157,6 +167,14 @@ def test_upload_too_large_is_refused(env, client, monkeypatch):
     monkeypatch.setattr("certificates.config.MAX_PDF_BYTES", 1000)
     body = client.post("/api/verify-pdf", files={"file": ("big.pdf", b"%PDF-" + b"0" * 2000, "application/pdf")})
     assert body.status_code == 413 and body.json()["reason"] == "too_large"
+
+
+def test_uploads_are_rate_limited(env):
+    client = TestClient(create_app(pdf_limit=1))
+    data = env["paths"]["not_a_pdf"].read_bytes()
+    first = client.post("/api/verify-pdf", files={"file": ("a.pdf", data)})
+    second = client.post("/api/verify-pdf", files={"file": ("a.pdf", data)})
+    assert (first.status_code, second.status_code, second.json()["reason"]) == (200, 429, "rate_limited")
 
 
 def _token_cases(token: str) -> dict[str, tuple[str, str]]:
