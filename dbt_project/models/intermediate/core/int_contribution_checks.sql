@@ -16,7 +16,7 @@ lines as (
 
 insurance_types as (
 
-    select insurance_type, insurance_group from {{ ref('insurance_types') }}
+    select * from {{ ref('insurance_types') }}
 
 ),
 
@@ -28,7 +28,7 @@ base_limits as (
 
 regions as (
 
-    select region_code, base_rounding_unit from {{ ref('regions') }}
+    select * from {{ ref('regions') }}
 
 ),
 
@@ -60,7 +60,7 @@ joined as (
 
 ),
 
-checks as (
+final as (
 
     select
         ledger_line_id,
@@ -113,4 +113,4 @@ checks as (
 
 )
 
-select * from checks
+select * from final

@@ -14,7 +14,7 @@ lines as (
 
 units as (
 
-    select unit_id, risk_class from {{ ref('int_units_current') }}
+    select * from {{ ref('int_units_current') }}
 
 ),
 
@@ -76,6 +76,12 @@ priced as (
 
     from joined
 
+),
+
+final as (
+
+    select * exclude (amount_sign) from priced
+
 )
 
-select * exclude (amount_sign) from priced
+select * from final

@@ -7,7 +7,51 @@
 -- base (no growth); the monthly contribution index is base / that year's benefit base (the
 -- nearest published year when that year has none); the projected account earns no further
 -- interest; transitional pension (过渡性养老金) and deemed years (视同缴费) are not included.
-with pension_months as (
+with
+
+contributions as (
+
+    select * from {{ ref('fct_contributions') }}
+
+),
+
+insurance_types as (
+
+    select * from {{ ref('insurance_types') }}
+
+),
+
+pension_benefit_bases as (
+
+    select * from {{ ref('pension_benefit_bases') }}
+
+),
+
+pension_account as (
+
+    select * from {{ ref('rpt_pension_account') }}
+
+),
+
+retirement_due as (
+
+    select * from {{ ref('rpt_retirement_due') }}
+
+),
+
+units as (
+
+    select * from {{ ref('dim_units') }}
+
+),
+
+annuity_divisors as (
+
+    select * from {{ ref('int_annuity_divisors_by_month') }}
+
+),
+
+pension_months as (
     select
         c.person_id,
         c.fee_month,
@@ -15,15 +59,15 @@ with pension_months as (
         min(c.region_code) as region_code,
         max(c.personal_base) as personal_base,
         sum(c.personal_amount) as personal_amount
-    from {{ ref('fct_contributions') }} as c
-    inner join {{ ref('insurance_types') }} as it on it.insurance_type = c.insurance_type
+    from contributions as c
+    inner join insurance_types as it on c.insurance_type = it.insurance_type
     where it.is_pension and c.is_paid and c.contribution_type <> '退收'
     group by c.person_id, c.fee_month, c.fee_year
 ),
 
 bases as (
     select region_code, cast(year as integer) as year, cast(benefit_base as decimal(18, 2)) as benefit_base
-    from {{ ref('pension_benefit_bases') }}
+    from pension_benefit_bases
 ),
 
 first_bases as (
@@ -61,7 +105,7 @@ latest as (
 
 balances as (
     select person_id, arg_max(closing_balance, year) as account_balance
-    from {{ ref('rpt_pension_account') }}
+    from pension_account
     group by person_id
 ),
 
@@ -87,11 +131,11 @@ people as (
                       greatest({{ add_months('h.last_paid_month', 1) }}, {{ as_of_month() }}),
                       d.retirement_month),
             0) as integer) as projected_remaining_months
-    from {{ ref('rpt_retirement_due') }} as d
+    from retirement_due as d
     left join history as h on h.person_id = d.person_id
     left join latest as l on l.person_id = d.person_id
     left join balances as bal on bal.person_id = d.person_id
-    left join {{ ref('dim_units') }} as u on u.unit_id = d.unit_id
+    left join units as u on d.unit_id = u.unit_id
 ),
 
 projected as (
@@ -116,7 +160,7 @@ computed as (
              as decimal(18, 2)) as projected_account_balance,
         dv.divisor_months
     from projected as pr
-    left join {{ ref('int_annuity_divisors_by_month') }} as dv on dv.age_months = pr.statutory_age_months
+    left join annuity_divisors as dv on pr.statutory_age_months = dv.age_months
 ),
 
 parts as (
@@ -126,30 +170,36 @@ parts as (
         {{ div_half_up('c.benefit_base * (1 + c.average_index) * c.projected_months', '2400', 2) }} as basic_pension,
         {{ div_half_up('c.projected_account_balance * 10', 'c.divisor_months * 10', 2) }} as account_pension
     from computed as c
+),
+
+final as (
+
+    select
+        person_id,
+        unit_id,
+        region_code,
+        retirement_group,
+        statutory_age_months,
+        statutory_age_label,
+        retirement_month,
+        cast(months_to_date as integer) as contribution_months_to_date,
+        cast(remaining_months as integer) as projected_remaining_months,
+        cast(projected_months as integer) as projected_contribution_months,
+        contribution_years as projected_contribution_years,
+        required_months,
+        projected_months >= required_months as meets_minimum,
+        cast(current_base as decimal(18, 2)) as current_base,
+        cast(average_index as decimal(18, 4)) as average_contribution_index,
+        benefit_base,
+        basic_pension,
+        cast(account_balance as decimal(18, 2)) as current_account_balance,
+        projected_account_balance,
+        cast(divisor_months as decimal(18, 1)) as annuity_divisor_months,
+        account_pension,
+        cast(basic_pension + account_pension as decimal(18, 2)) as estimated_monthly_pension,
+        true as is_estimate
+    from parts
+
 )
 
-select
-    person_id,
-    unit_id,
-    region_code,
-    retirement_group,
-    statutory_age_months,
-    statutory_age_label,
-    retirement_month,
-    cast(months_to_date as integer) as contribution_months_to_date,
-    cast(remaining_months as integer) as projected_remaining_months,
-    cast(projected_months as integer) as projected_contribution_months,
-    contribution_years as projected_contribution_years,
-    required_months,
-    projected_months >= required_months as meets_minimum,
-    cast(current_base as decimal(18, 2)) as current_base,
-    cast(average_index as decimal(18, 4)) as average_contribution_index,
-    benefit_base,
-    basic_pension,
-    cast(account_balance as decimal(18, 2)) as current_account_balance,
-    projected_account_balance,
-    cast(divisor_months as decimal(18, 1)) as annuity_divisor_months,
-    account_pension,
-    cast(basic_pension + account_pension as decimal(18, 2)) as estimated_monthly_pension,
-    true as is_estimate
-from parts
+select * from final
