@@ -53,8 +53,8 @@ joined as (
         on lines.insurance_type = insurance_types.insurance_type
     left join base_limits
         on lines.region_code = base_limits.region_code
-        and lines.fee_year = base_limits.year
-        and insurance_types.insurance_group = base_limits.insurance_group
+            and lines.fee_year = base_limits.year
+            and insurance_types.insurance_group = base_limits.insurance_group
     left join regions
         on lines.region_code = regions.region_code
 

@@ -16,9 +16,9 @@ final as (
     from enrolments
     where not is_superseded
     qualify row_number() over (
-        partition by person_id, unit_id, insurance_type, start_period
-        order by loaded_at desc, file_hash desc, source_row desc
-    ) = 1
+            partition by person_id, unit_id, insurance_type, start_period
+            order by loaded_at desc, file_hash desc, source_row desc
+        ) = 1
 
 )
 

@@ -50,8 +50,8 @@ joined as (
         on lines.unit_id = units.unit_id
     left join rates
         on lines.region_code = rates.region_code
-        and lines.fee_year = rates.year
-        and lines.insurance_type = rates.insurance_type
+            and lines.fee_year = rates.year
+            and lines.insurance_type = rates.insurance_type
     left join work_injury_rates
         on units.risk_class = work_injury_rates.risk_class
 
@@ -66,11 +66,13 @@ priced as (
         cast(case when rate_row_found then coalesce(raw_personal_rate, 0) end as decimal(9, 6))
             as personal_rate,
         cast(
-            amount_sign * {{ expected_amount('personal_base', 'raw_personal_rate', 'personal_fixed_amount', 'rate_row_found') }}
+            amount_sign
+            * {{ expected_amount('personal_base', 'raw_personal_rate', 'personal_fixed_amount', 'rate_row_found') }}
             as decimal(18, 2)
         ) as expected_personal_amount,
         cast(
-            amount_sign * {{ expected_amount('unit_base', 'raw_unit_rate', 'unit_fixed_amount', 'rate_row_found') }}
+            amount_sign
+            * {{ expected_amount('unit_base', 'raw_unit_rate', 'unit_fixed_amount', 'rate_row_found') }}
             as decimal(18, 2)
         ) as expected_unit_amount
 

@@ -16,9 +16,9 @@ final as (
     from persons
     where not is_superseded
     qualify row_number() over (
-        partition by person_id
-        order by loaded_at desc, file_hash desc, source_row desc
-    ) = 1
+            partition by person_id
+            order by loaded_at desc, file_hash desc, source_row desc
+        ) = 1
 
 )
 

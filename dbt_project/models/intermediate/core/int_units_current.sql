@@ -16,9 +16,9 @@ final as (
     from employers
     where not is_superseded
     qualify row_number() over (
-        partition by unit_id
-        order by loaded_at desc, file_hash desc, source_row desc
-    ) = 1
+            partition by unit_id
+            order by loaded_at desc, file_hash desc, source_row desc
+        ) = 1
 
 )
 

@@ -64,9 +64,9 @@ lines as (
         case
             when r.due_day is null then last_day({{ add_months('c.fee_month', 'coalesce(r.due_month_offset, 0)') }})
             else least(
-                {{ add_months('c.fee_month', 'r.due_month_offset') }} + (r.due_day - 1),
-                last_day({{ add_months('c.fee_month', 'r.due_month_offset') }})
-            )
+                    {{ add_months('c.fee_month', 'r.due_month_offset') }} + (r.due_day - 1),
+                    last_day({{ add_months('c.fee_month', 'r.due_month_offset') }})
+                )
         end as due_date
     from contributions as c
     left join due_rules as r on c.region_code = r.region_code
@@ -86,9 +86,9 @@ arrived as (
                 l.paid_status in ('已到账', '未足额到账')
                 and (l.paid_date is null or l.paid_date <= a.as_of_date)
                 then least(
-                    coalesce(l.paid_amount, case when l.paid_status = '已到账' then l.line_due else 0 end),
-                    l.line_due
-                )
+                        coalesce(l.paid_amount, case when l.paid_status = '已到账' then l.line_due else 0 end),
+                        l.line_due
+                    )
             else cast(0 as decimal(18, 2))
         end as arrived_amount
     from lines as l

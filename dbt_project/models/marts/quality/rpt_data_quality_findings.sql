@@ -35,36 +35,46 @@ checks as (
 
 findings as (
 
-    select *, 'personal_amount_mismatch' as finding_type,
-           '个人缴费金额' || cast(personal_amount as varchar) || '元与基数×费率应缴'
-           || cast(expected_personal_amount as varchar) || '元相差'
-           || cast(personal_amount_diff as varchar) || '元' as message
+    select
+        *,
+        'personal_amount_mismatch' as finding_type,
+        '个人缴费金额' || cast(personal_amount as varchar) || '元与基数×费率应缴'
+        || cast(expected_personal_amount as varchar) || '元相差'
+        || cast(personal_amount_diff as varchar) || '元' as message
     from checks
     where abs(personal_amount_diff) > 0.01
     union all
-    select *, 'unit_amount_mismatch',
-           '单位缴费金额' || cast(unit_amount as varchar) || '元与基数×费率应缴'
-           || cast(expected_unit_amount as varchar) || '元相差'
-           || cast(unit_amount_diff as varchar) || '元'
+    select
+        *,
+        'unit_amount_mismatch' as finding_type,
+        '单位缴费金额' || cast(unit_amount as varchar) || '元与基数×费率应缴'
+        || cast(expected_unit_amount as varchar) || '元相差'
+        || cast(unit_amount_diff as varchar) || '元' as message
     from checks
     where abs(unit_amount_diff) > 0.01
     union all
-    select *, 'base_below_floor',
-           '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
-           || '元)低于' || cast(fee_year as varchar) || '年度下限' || cast(base_floor as varchar) || '元'
+    select
+        *,
+        'base_below_floor' as finding_type,
+        '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
+        || '元)低于' || cast(fee_year as varchar) || '年度下限' || cast(base_floor as varchar) || '元' as message
     from checks
     where base_below_floor
     union all
-    select *, 'base_above_cap',
-           '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
-           || '元)高于' || cast(fee_year as varchar) || '年度上限' || cast(base_cap as varchar) || '元'
+    select
+        *,
+        'base_above_cap' as finding_type,
+        '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
+        || '元)高于' || cast(fee_year as varchar) || '年度上限' || cast(base_cap as varchar) || '元' as message
     from checks
     where base_above_cap
     union all
-    select *, 'base_not_rounded',
-           '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
-           || '元)未按' || cast(base_rounding_unit as varchar) || '元取整(应为个人'
-           || cast(personal_base_rounded as varchar) || '元/单位' || cast(unit_base_rounded as varchar) || '元)'
+    select
+        *,
+        'base_not_rounded' as finding_type,
+        '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
+        || '元)未按' || cast(base_rounding_unit as varchar) || '元取整(应为个人'
+        || cast(personal_base_rounded as varchar) || '元/单位' || cast(unit_base_rounded as varchar) || '元)' as message
     from checks
     where base_not_rounded
 

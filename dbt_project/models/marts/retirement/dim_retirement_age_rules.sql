@@ -45,9 +45,9 @@ ages as (
         case
             when date_diff('month', g.start_birth_month, b.birth_month) < 0 then 0
             else least(
-                date_diff('month', g.start_birth_month, b.birth_month) // g.step_birth_months + 1,
-                g.max_delay_months
-            )
+                    date_diff('month', g.start_birth_month, b.birth_month) // g.step_birth_months + 1,
+                    g.max_delay_months
+                )
         end as delay_months
     from birth_months as b
     cross join groups as g
@@ -94,7 +94,10 @@ final as (
                 where mm.retirement_year <= year(m.retirement_month)
                 order by mm.retirement_year desc limit 1
             ),
-            (select mm.minimum_months from minimums as mm order by mm.retirement_year asc limit 1)
+            (
+                select mm.minimum_months from minimums as mm
+                order by mm.retirement_year asc limit 1
+            )
         ) as required_months,
         greatest(
             {{ add_months('m.retirement_month', '-' ~ flexible_retirement_window_months()) }},

@@ -66,12 +66,17 @@ pension_months as (
 ),
 
 bases as (
-    select region_code, cast(year as integer) as year, cast(benefit_base as decimal(18, 2)) as benefit_base
+    select
+        region_code,
+        cast(year as integer) as year,
+        cast(benefit_base as decimal(18, 2)) as benefit_base
     from pension_benefit_bases
 ),
 
 first_bases as (
-    select region_code, arg_min(benefit_base, year) as benefit_base
+    select
+        region_code,
+        arg_min(benefit_base, year) as benefit_base
     from bases
     group by region_code
 ),
@@ -83,8 +88,8 @@ indexed as (
         {{ div_half_up('m.personal_base', 'coalesce(b.benefit_base, fb.benefit_base)', 4) }} as month_index,
         row_number() over (partition by m.person_id order by m.fee_month desc) as recency
     from pension_months as m
-    asof left join bases as b on b.region_code = m.region_code and m.fee_year >= b.year
-    left join first_bases as fb on fb.region_code = m.region_code
+    asof left join bases as b on m.region_code = b.region_code and m.fee_year >= b.year
+    left join first_bases as fb on m.region_code = fb.region_code
 ),
 
 history as (
@@ -98,13 +103,20 @@ history as (
 ),
 
 latest as (
-    select person_id, region_code, personal_base, personal_amount, month_index
+    select
+        person_id,
+        region_code,
+        personal_base,
+        personal_amount,
+        month_index
     from indexed
     where recency = 1
 ),
 
 balances as (
-    select person_id, arg_max(closing_balance, year) as account_balance
+    select
+        person_id,
+        arg_max(closing_balance, year) as account_balance
     from pension_account
     group by person_id
 ),
@@ -127,14 +139,17 @@ people as (
         coalesce(l.month_index, 0) as current_index,
         coalesce(bal.account_balance, 0) as account_balance,
         cast(greatest(
-            date_diff('month',
-                      greatest({{ add_months('h.last_paid_month', 1) }}, {{ as_of_month() }}),
-                      d.retirement_month),
-            0) as integer) as projected_remaining_months
+            date_diff(
+                'month',
+                greatest({{ add_months('h.last_paid_month', 1) }}, {{ as_of_month() }}),
+                d.retirement_month
+            ),
+            0
+        ) as integer) as projected_remaining_months
     from retirement_due as d
-    left join history as h on h.person_id = d.person_id
-    left join latest as l on l.person_id = d.person_id
-    left join balances as bal on bal.person_id = d.person_id
+    left join history as h on d.person_id = h.person_id
+    left join latest as l on d.person_id = l.person_id
+    left join balances as bal on d.person_id = bal.person_id
     left join units as u on d.unit_id = u.unit_id
 ),
 
@@ -145,7 +160,7 @@ projected as (
         rb.benefit_base
     from people as p
     asof left join bases as rb
-        on rb.region_code = p.region_code and year(p.retirement_month) >= rb.year
+        on p.region_code = rb.region_code and year(p.retirement_month) >= rb.year
 ),
 
 computed as (
@@ -156,8 +171,10 @@ computed as (
             {{ div_half_up('pr.index_sum + pr.current_index * pr.remaining_months',
                            'pr.months_to_date + pr.remaining_months', 4) }}
         end as average_index,
-        cast(pr.account_balance + coalesce(pr.current_monthly_credit, 0) * pr.remaining_months
-             as decimal(18, 2)) as projected_account_balance,
+        cast(
+            pr.account_balance + coalesce(pr.current_monthly_credit, 0) * pr.remaining_months
+            as decimal(18, 2)
+        ) as projected_account_balance,
         dv.divisor_months
     from projected as pr
     left join annuity_divisors as dv on pr.statutory_age_months = dv.age_months

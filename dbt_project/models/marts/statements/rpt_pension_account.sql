@@ -39,19 +39,23 @@ credits as (
 ),
 
 spans as (
-    select person_id, min(year) as first_year,
-           greatest(max(year), year({{ as_of_date() }}) - 1) as last_year
+    select
+        person_id,
+        min(year) as first_year,
+        greatest(max(year), year({{ as_of_date() }}) - 1) as last_year
     from credits
     group by person_id
 ),
 
 person_years as (
-    select s.person_id, cast(y.year as integer) as year,
-           cast(coalesce(c.credits, 0) as decimal(18, 2)) as credits,
-           r.credited_rate
+    select
+        s.person_id,
+        cast(y.year as integer) as year,
+        cast(coalesce(c.credits, 0) as decimal(18, 2)) as credits,
+        r.credited_rate
     from spans as s
     cross join lateral (select unnest(range(s.first_year, s.last_year + 1)) as year) as y
-    left join credits as c on c.person_id = s.person_id and c.year = y.year
+    left join credits as c on s.person_id = c.person_id and y.year = c.year
     left join credited_interest_rates as r on y.year = cast(r.year as integer)
 ),
 
@@ -63,9 +67,12 @@ account (person_id, year, opening_balance, credits, credited_rate, interest, clo
         py.credits,
         py.credited_rate,
         coalesce({{ pension_account_interest('0', 'py.credits', 'py.credited_rate') }}, 0.00),
-        cast(py.credits + coalesce({{ pension_account_interest('0', 'py.credits', 'py.credited_rate') }}, 0.00) as decimal(18, 2))
+        cast(
+            py.credits + coalesce({{ pension_account_interest('0', 'py.credits', 'py.credited_rate') }}, 0.00)
+            as decimal(18, 2)
+        )
     from person_years as py
-    inner join spans as s on s.person_id = py.person_id and s.first_year = py.year
+    inner join spans as s on py.person_id = s.person_id and py.year = s.first_year
     union all
     select
         py.person_id,
@@ -74,11 +81,13 @@ account (person_id, year, opening_balance, credits, credited_rate, interest, clo
         py.credits,
         py.credited_rate,
         coalesce({{ pension_account_interest('a.closing_balance', 'py.credits', 'py.credited_rate') }}, 0.00),
-        cast(a.closing_balance + py.credits
-             + coalesce({{ pension_account_interest('a.closing_balance', 'py.credits', 'py.credited_rate') }}, 0.00)
-             as decimal(18, 2))
+        cast(
+            a.closing_balance + py.credits
+            + coalesce({{ pension_account_interest('a.closing_balance', 'py.credits', 'py.credited_rate') }}, 0.00)
+            as decimal(18, 2)
+        )
     from account as a
-    inner join person_years as py on py.person_id = a.person_id and py.year = a.year + 1
+    inner join person_years as py on a.person_id = py.person_id and py.year = a.year + 1
 ),
 
 final as (
