@@ -15,7 +15,8 @@ final as (
     select *
     from enrolments
     where not is_superseded
-    qualify row_number() over (
+    qualify
+        row_number() over (
             partition by person_id, unit_id, insurance_type, start_period
             order by loaded_at desc, file_hash desc, source_row desc
         ) = 1

@@ -15,7 +15,8 @@ final as (
     select *
     from employers
     where not is_superseded
-    qualify row_number() over (
+    qualify
+        row_number() over (
             partition by unit_id
             order by loaded_at desc, file_hash desc, source_row desc
         ) = 1

@@ -63,7 +63,8 @@ lines as (
         -- due date: the region's month offset and day, an empty day meaning the month's last
         case
             when r.due_day is null then last_day({{ add_months('c.fee_month', 'coalesce(r.due_month_offset, 0)') }})
-            else least(
+            else
+                least(
                     {{ add_months('c.fee_month', 'r.due_month_offset') }} + (r.due_day - 1),
                     last_day({{ add_months('c.fee_month', 'r.due_month_offset') }})
                 )
@@ -85,7 +86,8 @@ arrived as (
             when
                 l.paid_status in ('已到账', '未足额到账')
                 and (l.paid_date is null or l.paid_date <= a.as_of_date)
-                then least(
+                then
+                    least(
                         coalesce(l.paid_amount, case when l.paid_status = '已到账' then l.line_due else 0 end),
                         l.line_due
                     )

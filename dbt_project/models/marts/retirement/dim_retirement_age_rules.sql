@@ -44,7 +44,8 @@ ages as (
         g.original_age_years * 12 as original_age_months,
         case
             when date_diff('month', g.start_birth_month, b.birth_month) < 0 then 0
-            else least(
+            else
+                least(
                     date_diff('month', g.start_birth_month, b.birth_month) // g.step_birth_months + 1,
                     g.max_delay_months
                 )
