@@ -45,3 +45,12 @@ test-fast: setup
 # Benchmark harness (not one of the two README commands; see benchmarks/README.md).
 bench: setup
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# SQL style of the dbt project (rules in .sqlfluff, dbt templater, DuckDB dialect). The
+# templater compiles the project, and the profile needs a warehouse path: a scratch file in
+# a temporary folder, never the real warehouse; dbt's compiled output goes there too.
+.PHONY: lint-sql
+lint-sql: setup
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	SHEBAO_WAREHOUSE=$$tmp/lint.duckdb DBT_TARGET_PATH=$$tmp/target DBT_LOG_PATH=$$tmp/logs \
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests

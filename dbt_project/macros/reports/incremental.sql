@@ -4,27 +4,29 @@
   Each such mart stores, on every row, the fingerprint of the source lines of its fee
   period (count and XOR of row hashes of fct_contributions). An incremental run recomputes
   only the fee periods whose fingerprint changed (new, corrected or removed lines) and
-  replaces them whole (delete+insert on fee_period); a pre-hook drops periods that no longer
-  have any line. Re-running an unchanged month therefore selects nothing and changes
-  nothing. A change of reference data needs --full-refresh of the mart.
+  replaces them whole (delete+insert on fee_period, set for every mart in dbt_project.yml);
+  a pre-hook drops periods that no longer have any line. Re-running an unchanged month
+  therefore selects nothing and changes nothing. A change of reference data needs
+  --full-refresh of the mart.
 #}
 
-{% macro fee_period_fingerprints() -%}
+{# Fingerprint per fee period of `contributions`, the model's import CTE of fct_contributions. #}
+{% macro fee_period_fingerprints(contributions) -%}
     select
         c.fee_period,
         cast(count(*) as varchar) || '-' || cast(bit_xor(hash(c)) as varchar) as source_fingerprint
-    from {{ ref('fct_contributions') }} as c
+    from {{ contributions }} as c
     group by c.fee_period
 {%- endmacro %}
 
-{# Predicate on `column` keeping only the fee periods to (re)build in this run. #}
-{% macro fee_periods_to_build(column) -%}
+{# Predicate on `column` keeping only the fee periods to (re)build in this run; `fingerprints` names the model's CTE of fee_period_fingerprints(). #}
+{% macro fee_periods_to_build(column, fingerprints) -%}
     {%- if is_incremental() -%}
     {{ column }} in (
         select f.fee_period
-        from ({{ fee_period_fingerprints() }}) as f
+        from {{ fingerprints }} as f
         left join (select distinct fee_period, source_fingerprint from {{ this }}) as t
-            on t.fee_period = f.fee_period
+            on f.fee_period = t.fee_period
         where t.source_fingerprint is distinct from f.source_fingerprint
     )
     {%- else -%}

@@ -9,8 +9,14 @@ with
 expected as (
 
     select
-        ledger_line_id, fee_period, total_amount, paid_amount,
-        unit_rate, personal_rate, expected_unit_amount, expected_personal_amount
+        ledger_line_id,
+        fee_period,
+        total_amount,
+        paid_amount,
+        unit_rate,
+        personal_rate,
+        expected_unit_amount,
+        expected_personal_amount
     from {{ ref('int_ledger_lines_priced') }}
 
 ),
@@ -18,21 +24,41 @@ expected as (
 actual as (
 
     select
-        ledger_line_id, fee_period, total_amount, paid_amount,
-        unit_rate, personal_rate, expected_unit_amount, expected_personal_amount
+        ledger_line_id,
+        fee_period,
+        total_amount,
+        paid_amount,
+        unit_rate,
+        personal_rate,
+        expected_unit_amount,
+        expected_personal_amount
     from {{ ref('fct_contributions') }}
 
 ),
 
 missing as (
 
-    select 'missing' as problem, * from (select * from expected except select * from actual)
+    select
+        'missing' as problem,
+        *
+    from (
+        select * from expected
+        except
+        select * from actual
+    ) as missing_lines
 
 ),
 
 extra as (
 
-    select 'extra or different' as problem, * from (select * from actual except select * from expected)
+    select
+        'extra or different' as problem,
+        *
+    from (
+        select * from actual
+        except
+        select * from expected
+    ) as extra_lines
 
 )
 

@@ -16,7 +16,7 @@ lines as (
 
 insurance_types as (
 
-    select insurance_type, insurance_group from {{ ref('insurance_types') }}
+    select * from {{ ref('insurance_types') }}
 
 ),
 
@@ -28,7 +28,7 @@ base_limits as (
 
 regions as (
 
-    select region_code, base_rounding_unit from {{ ref('regions') }}
+    select * from {{ ref('regions') }}
 
 ),
 
@@ -53,14 +53,14 @@ joined as (
         on lines.insurance_type = insurance_types.insurance_type
     left join base_limits
         on lines.region_code = base_limits.region_code
-        and lines.fee_year = base_limits.year
-        and insurance_types.insurance_group = base_limits.insurance_group
+            and lines.fee_year = base_limits.year
+            and insurance_types.insurance_group = base_limits.insurance_group
     left join regions
         on lines.region_code = regions.region_code
 
 ),
 
-checks as (
+final as (
 
     select
         ledger_line_id,
@@ -113,4 +113,4 @@ checks as (
 
 )
 
-select * from checks
+select * from final

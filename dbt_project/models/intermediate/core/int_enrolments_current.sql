@@ -7,19 +7,20 @@ with
 enrolments as (
 
     select * from {{ ref('stg_shebao__enrolments') }}
-    where not is_superseded
 
 ),
 
-latest as (
+final as (
 
     select *
     from enrolments
-    qualify row_number() over (
-        partition by person_id, unit_id, insurance_type, start_period
-        order by loaded_at desc, file_hash desc, source_row desc
-    ) = 1
+    where not is_superseded
+    qualify
+        row_number() over (
+            partition by person_id, unit_id, insurance_type, start_period
+            order by loaded_at desc, file_hash desc, source_row desc
+        ) = 1
 
 )
 
-select * from latest
+select * from final

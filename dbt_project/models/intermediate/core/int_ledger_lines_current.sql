@@ -7,11 +7,10 @@ with
 ledgers as (
 
     select * from {{ ref('stg_shebao__ledgers') }}
-    where not is_superseded
 
 ),
 
-enriched as (
+final as (
 
     select
         ---------- ids
@@ -61,7 +60,8 @@ enriched as (
         loaded_at
 
     from ledgers
+    where not is_superseded
 
 )
 
-select * from enriched
+select * from final

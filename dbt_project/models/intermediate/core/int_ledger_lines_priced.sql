@@ -14,7 +14,7 @@ lines as (
 
 units as (
 
-    select unit_id, risk_class from {{ ref('int_units_current') }}
+    select * from {{ ref('int_units_current') }}
 
 ),
 
@@ -62,8 +62,8 @@ joined as (
         on lines.unit_id = units.unit_id
     left join rates
         on lines.region_code = rates.region_code
-        and lines.fee_year = rates.year
-        and lines.insurance_type = rates.insurance_type
+            and lines.fee_year = rates.year
+            and lines.insurance_type = rates.insurance_type
     left join work_injury_rates
         on units.risk_class = work_injury_rates.risk_class
     left join insurance_types
@@ -82,16 +82,24 @@ priced as (
         cast(case when rate_row_found then coalesce(raw_personal_rate, 0) end as decimal(9, 6))
             as personal_rate,
         cast(
-            amount_sign * {{ expected_amount('personal_base', 'raw_personal_rate', 'personal_fixed_amount', 'rate_row_found') }}
+            amount_sign
+            * {{ expected_amount('personal_base', 'raw_personal_rate', 'personal_fixed_amount', 'rate_row_found') }}
             as decimal(18, 2)
         ) as expected_personal_amount,
         cast(
-            amount_sign * {{ expected_amount('unit_base', 'raw_unit_rate', 'unit_fixed_amount', 'rate_row_found') }}
+            amount_sign
+            * {{ expected_amount('unit_base', 'raw_unit_rate', 'unit_fixed_amount', 'rate_row_found') }}
             as decimal(18, 2)
         ) as expected_unit_amount
 
     from joined
 
+),
+
+final as (
+
+    select * exclude (amount_sign) from priced
+
 )
 
-select * exclude (amount_sign) from priced
+select * from final

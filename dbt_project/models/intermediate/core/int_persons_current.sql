@@ -7,19 +7,20 @@ with
 persons as (
 
     select * from {{ ref('stg_shebao__persons') }}
-    where not is_superseded
 
 ),
 
-latest as (
+final as (
 
     select *
     from persons
-    qualify row_number() over (
-        partition by person_id
-        order by loaded_at desc, file_hash desc, source_row desc
-    ) = 1
+    where not is_superseded
+    qualify
+        row_number() over (
+            partition by person_id
+            order by loaded_at desc, file_hash desc, source_row desc
+        ) = 1
 
 )
 
-select * from latest
+select * from final

@@ -7,19 +7,20 @@ with
 employers as (
 
     select * from {{ ref('stg_shebao__employers') }}
-    where not is_superseded
 
 ),
 
-latest as (
+final as (
 
     select *
     from employers
-    qualify row_number() over (
-        partition by unit_id
-        order by loaded_at desc, file_hash desc, source_row desc
-    ) = 1
+    where not is_superseded
+    qualify
+        row_number() over (
+            partition by unit_id
+            order by loaded_at desc, file_hash desc, source_row desc
+        ) = 1
 
 )
 
-select * from latest
+select * from final

@@ -2,22 +2,42 @@
 -- (rpt_payment_notice_lines) per column, the 核定征集总额 and its capital numerals (大写).
 -- fee_period is the latest fee period on the notice (a 补收 notice may carry earlier months,
 -- listed in fee_periods).
-select
-    l.unit_id,
-    u.unit_name,
-    l.notice_key,
-    l.notice_no,
-    max(l.fee_period) as fee_period,
-    string_agg(distinct l.fee_period, ',' order by l.fee_period) as fee_periods,
-    string_agg(distinct l.contribution_type, ',' order by l.contribution_type) as contribution_types,
-    cast(count(*) as integer) as notice_line_count,
-    cast(sum(l.personal_amount) as decimal(18, 2)) as personal_amount,
-    cast(sum(l.unit_amount) as decimal(18, 2)) as unit_amount,
-    cast(sum(l.interest) as decimal(18, 2)) as interest,
-    cast(sum(l.late_fee) as decimal(18, 2)) as late_fee,
-    cast(sum(l.other_amount) as decimal(18, 2)) as other_amount,
-    cast(sum(l.total_amount) as decimal(18, 2)) as total_amount,
-    {{ cny_capital('sum(l.total_amount)') }} as total_amount_capital
-from {{ ref('rpt_payment_notice_lines') }} as l
-left join {{ ref('dim_units') }} as u on u.unit_id = l.unit_id
-group by l.unit_id, u.unit_name, l.notice_key, l.notice_no
+with
+
+notice_lines as (
+
+    select * from {{ ref('rpt_payment_notice_lines') }}
+
+),
+
+units as (
+
+    select * from {{ ref('dim_units') }}
+
+),
+
+final as (
+
+    select
+        l.unit_id,
+        u.unit_name,
+        l.notice_key,
+        l.notice_no,
+        max(l.fee_period) as fee_period,
+        string_agg(distinct l.fee_period, ',' order by l.fee_period) as fee_periods,
+        string_agg(distinct l.contribution_type, ',' order by l.contribution_type) as contribution_types,
+        cast(count(*) as integer) as notice_line_count,
+        cast(sum(l.personal_amount) as decimal(18, 2)) as personal_amount,
+        cast(sum(l.unit_amount) as decimal(18, 2)) as unit_amount,
+        cast(sum(l.interest) as decimal(18, 2)) as interest,
+        cast(sum(l.late_fee) as decimal(18, 2)) as late_fee,
+        cast(sum(l.other_amount) as decimal(18, 2)) as other_amount,
+        cast(sum(l.total_amount) as decimal(18, 2)) as total_amount,
+        {{ cny_capital('sum(l.total_amount)') }} as total_amount_capital
+    from notice_lines as l
+    left join units as u on l.unit_id = u.unit_id
+    group by l.unit_id, u.unit_name, l.notice_key, l.notice_no
+
+)
+
+select * from final

@@ -8,13 +8,13 @@ units as (
 
 regions as (
 
-    select region_code, region_name from {{ ref('regions') }}
+    select * from {{ ref('regions') }}
 
 ),
 
 work_injury_rates as (
 
-    select risk_class, base_rate from {{ ref('work_injury_rates') }}
+    select * from {{ ref('work_injury_rates') }}
 
 ),
 

@@ -1,5 +1,6 @@
 {#
-    One row per current ledger line, built incrementally by fee period.
+    One row per current ledger line, built incrementally by fee period (strategy, key
+    and schema policy: dbt_project.yml, marts).
 
     Before the new rows are computed, a pre-hook deletes the lines that are no longer
     current (their file was superseded by a corrected version). Then every fee period
@@ -10,9 +11,6 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='fee_period',
-        on_schema_change='fail',
         pre_hook="{% if is_incremental() %}delete from {{ this }} where ledger_line_id not in (select ledger_line_id from {{ ref('int_ledger_lines_current') }}){% endif %}"
     )
 }}
@@ -28,11 +26,17 @@ lines as (
 ),
 
 {% if is_incremental() %}
+-- the unpriced view: same lines, without the rate joins
+current_lines as (
+
+    select * from {{ ref('int_ledger_lines_current') }}
+
+),
+
 touched_periods as (
 
-    -- the unpriced view: same lines, without the rate joins
     select distinct fee_period
-    from {{ ref('int_ledger_lines_current') }}
+    from current_lines
     where ledger_line_id not in (select ledger_line_id from {{ this }})
 
 ),

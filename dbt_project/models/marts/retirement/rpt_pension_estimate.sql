@@ -7,28 +7,76 @@
 -- base (no growth); the monthly contribution index is base / that year's benefit base (the
 -- nearest published year when that year has none); the projected account earns no further
 -- interest; transitional pension (过渡性养老金) and deemed years (视同缴费) are not included.
-with pension_months as (
-    -- the pension months paid (fct_person_months, the one month-paid rule)
+with
+
+contributions as (
+
+    select * from {{ ref('fct_contributions') }}
+
+),
+
+insurance_types as (
+
+    select * from {{ ref('insurance_types') }}
+
+),
+
+pension_benefit_bases as (
+
+    select * from {{ ref('pension_benefit_bases') }}
+
+),
+
+pension_account as (
+
+    select * from {{ ref('rpt_pension_account') }}
+
+),
+
+retirement_due as (
+
+    select * from {{ ref('rpt_retirement_due') }}
+
+),
+
+units as (
+
+    select * from {{ ref('dim_units') }}
+
+),
+
+annuity_divisors as (
+
+    select * from {{ ref('int_annuity_divisors_by_month') }}
+
+),
+
+pension_months as (
     select
-        pm.person_id,
-        pm.fee_month,
-        pm.fee_year,
-        min(pm.region_code) as region_code,
-        max(pm.personal_base) as personal_base,
-        sum(pm.personal_amount) as personal_amount
-    from {{ ref('fct_person_months') }} as pm
-    inner join {{ ref('insurance_types') }} as it on cast(it.insurance_type as varchar) = pm.insurance_type
-    where it.is_pension and pm.is_due and pm.is_insurance_month_paid
-    group by pm.person_id, pm.fee_month, pm.fee_year
+        c.person_id,
+        c.fee_month,
+        c.fee_year,
+        min(c.region_code) as region_code,
+        max(c.personal_base) as personal_base,
+        sum(c.personal_amount) as personal_amount
+    from contributions as c
+    inner join insurance_types as it on c.insurance_type = it.insurance_type
+    where it.is_pension and c.is_paid and c.contribution_type <> '退收'
+    group by c.person_id, c.fee_month, c.fee_year
 ),
 
 bases as (
-    select region_code, cast(year as integer) as year, cast(benefit_base as decimal(18, 2)) as benefit_base
-    from {{ ref('pension_benefit_bases') }}
+    select
+        region_code,
+        cast(year as integer) as year,
+        cast(benefit_base as decimal(18, 2)) as benefit_base
+    from pension_benefit_bases
 ),
 
 first_bases as (
-    select region_code, arg_min(benefit_base, year) as benefit_base
+    select
+        region_code,
+        arg_min(benefit_base, year) as benefit_base
     from bases
     group by region_code
 ),
@@ -40,8 +88,8 @@ indexed as (
         {{ div_half_up('m.personal_base', 'coalesce(b.benefit_base, fb.benefit_base)', 4) }} as month_index,
         row_number() over (partition by m.person_id order by m.fee_month desc) as recency
     from pension_months as m
-    asof left join bases as b on b.region_code = m.region_code and m.fee_year >= b.year
-    left join first_bases as fb on fb.region_code = m.region_code
+    asof left join bases as b on m.region_code = b.region_code and m.fee_year >= b.year
+    left join first_bases as fb on m.region_code = fb.region_code
 ),
 
 history as (
@@ -55,14 +103,21 @@ history as (
 ),
 
 latest as (
-    select person_id, region_code, personal_base, personal_amount, month_index
+    select
+        person_id,
+        region_code,
+        personal_base,
+        personal_amount,
+        month_index
     from indexed
     where recency = 1
 ),
 
 balances as (
-    select person_id, arg_max(closing_balance, year) as account_balance
-    from {{ ref('rpt_pension_account') }}
+    select
+        person_id,
+        arg_max(closing_balance, year) as account_balance
+    from pension_account
     group by person_id
 ),
 
@@ -84,15 +139,18 @@ people as (
         coalesce(l.month_index, 0) as current_index,
         coalesce(bal.account_balance, 0) as account_balance,
         cast(greatest(
-            date_diff('month',
-                      greatest({{ add_months('h.last_paid_month', 1) }}, {{ as_of_month() }}),
-                      d.retirement_month),
-            0) as integer) as projected_remaining_months
-    from {{ ref('rpt_retirement_due') }} as d
-    left join history as h on h.person_id = d.person_id
-    left join latest as l on l.person_id = d.person_id
-    left join balances as bal on bal.person_id = d.person_id
-    left join {{ ref('dim_units') }} as u on u.unit_id = d.unit_id
+            date_diff(
+                'month',
+                greatest({{ add_months('h.last_paid_month', 1) }}, {{ as_of_month() }}),
+                d.retirement_month
+            ),
+            0
+        ) as integer) as projected_remaining_months
+    from retirement_due as d
+    left join history as h on d.person_id = h.person_id
+    left join latest as l on d.person_id = l.person_id
+    left join balances as bal on d.person_id = bal.person_id
+    left join units as u on d.unit_id = u.unit_id
 ),
 
 projected as (
@@ -102,7 +160,7 @@ projected as (
         rb.benefit_base
     from people as p
     asof left join bases as rb
-        on rb.region_code = p.region_code and year(p.retirement_month) >= rb.year
+        on p.region_code = rb.region_code and year(p.retirement_month) >= rb.year
 ),
 
 computed as (
@@ -113,11 +171,13 @@ computed as (
             {{ div_half_up('pr.index_sum + pr.current_index * pr.remaining_months',
                            'pr.months_to_date + pr.remaining_months', 4) }}
         end as average_index,
-        cast(pr.account_balance + coalesce(pr.current_monthly_credit, 0) * pr.remaining_months
-             as decimal(18, 2)) as projected_account_balance,
+        cast(
+            pr.account_balance + coalesce(pr.current_monthly_credit, 0) * pr.remaining_months
+            as decimal(18, 2)
+        ) as projected_account_balance,
         dv.divisor_months
     from projected as pr
-    left join {{ ref('int_annuity_divisors_by_month') }} as dv on dv.age_months = pr.statutory_age_months
+    left join annuity_divisors as dv on pr.statutory_age_months = dv.age_months
 ),
 
 parts as (
@@ -127,30 +187,36 @@ parts as (
         {{ div_half_up('c.benefit_base * (1 + c.average_index) * c.projected_months', '2400', 2) }} as basic_pension,
         {{ div_half_up('c.projected_account_balance * 10', 'c.divisor_months * 10', 2) }} as account_pension
     from computed as c
+),
+
+final as (
+
+    select
+        person_id,
+        unit_id,
+        region_code,
+        retirement_group,
+        statutory_age_months,
+        statutory_age_label,
+        retirement_month,
+        cast(months_to_date as integer) as contribution_months_to_date,
+        cast(remaining_months as integer) as projected_remaining_months,
+        cast(projected_months as integer) as projected_contribution_months,
+        contribution_years as projected_contribution_years,
+        required_months,
+        projected_months >= required_months as meets_minimum,
+        cast(current_base as decimal(18, 2)) as current_base,
+        cast(average_index as decimal(18, 4)) as average_contribution_index,
+        benefit_base,
+        basic_pension,
+        cast(account_balance as decimal(18, 2)) as current_account_balance,
+        projected_account_balance,
+        cast(divisor_months as decimal(18, 1)) as annuity_divisor_months,
+        account_pension,
+        cast(basic_pension + account_pension as decimal(18, 2)) as estimated_monthly_pension,
+        true as is_estimate
+    from parts
+
 )
 
-select
-    person_id,
-    unit_id,
-    region_code,
-    retirement_group,
-    statutory_age_months,
-    statutory_age_label,
-    retirement_month,
-    cast(months_to_date as integer) as contribution_months_to_date,
-    cast(remaining_months as integer) as projected_remaining_months,
-    cast(projected_months as integer) as projected_contribution_months,
-    contribution_years as projected_contribution_years,
-    required_months,
-    projected_months >= required_months as meets_minimum,
-    cast(current_base as decimal(18, 2)) as current_base,
-    cast(average_index as decimal(18, 4)) as average_contribution_index,
-    benefit_base,
-    basic_pension,
-    cast(account_balance as decimal(18, 2)) as current_account_balance,
-    projected_account_balance,
-    cast(divisor_months as decimal(18, 1)) as annuity_divisor_months,
-    account_pension,
-    cast(basic_pension + account_pension as decimal(18, 2)) as estimated_monthly_pension,
-    true as is_estimate
-from parts
+select * from final

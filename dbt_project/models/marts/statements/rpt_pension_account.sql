@@ -5,29 +5,58 @@
 -- later of the last credited year and the year before as_of. A year without a published
 -- rate earns no interest and shows credited_rate null. Not incremental: each year's opening
 -- is the previous year's closing.
-with recursive credits as (
-    select c.person_id, c.fee_year as year, sum(c.personal_amount) as credits
-    from {{ ref('fct_contributions') }} as c
-    inner join {{ ref('insurance_types') }} as it on it.insurance_type = c.insurance_type
+with recursive
+
+contributions as (
+
+    select * from {{ ref('fct_contributions') }}
+
+),
+
+insurance_types as (
+
+    select * from {{ ref('insurance_types') }}
+
+),
+
+credited_interest_rates as (
+
+    select * from {{ ref('credited_interest_rates') }}
+
+),
+
+credits as (
+
+    select
+        c.person_id,
+        c.fee_year as year,
+        sum(c.personal_amount) as credits
+    from contributions as c
+    inner join insurance_types as it on c.insurance_type = it.insurance_type
     where it.is_pension and c.is_paid
     group by all
+
 ),
 
 spans as (
-    select person_id, min(year) as first_year,
-           greatest(max(year), year({{ as_of_date() }}) - 1) as last_year
+    select
+        person_id,
+        min(year) as first_year,
+        greatest(max(year), year({{ as_of_date() }}) - 1) as last_year
     from credits
     group by person_id
 ),
 
 person_years as (
-    select s.person_id, cast(y.year as integer) as year,
-           cast(coalesce(c.credits, 0) as decimal(18, 2)) as credits,
-           r.credited_rate
+    select
+        s.person_id,
+        cast(y.year as integer) as year,
+        cast(coalesce(c.credits, 0) as decimal(18, 2)) as credits,
+        r.credited_rate
     from spans as s
     cross join lateral (select unnest(range(s.first_year, s.last_year + 1)) as year) as y
-    left join credits as c on c.person_id = s.person_id and c.year = y.year
-    left join {{ ref('credited_interest_rates') }} as r on cast(r.year as integer) = y.year
+    left join credits as c on s.person_id = c.person_id and y.year = c.year
+    left join credited_interest_rates as r on y.year = cast(r.year as integer)
 ),
 
 account (person_id, year, opening_balance, credits, credited_rate, interest, closing_balance) as (
@@ -38,9 +67,12 @@ account (person_id, year, opening_balance, credits, credited_rate, interest, clo
         py.credits,
         py.credited_rate,
         coalesce({{ pension_account_interest('0', 'py.credits', 'py.credited_rate') }}, 0.00),
-        cast(py.credits + coalesce({{ pension_account_interest('0', 'py.credits', 'py.credited_rate') }}, 0.00) as decimal(18, 2))
+        cast(
+            py.credits + coalesce({{ pension_account_interest('0', 'py.credits', 'py.credited_rate') }}, 0.00)
+            as decimal(18, 2)
+        )
     from person_years as py
-    inner join spans as s on s.person_id = py.person_id and s.first_year = py.year
+    inner join spans as s on py.person_id = s.person_id and py.year = s.first_year
     union all
     select
         py.person_id,
@@ -49,19 +81,27 @@ account (person_id, year, opening_balance, credits, credited_rate, interest, clo
         py.credits,
         py.credited_rate,
         coalesce({{ pension_account_interest('a.closing_balance', 'py.credits', 'py.credited_rate') }}, 0.00),
-        cast(a.closing_balance + py.credits
-             + coalesce({{ pension_account_interest('a.closing_balance', 'py.credits', 'py.credited_rate') }}, 0.00)
-             as decimal(18, 2))
+        cast(
+            a.closing_balance + py.credits
+            + coalesce({{ pension_account_interest('a.closing_balance', 'py.credits', 'py.credited_rate') }}, 0.00)
+            as decimal(18, 2)
+        )
     from account as a
-    inner join person_years as py on py.person_id = a.person_id and py.year = a.year + 1
+    inner join person_years as py on a.person_id = py.person_id and py.year = a.year + 1
+),
+
+final as (
+
+    select
+        person_id,
+        year,
+        cast(opening_balance as decimal(18, 2)) as opening_balance,
+        cast(credits as decimal(18, 2)) as credits,
+        cast(credited_rate as decimal(9, 6)) as credited_rate,
+        cast(interest as decimal(18, 2)) as interest,
+        cast(closing_balance as decimal(18, 2)) as closing_balance
+    from account
+
 )
 
-select
-    person_id,
-    year,
-    cast(opening_balance as decimal(18, 2)) as opening_balance,
-    cast(credits as decimal(18, 2)) as credits,
-    cast(credited_rate as decimal(9, 6)) as credited_rate,
-    cast(interest as decimal(18, 2)) as interest,
-    cast(closing_balance as decimal(18, 2)) as closing_balance
-from account
+select * from final
