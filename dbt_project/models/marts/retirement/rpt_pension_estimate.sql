@@ -9,9 +9,9 @@
 -- interest; transitional pension (过渡性养老金) and deemed years (视同缴费) are not included.
 with
 
-contributions as (
+person_months as (
 
-    select * from {{ ref('fct_contributions') }}
+    select * from {{ ref('fct_person_months') }}
 
 ),
 
@@ -52,17 +52,18 @@ annuity_divisors as (
 ),
 
 pension_months as (
+    -- the pension months paid (fct_person_months, the one month-paid rule)
     select
-        c.person_id,
-        c.fee_month,
-        c.fee_year,
-        min(c.region_code) as region_code,
-        max(c.personal_base) as personal_base,
-        sum(c.personal_amount) as personal_amount
-    from contributions as c
-    inner join insurance_types as it on c.insurance_type = it.insurance_type
-    where it.is_pension and c.is_paid and c.contribution_type <> '退收'
-    group by c.person_id, c.fee_month, c.fee_year
+        pm.person_id,
+        pm.fee_month,
+        pm.fee_year,
+        min(pm.region_code) as region_code,
+        max(pm.personal_base) as personal_base,
+        sum(pm.personal_amount) as personal_amount
+    from person_months as pm
+    inner join insurance_types as it on pm.insurance_type = cast(it.insurance_type as varchar)
+    where it.is_pension and pm.is_due and pm.is_insurance_month_paid
+    group by pm.person_id, pm.fee_month, pm.fee_year
 ),
 
 bases as (

@@ -1,5 +1,5 @@
 -- 单位缴费明细查询 (seed 004): per unit, fee period and insurance the headcount, rates, base
--- totals and the unit and personal amounts due (all contribution types except refunds 退收,
+-- totals and the unit and personal amounts due (all contribution types except refunds, contribution_types.is_refund,
 -- which are shown as negative amounts only in the payment notice).
 -- Incremental by fee period (macros/reports/incremental.sql; settings in dbt_project.yml).
 {{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
@@ -10,6 +10,12 @@ with
 contributions as not materialized (
 
     select * from {{ ref('fct_contributions') }}
+
+),
+
+contribution_types as (
+
+    select * from {{ ref('contribution_types') }}
 
 ),
 
@@ -24,7 +30,7 @@ lines as (
     select *
     from contributions
     where
-        contribution_type <> '退收'
+        contribution_type not in (select ct.contribution_type from contribution_types as ct where ct.is_refund)
         and {{ fee_periods_to_build('fee_period', 'fingerprints') }}
 
 ),
