@@ -18,34 +18,33 @@
     Incremental by fee period (macros/reports/incremental.sql): a month is rebuilt whole
     when its lines change; every flag is decided within its fee period.
 #}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='fee_period',
-        on_schema_change='fail',
-        pre_hook="{{ drop_vanished_fee_periods() }}"
-    )
-}}
+{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
 
 with
 
-contributions as (
+-- read for the fingerprints and the lines: not materialized, so no copy of the ledger is made
+all_contributions as not materialized (
 
     select * from {{ ref('fct_contributions') }}
-    where {{ fee_periods_to_build('fee_period') }}
+
+),
+
+fingerprints as (
+
+    {{ fee_period_fingerprints('all_contributions') }}
+
+),
+
+contributions as (
+
+    select * from all_contributions
+    where {{ fee_periods_to_build('fee_period', 'fingerprints') }}
 
 ),
 
 contribution_types as (
 
     select * from {{ ref('contribution_types') }}
-
-),
-
-fingerprints as (
-
-    {{ fee_period_fingerprints() }}
 
 ),
 

@@ -5,29 +5,34 @@
     for the window the user picks, each insurance's last month with paid staff
     (paid-up-to), its paid headcount and its rates: the reader picks that row.
 #}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='fee_period',
-        on_schema_change='fail',
-        pre_hook="{{ drop_vanished_fee_periods() }}"
-    )
-}}
+{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
 
 with
 
-contributions as (
+-- read for the fingerprints and the lines: not materialized, so no copy of the ledger is made
+all_contributions as not materialized (
 
     select * from {{ ref('fct_contributions') }}
-    where {{ fee_periods_to_build('fee_period') }}
+
+),
+
+fingerprints as (
+
+    {{ fee_period_fingerprints('all_contributions') }}
+
+),
+
+contributions as (
+
+    select * from all_contributions
+    where {{ fee_periods_to_build('fee_period', 'fingerprints') }}
 
 ),
 
 person_months as (
 
     select * from {{ ref('fct_person_months') }}
-    where {{ fee_periods_to_build('fee_period') }}
+    where {{ fee_periods_to_build('fee_period', 'fingerprints') }}
 
 ),
 

@@ -5,24 +5,27 @@
     here (seed 004: other units' rows are absent). The reader filters a unit and a window
     and counts rows: months paid are the rows with is_paid.
 #}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='fee_period',
-        on_schema_change='fail',
-        pre_hook="{{ drop_vanished_fee_periods() }}"
-    )
-}}
-
--- depends_on: {{ ref('fct_contributions') }}
+{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
 
 with
+
+-- read for the fingerprints and the lines: not materialized, so no copy of the ledger is made
+all_contributions as not materialized (
+
+    select * from {{ ref('fct_contributions') }}
+
+),
+
+fingerprints as (
+
+    {{ fee_period_fingerprints('all_contributions') }}
+
+),
 
 person_months as (
 
     select * from {{ ref('fct_person_months') }}
-    where {{ fee_periods_to_build('fee_period') }}
+    where {{ fee_periods_to_build('fee_period', 'fingerprints') }}
 
 ),
 
