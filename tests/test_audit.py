@@ -12,9 +12,10 @@ from certificates import audit
 from certificates.issue import issue_document
 from certificates.keys import KeyStore
 from certificates.service import create_app
-from certificates.testing import build_serving
 from dashboards import users
 from shebao import cli
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
@@ -87,12 +88,12 @@ def test_cut_off_tail_is_detected(log_of_five):
     assert log_of_five.verify() == ["末尾：头记录为第 5 条，日志只到第 4 条（末尾记录被删除或修改）"]
 
 
-def test_every_action_is_audited(home, capsys, tmp_path):
-    warehouse = build_serving(home / "wh", roster_size=6)
+def test_every_action_is_audited(home, capsys, tmp_path, built_warehouse):
+    warehouse = built_warehouse
     KeyStore().signing_key()  # first key
-    a = issue_document("payment-notice", {"unit": "U001", "period": "202309"}, warehouse, out=home / "a.pdf")
+    a = issue_document("payment-notice", {"unit": "U001", "period": "202503"}, warehouse, out=home / "a.pdf")
     b = issue_document(
-        "payment-notice", {"unit": "U001", "period": "202309"}, warehouse, out=home / "b.pdf", void_previous=True
+        "payment-notice", {"unit": "U001", "period": "202503"}, warehouse, out=home / "b.pdf", void_previous=True
     )
     assert cli.main(["cert", "revoke", b.id, "--reason", "单位申请作废"]) == 0
     assert cli.main(["keys", "rotate"]) == 0
@@ -106,7 +107,7 @@ def test_every_action_is_audited(home, capsys, tmp_path):
     assert app.state.audit.flush() == 1
     from dashboards import certs
 
-    issued = certs.issue("payment-notice", "U001", "202309", "202309", warehouse=warehouse)
+    issued = certs.issue("payment-notice", "U001", "202503", "202503", warehouse=warehouse)
     events = [(e["event"], e["subject"]) for e in audit.AuditLog().entries()]
     kid = KeyStore().trust_list().keys[0].kid.hex()
     assert events[:2] == [("key_rotate", kid), ("issue", a.id)]

@@ -12,17 +12,18 @@ from certificates import limits
 from certificates.issue import issue_document
 from certificates.registry import Registry
 from certificates.service import create_app
-from certificates.testing import build_serving
 from shebao import cli
 
-PROOF = ["cert", "issue", "unit-proof", "--unit", "U001", "--from", "202301", "--to", "202306"]
+pytestmark = pytest.mark.unit
+
+PROOF = ["cert", "issue", "unit-proof", "--unit", "U001", "--from", "202401", "--to", "202406"]
 # 2026-12-02 00:30 Beijing time is still 2026-12-01 in UTC: the day is counted in Beijing
 NOW = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    return build_serving(tmp_path_factory.mktemp("wh"), roster_size=6)
+def warehouse(built_warehouse):
+    return built_warehouse
 
 
 @pytest.fixture
@@ -103,13 +104,13 @@ def test_limit_message_from_the_cli_and_counted_per_unit(home, warehouse, capsys
     registry = Registry()
     today = datetime.now(UTC).replace(microsecond=0)
     for i in range(20):  # a unit's twentieth proof of the day, recorded without rendering
-        _record(registry, f"2026120110000000{i:02d}", "UP", "U001", "202301-202306", today)
+        _record(registry, f"2026120110000000{i:02d}", "UP", "U001", "202401-202406", today)
     capsys.readouterr()
     assert cli.main([*PROOF, "--warehouse", str(warehouse)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("开具失败：今日开具次数已达上限：单位 U001 的单位参保证明每天最多可开具 20 次")
     assert len(err.splitlines()) == 1  # one line, no traceback
-    argv = ["cert", "issue", "unit-proof", "--unit", "U002", "--from", "202307", "--to", "202312"]
+    argv = ["cert", "issue", "unit-proof", "--unit", "U002", "--from", "202407", "--to", "202412"]
     assert cli.main([*argv, "--warehouse", str(warehouse)]) == 0  # another unit is not affected
 
 

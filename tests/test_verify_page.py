@@ -24,21 +24,22 @@ from certificates import keys, verify
 from certificates.issue import issue_document
 from certificates.registry import Registry
 from certificates.service import RateLimiter, create_app
-from certificates.testing import build_serving
 from shebao.dashboard_cli import CHROMIUM, CHROMIUM_ARGS
 
-NOTICE = {"unit": "U001", "period": "202309"}
-PROOF = {"unit": "U002", "from": "202307", "to": "202312"}
+pytestmark = pytest.mark.unit
+
+NOTICE = {"unit": "U001", "period": "202503"}
+PROOF = {"unit": "U002", "from": "202407", "to": "202412"}
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, built_warehouse):
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHEBAO_HOME", str(home))
         mp.delenv("SHEBAO_VERIFY_BASE", raising=False)
         mp.delenv("SHEBAO_TRUSTED_PROXIES", raising=False)
-        warehouse = build_serving(home / "wh", roster_size=6)
+        warehouse = built_warehouse
         # issued eight months ago by a key of that time: expired today
         past = keys.utcnow() - timedelta(days=240)
         mp.setattr(keys, "utcnow", lambda: past)
@@ -50,9 +51,9 @@ def env(tmp_path_factory):
         valid = issue_document("payment-notice", NOTICE, warehouse, out=home / "valid.pdf")
         revoked = issue_document("unit-proof", PROOF, warehouse, out=home / "revoked.pdf")
         Registry().revoke(revoked.id, "单位申请作废")
-        replaced = issue_document("unit-proof", {**PROOF, "to": "202311"}, warehouse, out=home / "replaced.pdf")
+        replaced = issue_document("unit-proof", {**PROOF, "to": "202411"}, warehouse, out=home / "replaced.pdf")
         successor = issue_document(
-            "unit-proof", {**PROOF, "to": "202311"}, warehouse, out=home / "successor.pdf", void_previous=True
+            "unit-proof", {**PROOF, "to": "202411"}, warehouse, out=home / "successor.pdf", void_previous=True
         )
         tampered = home / "tampered.pdf"
         tampered.write_bytes(appended_image(valid.path.read_bytes()))
@@ -168,9 +169,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+@pytest.mark.browser
 def test_screenshots_at_phone_size(env, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     out = Path(os.environ.get("SHEBAO_SCREENSHOTS_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     port = _free_port()

@@ -22,11 +22,12 @@ from certificates.issue import document_html, issue_document
 from certificates.keys import KeyStore
 from certificates.registry import Registry
 from certificates.service import create_app
-from certificates.testing import build_serving
 from shebao import cli
 
-NOTICE = {"unit": "U001", "period": "202309"}
-RECORD = {"unit": "U002", "person": "P001", "from": "202307", "to": "202312"}
+pytestmark = pytest.mark.dbt
+
+NOTICE = {"unit": "U001", "period": "202503"}
+RECORD = {"unit": "U002", "person": "P001", "from": "202407", "to": "202503"}
 
 MODIFIED = ("pdf_modified", "无效: 文件签名后被修改")
 MISMATCH = ("content_mismatch", "无效: 内容与签名不符")
@@ -50,14 +51,14 @@ PDFSIG.update(pdf_modified="modified", pdf_unsigned="unsigned")
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, built_warehouse):
     """One serving copy, two issued certificates and the catalogue of altered files."""
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SHEBAO_HOME", str(home))
         mp.delenv("SHEBAO_VERIFY_BASE", raising=False)
         mp.delenv("SHEBAO_TRUSTED_PROXIES", raising=False)
-        warehouse = build_serving(home / "wh", roster_size=6)
+        warehouse = built_warehouse
         notice = issue_document("payment-notice", NOTICE, warehouse, out=home / "notice.pdf")
         record = issue_document("contribution-record", RECORD, warehouse, out=home / "record.pdf")
         genuine = notice.path.read_bytes()
@@ -70,7 +71,7 @@ def env(tmp_path_factory):
             html = document_html(doc, stamp)
             return render.pdf(html.replace(*edit) if edit else html)
 
-        edited = rerender(notice, edit=("105293.98", "155293.98"))
+        edited = rerender(notice, edit=("5278.88", "5978.88"))
         foreign = pades.PadesMaterial(home / "forger-pades")  # a look-alike CA and seal of a forger
         cases = {
             "genuine": genuine,
