@@ -14,6 +14,8 @@ from foundation.landing.identifiers import id_check_char, uscc_check_char
 from pipelines.ingest import loader
 from pipelines.ingest.discovery import LandingFolderError
 
+pytestmark = pytest.mark.unit
+
 ID_A = "32058119900101123" + id_check_char("32058119900101123")  # born 1990-01-01
 ID_B = "42010619851231002" + id_check_char("42010619851231002")  # born 1985-12-31
 USCC = "91320594MA1XYK123"[:17] + uscc_check_char("91320594MA1XYK123"[:17])

@@ -8,11 +8,14 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from foundation.landing.identifiers import id_check_char
 from pipelines.ingest import loader
+
+pytestmark = pytest.mark.slow
 
 ID_A = "32058119900101123" + id_check_char("32058119900101123")
 BAD_ID = ID_A[:-1] + ("0" if ID_A[-1] != "0" else "1")

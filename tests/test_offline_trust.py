@@ -23,6 +23,8 @@ from certificates.registry import Registry
 from certificates.service import create_app
 from shebao import cli
 
+pytestmark = pytest.mark.unit
+
 UNCONFIRMED = "无法确认是否撤销"
 
 

@@ -36,6 +36,8 @@ from foundation.landing.identifiers import id_check_char, uscc_check_char
 from pipelines.defs.serving.assets import publish_serving_copy
 from pipelines.ingest.loader import load_landing
 
+pytestmark = [pytest.mark.dbt, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
 AS_OF = "2024-07-20"
