@@ -263,7 +263,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     from certificates import pdf_verify
 
     app = create_app()
-    pdf_verify.warm_up()
+    # the PDF stack's imports take a second or more: off the start-up path, before the first upload
+    threading.Thread(target=pdf_verify.warm_up, name="pdf-warm-up", daemon=True).start()
     gc.freeze()  # the long-lived objects of the app stay out of every later collection
     # uvicorn would otherwise rewrite the client address from X-Forwarded-For, and the lookup
     # limiter would key on whatever a client claims to be; client_address() alone decides
