@@ -17,7 +17,6 @@ import pdfplumber
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from verify_cases import appended_image
 
 from certificates import code as codes
 from certificates import keys, verify
@@ -25,6 +24,7 @@ from certificates.issue import issue_document
 from certificates.registry import Registry
 from certificates.service import RateLimiter, create_app
 from shebao.dashboard_cli import CHROMIUM, CHROMIUM_ARGS
+from tests.verify_cases import appended_image
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,14 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from verify_cases import (
+
+from certificates import documents, pades, pdf_verify, qr, render, verify
+from certificates.issue import document_html, issue_document
+from certificates.keys import KeyStore
+from certificates.registry import Registry
+from certificates.service import create_app
+from shebao import cli
+from tests.verify_cases import (
     appended_annotation,
     appended_form_field,
     appended_image,
@@ -16,13 +23,6 @@ from verify_cases import (
     pdfsig_verdict,
     sign_with,
 )
-
-from certificates import documents, pades, pdf_verify, qr, render, verify
-from certificates.issue import document_html, issue_document
-from certificates.keys import KeyStore
-from certificates.registry import Registry
-from certificates.service import create_app
-from shebao import cli
 
 pytestmark = pytest.mark.dbt
 
