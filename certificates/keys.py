@@ -209,9 +209,14 @@ class KeyStore:
                 current = self._new_key(doc, now).hex()
                 self._save_doc(doc)
                 _audit("key_rotate", current, reason="first key" if entry is None else "previous key stopped signing")
+            if current is None:
+                raise KeyError("trust list names no current signing key")
             kid = bytes.fromhex(current)
         pem = self._private_path(kid).read_bytes()
-        return kid, serialization.load_pem_private_key(pem, password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise TypeError(f"signing key {kid.hex()} is not an Ed25519 key")
+        return kid, key
 
     def rotate(self) -> bytes:
         """Start a new key; the old one stops signing now but verifies until its verify_until."""

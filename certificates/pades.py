@@ -12,6 +12,7 @@ import io
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -125,7 +126,7 @@ class PadesMaterial:
         self.signer_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-_signer_cache: dict[str, object] = {}
+_signer_cache: dict[str, Any] = {}  # pyhanko SimpleSigner by certificate path
 
 
 def sign_pdf(pdf_bytes: bytes, cert_id: str, material: PadesMaterial | None = None) -> bytes:
@@ -153,8 +154,9 @@ def sign_pdf(pdf_bytes: bytes, cert_id: str, material: PadesMaterial | None = No
         location=config.ISSUER_NAME,
         name=config.ISSUER_NAME,
     )
-    spec = fields.SigFieldSpec(FIELD_NAME, on_page=0, box=seal_box_points())
-    x1, y1, x2, y2 = spec.box
+    box = seal_box_points()
+    spec = fields.SigFieldSpec(FIELD_NAME, on_page=0, box=box)
+    x1, y1, x2, y2 = box
     # The seal is printed in the page itself; the widget's own appearance is empty (no
     # unembedded standard font), so a reader shows the printed seal as the signature.
     empty = StaticStampStyle(border_width=0, background=RawContent(b"", box=BoxConstraints(x2 - x1, y2 - y1)))

@@ -179,7 +179,8 @@ def read_qr_texts(pdf_bytes: bytes, dpi: int = 150, pages: int | None = 1) -> li
             page = doc[index]
             image = page.render(scale=dpi / 72).to_pil()
             page.close()
-            texts += [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode) if r.valid]
+            found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+            texts += [r.text for r in found if r.valid]
     finally:
         doc.close()
     return texts

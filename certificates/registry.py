@@ -205,7 +205,7 @@ class Registry:
                     " order by issued_at, id",
                     (doc_type, period, subject),
                 )
-            return [self._record(r) for r in rows]
+            return [rec for r in rows if (rec := self._record(r)) is not None]
 
     def set_file(self, cert_id: str, file_path: str) -> None:
         with self.connect() as con:
@@ -236,4 +236,5 @@ class Registry:
 
     def all(self) -> list[Record]:
         with self.connect() as con:
-            return [self._record(r) for r in con.execute("select * from certificates order by issued_at, id")]
+            rows = con.execute("select * from certificates order by issued_at, id")
+            return [rec for r in rows if (rec := self._record(r)) is not None]

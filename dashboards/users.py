@@ -61,10 +61,7 @@ def add_user(
         raise ValueError(f"未知角色：{role}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
-    if role == "employer":
-        unit_id = unit_id or username
-    else:
-        unit_id = None
+    unit_id = unit_id or username if role == "employer" else None
     salt = secrets.token_bytes(16)
     digest = _hash(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     with _connect(path) as con:

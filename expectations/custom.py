@@ -21,12 +21,10 @@ from great_expectations.expectations.expectation import (
     ColumnMapExpectation,
     ColumnPairMapExpectation,
 )
-from great_expectations.expectations.metrics import (
-    ColumnMapMetricProvider,
-    column_condition_partial,
-)
 from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnMapMetricProvider,
     ColumnPairMapMetricProvider,
+    column_condition_partial,
     column_pair_condition_partial,
 )
 

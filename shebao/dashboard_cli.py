@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import dashboards
+from foundation import paths
 
 APP = Path(dashboards.__file__).resolve().parent / "app.py"
 
@@ -77,9 +78,8 @@ def dashboard_env(warehouse: Path | str | None) -> dict[str, str]:
 
 def serve_dashboard(port: int = 8501, warehouse: Path | str | None = None) -> int:
     """Run the dashboard in the foreground until interrupted; returns streamlit's exit code."""
-    print(
-        f"仪表盘：http://127.0.0.1:{port}/ （数据副本：{Path(warehouse).resolve().parent / 'serving.duckdb' if warehouse else '默认'}）"
-    )
+    served = paths.serving_path(warehouse) if warehouse else "默认"
+    print(f"仪表盘：http://127.0.0.1:{port}/ （数据副本：{served}）")
     try:
         return subprocess.call(dashboard_command(port), env=dashboard_env(warehouse))
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ def loaded(tmp_path_factory):
 
 
 def test_every_planted_row_error_is_quarantined_at_its_file_row_and_field(loaded):
-    landing, info, con, reports = loaded
+    landing, _info, con, _reports = loaded
     expected = json.loads((landing / "expected_errors.json").read_text(encoding="utf-8"))
     rows = {(e["file"], e["row"]): e for e in expected if e["row"] is not None}
     got = {
@@ -61,7 +61,7 @@ def test_duplicate_file_is_recognised_and_counts_reconcile(loaded):
 
 
 def test_second_run_loads_nothing(loaded):
-    landing, info, con, reports = loaded
+    landing, _info, con, _reports = loaded
     again = loader.load_landing(con, landing)
     assert all(f.status == "already_loaded" for r in again.values() for f in r.files)
     assert sum(r.rows_read for r in again.values()) == 0

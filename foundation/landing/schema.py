@@ -9,6 +9,7 @@ the dbt sources describe the same columns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Source:
     label: str
     columns: tuple[Column, ...]
     natural_key: tuple[str, ...]  # a second row with the same key is a duplicate
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def table(self) -> str:

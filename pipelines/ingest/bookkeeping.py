@@ -23,9 +23,10 @@ def known_content(
 
 def write_load_file(con: duckdb.DuckDBPyConnection, source: str, rep: FileReport, now: dt.datetime) -> None:
     """One raw.load_files row per (content, name): a retried file updates its row."""
-    exists = con.execute(
+    row = con.execute(
         "SELECT count(*) FROM raw.load_files WHERE file_hash = ? AND source_file = ?", [rep.file_hash, rep.file]
-    ).fetchone()[0]
+    ).fetchone()
+    exists = row[0] if row else 0
     values = [
         rep.logical_name,
         rep.version,

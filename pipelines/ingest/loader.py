@@ -257,7 +257,8 @@ def load_source(
     by_file: dict[str, FileReport] = {}
     # Row order on disk carries no meaning (source_row keeps the file's order), so let
     # DuckDB insert in parallel; the caller's setting is restored afterwards.
-    order_setting = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    setting = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    order_setting = setting[0] if setting else True
     con.execute("SET preserve_insertion_order = false")
     try:
         for path, rel in _with_progress(files, source, progress):

@@ -36,7 +36,8 @@ def _find_template_text(con: duckdb.DuckDBPyConnection, names: list[str], presen
 
 def _lead_rows(con: duckdb.DuckDBPyConnection) -> str:
     """Rows above an "以上…示例" line among the first rows are all example rows."""
-    first_above = con.execute("SELECT min(__row) FROM _ingest_tpl WHERE above").fetchone()[0]
+    row = con.execute("SELECT min(__row) FROM _ingest_tpl WHERE above").fetchone()
+    first_above = row[0] if row else None
     if first_above is None:
         return "false"
     rank = count(con, f"SELECT count(*) FROM _ingest_checked WHERE __row < {int(first_above)}")

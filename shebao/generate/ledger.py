@@ -39,6 +39,7 @@ class LedgerBuilder:
             rows.sort(key=lambda e: (e[0].unit_id, e[1].person_id, e[2].start))
         self._amounts: dict[tuple[int, int, int], list[tuple]] = {}
         self._pay: dict[tuple, tuple[str, str, Decimal | None]] = {}
+        self._backpay: dict[tuple[int, int], dt.date] = {}
 
     # ------------------------------------------------------------------ figures
 
@@ -119,12 +120,12 @@ class LedgerBuilder:
         return info
 
     def backpay_date(self, unit: Unit, registered: int) -> dt.date:
-        key = (unit.idx, registered, "back")
-        info = self._pay.get(key)
-        if info is None:
-            info = (first_day(registered) + dt.timedelta(days=self.rng.randint(9, 24))).isoformat()
-            self._pay[key] = info
-        return dt.date.fromisoformat(info)
+        key = (unit.idx, registered)
+        day = self._backpay.get(key)
+        if day is None:
+            day = first_day(registered) + dt.timedelta(days=self.rng.randint(9, 24))
+            self._backpay[key] = day
+        return day
 
     # ------------------------------------------------------------------ lines
 
@@ -159,7 +160,7 @@ class LedgerBuilder:
                 days = (paid - self.due_date(region, month)).days
                 notice = f"{_notice_prefix(region)}{_yymm(spell.registered)}{NOTICE_LETTER[ctype]}{seq}"
                 charge_fee = ctype == "一次性补收" or region == "HB_PROV"
-                for code, name, base, pa_s, ua_s, credit, total_s, pa, ua in lines:
+                for code, name, base, pa_s, ua_s, credit, _total_s, pa, ua in lines:
                     total = pa + ua
                     interest = (
                         round_half_up(total * BACKPAY_INTEREST_RATE * lag / 12)
@@ -189,7 +190,7 @@ class LedgerBuilder:
                 continue
             status, paid_date, fraction = self.pay_info(unit, month)
             notice = f"{_notice_prefix(region)}{yymm}C{seq}"
-            for code, name, base, pa_s, ua_s, credit, total_s, pa, ua in lines:
+            for _code, name, base, pa_s, ua_s, credit, total_s, pa, ua in lines:
                 if status == "未到账":
                     paid_amount = ""
                 elif fraction is not None:

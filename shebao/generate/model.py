@@ -286,10 +286,7 @@ def build_people(
             male = rng.random() < 0.53
             post = rng.choices(CADRE_POSTS + WORKER_POSTS, weights=(18, 30, 34, 18))[0]
             group = "male" if male else ("female_cadre" if post in CADRE_POSTS else "female_worker")
-            if planted:
-                age = rng.randint(34, 39)
-            else:
-                age = rng.randint(20, ORIGINAL_AGE[group] - 4)
+            age = rng.randint(34, 39) if planted else rng.randint(20, ORIGINAL_AGE[group] - 4)
             birth_month = w0 - age * 12 - rng.randint(0, 11)
         birth = first_day(birth_month) + dt.timedelta(days=rng.randint(0, 27))
         age_at_w0 = (w0 - birth_month) // 12
