@@ -11,6 +11,6 @@ DUCKDB_MEMORY_ENV = "SHEBAO_DUCKDB_MEMORY_LIMIT"
 DEFAULT_DUCKDB_MEMORY = "3GB"
 
 
-def duckdb_config() -> dict[str, str]:
+def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     """Settings for every DuckDB connection that writes (warehouse, serving copy)."""
     return {"memory_limit": os.environ.get(DUCKDB_MEMORY_ENV, DEFAULT_DUCKDB_MEMORY)}

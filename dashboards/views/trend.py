@@ -58,18 +58,19 @@ with st.sidebar:
         key="f_ins",
         placeholder="全部险种",
     )
-    by_opts = list(dims)
-    by = st.radio(
+    by_opts: list[str] = list(dims)
+    by_param = qp.get("by")
+    by: str = st.radio(
         "分组",
         by_opts,
-        index=by_opts.index(qp.get("by")) if qp.get("by") in dims else 0,
+        index=by_opts.index(by_param) if by_param in dims else 0,
         format_func=lambda d: dims[d],
         key="f_by",
     )
 
 # Mirror the filters into the URL so the view can be shared.
-new_qp = {"by": by}
-if p_from:
+new_qp: dict[str, str | list[str]] = {"by": by}
+if p_from and p_to:
     new_qp.update({"from": p_from, "to": p_to})
 if sel_regions:
     new_qp["region"] = sel_regions

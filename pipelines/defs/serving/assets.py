@@ -33,6 +33,11 @@ EXPECTATION_RESULTS_COLUMNS = (
 )
 
 
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
 def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = None) -> dict[str, int]:
     """Copy the served tables into a fresh file, then atomically replace the old copy."""
     tmp = serving.with_name(serving.name + f".tmp-{os.getpid()}")
@@ -40,7 +45,8 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
     counts: dict[str, int] = {}
     con = duckdb.connect(str(tmp), config=duckdb_config())
     try:
-        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        # A path may hold quotes, spaces and Chinese: quote it as a SQL string literal.
+        con.execute("attach '" + str(warehouse).replace("'", "''") + "' as wh (read_only)")
         tables = con.execute(
             """select schema_name, table_name from duckdb_tables()
                where database_name = 'wh' and schema_name in (select unnest(?))
@@ -53,12 +59,13 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
             withheld = WITHHELD_COLUMNS.get((schema, table))
             columns = f"* exclude ({', '.join(withheld)})" if withheld else "*"
             con.execute(f'create table "{schema}"."{table}" as select {columns} from wh."{schema}"."{table}"')
-            counts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            counts[f"{schema}.{table}"] = _count(con, f'select count(*) from "{schema}"."{table}"')
         con.execute("create schema if not exists meta")
-        built = con.execute(
+        built = _count(
+            con,
             "select count(*) from duckdb_tables() where database_name = 'wh' "
-            "and schema_name = 'meta' and table_name = 'dbt_build_state'"
-        ).fetchone()[0]
+            "and schema_name = 'meta' and table_name = 'dbt_build_state'",
+        )
         fingerprint = (
             con.execute("select fingerprint from wh.meta.dbt_build_state order by built_at desc limit 1").fetchone()
             if built
@@ -74,10 +81,11 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
             ],
         )
         con.execute(f"create table meta.expectation_results ({EXPECTATION_RESULTS_COLUMNS})")
-        if con.execute(
+        if _count(
+            con,
             "select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'raw' "
-            "and table_name = 'expectation_results'"
-        ).fetchone()[0]:
+            "and table_name = 'expectation_results'",
+        ):
             con.execute("""insert into meta.expectation_results by name
                            select * exclude (rn) from (
                              select *, row_number() over (partition by check_name order by checked_at desc) as rn
