@@ -31,7 +31,7 @@ test: setup lint typecheck
 	$(BIN)/python -m pytest -q
 
 # ruff (lint + format check) on the Python, sqlfluff on the dbt SQL.
-lint: setup
+lint: setup lint-sql
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
