@@ -11,7 +11,7 @@ from pathlib import Path
 
 from foundation.paths import shebao_home
 
-ISSUER_NAME = "示例市社会保险事业管理中心"  # fictional issuer (DOMAIN.md section 4)
+ISSUER_NAME = "示例市社会保险事业管理中心"  # fictional issuer (docs/domain.md section 4)
 ISSUER_ID = "SHEBAO-DEMO"  # `iss` claim; short, it travels in every QR code
 DEFAULT_VERIFY_BASE = "HTTP://127.0.0.1:8765"
 VALIDITY_MONTHS = 6  # printed validity of every document (seed 003: 有效期内(6个月))

@@ -3,7 +3,7 @@
 Encoding is done by `cwt`; decoding first checks the structure strictly (size, tag,
 exactly one CBOR item, alg and kid in the protected header only, no unknown headers)
 before `cwt` verifies the signature, so no algorithm confusion or header trick gets
-through. Claims never carry a full ID number or a wage (DOMAIN.md section 4).
+through. Claims never carry a full ID number or a wage (docs/domain.md section 4).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Thin adapter from the dashboard to the certificates package (issue 4).
+"""Thin adapter from the dashboard to the certificates package.
 
 Pages call only these functions, so a change in the certificates API is absorbed here.
 Issuing goes through the same code as `shebao cert issue`; verdicts come from the same

@@ -38,7 +38,7 @@ REGION = raw_column_name(schema.EMPLOYERS.column("region"))
 RESIDENT_ID_ROWS = C("id_type").is_null() | (C("id_type") == schema.DEFAULT_ID_TYPE)
 
 # Soft check on contribution lines: amount may differ from round_half_up(base x rate, 2)
-# by at most one fen (DOMAIN.md section 2, soft findings).
+# by at most one fen (docs/domain.md section 2, soft findings).
 AMOUNT_TOLERANCE = Decimal("0.01")
 
 # Columns the soft suite expects from the dbt model the lead wires to it.

@@ -1,7 +1,7 @@
 """The dbt core (staging, intermediate/core, marts/core) against a small raw warehouse.
 
 The raw tables are created by the loader's own DDL (pipelines/ingest/loader.py, from the
-landing contract in schema.py), filled with a handful of lines whose figures come from DOMAIN.md,
+landing contract in schema.py), filled with a handful of lines whose figures come from docs/domain.md,
 then `dbt build` runs in a subprocess and the marts are checked to the fen. Reruns check
 that the incremental fct_contributions is stable without new loads and follows a
 corrected (superseding) file.

@@ -1,5 +1,5 @@
 {#
-    Masking for display (DOMAIN.md: an ID number shows its first 4 and last 4
+    Masking for display (docs/domain.md: an ID number shows its first 4 and last 4
     characters, 3205**********9916). Values too short to hide anything are fully masked.
 #}
 

@@ -1,5 +1,5 @@
 {#
-    Money rules (DOMAIN.md section 3): amounts are DECIMAL(18,2), rounded half-up to
+    Money rules (docs/domain.md section 3): amounts are DECIMAL(18,2), rounded half-up to
     the fen. Written out explicitly instead of relying on the engine's ROUND so the rule
     is visible and unit-tested (half-up; a negative amount, e.g. a 退收 refund, rounds
     symmetrically, i.e. half away from zero).

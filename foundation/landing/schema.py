@@ -1,4 +1,4 @@
-"""The landing-folder contract (DOMAIN.md section 2) as data.
+"""The landing-folder contract (docs/domain.md section 2) as data.
 
 One place for every source's canonical columns, the Chinese headers agencies and
 employer templates use for them, and the DuckDB type each column has once loaded.

@@ -1,4 +1,4 @@
-"""generate_landing: a whole landing folder (DOMAIN.md section 2) from a seed."""
+"""generate_landing: a whole landing folder (docs/domain.md section 2) from a seed."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ class Landing:
         self.rows: dict[str, int] = {}
         self.formats: dict[str, str] = {}
         self.errors: list[dict] = []
-        self.findings: list[dict] = []  # soft findings: loaded, then reported (DOMAIN.md section 2)
+        self.findings: list[dict] = []  # soft findings: loaded, then reported (docs/domain.md section 2)
 
     def path(self, rel: str) -> Path:
         return self.out / rel

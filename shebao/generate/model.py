@@ -23,7 +23,7 @@ CADRE_POSTS, WORKER_POSTS = post_groups()
 HOUSING_FUND = "610"
 
 # People whose figures the tests and the demo check against the published examples
-# (DOMAIN.md section 3): (region, declared monthly wage every year).
+# (docs/domain.md section 3): (region, declared monthly wage every year).
 PLANTED = (
     ("HB_PROV", Decimal("8888.00")),  # seed 002: 8888 -> base 8890, pension 1422.40 / 711.20
     ("SZ_SIP", Decimal("9805.00")),  # seed 004: medical 588.30 / 196.10, supplementary 98.05, maternity 78.44

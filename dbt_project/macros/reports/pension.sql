@@ -1,5 +1,5 @@
 {#
-  Yearly interest on the pension personal account (annual-crediting convention, DOMAIN.md
+  Yearly interest on the pension personal account (annual-crediting convention, docs/domain.md
   section 3): opening balance x rate + the year's credits x rate x 1.083 / 12, half-up to the
   fen. 1.083 / 12 = 0.09025 exactly, written as a multiplication so no float is involved.
 #}

@@ -1,5 +1,5 @@
 {#
-    The one amount tolerance of the soft findings (DOMAIN.md section 2): an amount that
+    The one amount tolerance of the soft findings (docs/domain.md section 2): an amount that
     differs from round_half_up(base x rate) by more than this many yuan is reported.
     The GX suite applies the same figure (expectations/suites.py AMOUNT_TOLERANCE).
 #}

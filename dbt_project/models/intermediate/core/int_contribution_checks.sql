@@ -1,5 +1,5 @@
 {#
-    Inputs of the soft findings on each current ledger line (DOMAIN.md section 2):
+    Inputs of the soft findings on each current ledger line (docs/domain.md section 2):
     amount differing from round_half_up(base x rate) by more than 0.01, base outside the
     year's published floor and cap, base neither rounded to the region's unit nor equal
     to the floor or cap. Only the

@@ -1,4 +1,4 @@
--- Arrears (欠费) and late fees as of var('as_of') (DOMAIN.md section 3).
+-- Arrears (欠费) and late fees as of var('as_of') (docs/domain.md section 3).
 -- Per ledger line: money arrived by as_of and after the due date is charged for
 -- (arrival - due) days; money not arrived by as_of for (as_of - due) days. Each charged day
 -- (the day after the due date through the end date) at the late_fee_rates row in force

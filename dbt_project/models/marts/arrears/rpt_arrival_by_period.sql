@@ -37,7 +37,9 @@ final as (
         cast(amount_paid as decimal(18, 2)) as amount_paid,
         case
             when amount_due <> 0
-                then cast({{ round_half_up('cast(amount_paid as decimal(38, 10)) * 100 / amount_due') }} as decimal(9, 2))
+                then cast(
+                        {{ round_half_up('cast(amount_paid as decimal(38, 10)) * 100 / amount_due') }} as decimal(9, 2)
+                    )
         end as arrival_rate
     from periods
 

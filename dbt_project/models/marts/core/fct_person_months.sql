@@ -56,7 +56,7 @@ lines as (
         coalesce(contribution_types.is_back_payment, false) as is_back_payment_line
     from contributions
     left join contribution_types
-        on contribution_types.contribution_type = contributions.contribution_type
+        on contributions.contribution_type = contribution_types.contribution_type
 
 ),
 
@@ -138,7 +138,7 @@ final as (
         fingerprints.source_fingerprint
 
     from flagged
-    inner join fingerprints on fingerprints.fee_period = flagged.fee_period
+    inner join fingerprints on flagged.fee_period = fingerprints.fee_period
 
 )
 

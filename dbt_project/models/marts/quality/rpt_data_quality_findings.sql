@@ -1,4 +1,4 @@
--- Soft findings on loaded ledger lines (DOMAIN.md section 2): amount differing from
+-- Soft findings on loaded ledger lines (docs/domain.md section 2): amount differing from
 -- base x rate by more than 0.01, base below the year's floor or above its cap, base not
 -- rounded to the region's unit. One row per line and finding, with the source file and
 -- row and a Chinese message. Incremental by fee period (macros/reports/incremental.sql;

@@ -44,8 +44,8 @@ final as (
         load_files.loaded_at,
         load_files.replaced_by
     from load_files
-    left join sources on sources.source_name = load_files.source_name
-    left join statuses on statuses.status = load_files.status
+    left join sources on load_files.source_name = sources.source_name
+    left join statuses on load_files.status = statuses.status
 
 )
 

@@ -32,7 +32,7 @@ final as (
         quarantine.load_id,
         quarantine.quarantined_at
     from quarantine
-    left join sources on sources.source_name = quarantine.source_name
+    left join sources on quarantine.source_name = sources.source_name
     where not quarantine.is_superseded
 
 )

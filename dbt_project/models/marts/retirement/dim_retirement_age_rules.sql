@@ -1,5 +1,5 @@
 -- Statutory retirement age by birth month and group under the 2024-09-13 decision
--- (DOMAIN.md section 3): delay = 0 before the group's start birth month, else
+-- (docs/domain.md section 3): delay = 0 before the group's start birth month, else
 -- min(floor(d / step) + 1, max delay). Every parameter comes from retirement_reform_groups;
 -- the minimum contribution months come from minimum_contribution_months by retirement year.
 with

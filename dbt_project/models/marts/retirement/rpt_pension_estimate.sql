@@ -1,5 +1,5 @@
 -- ESTIMATE (测算, not a benefit decision) of the monthly basic pension at the statutory
--- retirement month, State Council 2005 No. 38 (DOMAIN.md section 3):
+-- retirement month, State Council 2005 No. 38 (docs/domain.md section 3):
 --   basic part   = (C + C x I) / 2 x N x 1 %     account part = account balance / 计发月数
 -- Assumptions (also in the YAML description): the latest paid pension month's base and
 -- personal contribution continue every month from the later of the month after it and the

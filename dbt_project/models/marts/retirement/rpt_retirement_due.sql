@@ -13,8 +13,9 @@ current_enrolments as (
         e.unit_id,
         row_number() over (
             partition by e.person_id
-            order by case when p.insurance_type is not null then 0 else 1 end,
-                     e.start_month desc, e.unit_id
+            order by
+                case when p.insurance_type is not null then 0 else 1 end,
+                e.start_month desc, e.unit_id asc
         ) as rn
     from {{ ref('fct_enrolments') }} as e
     left join pension_types as p on cast(e.insurance_type as varchar) = p.insurance_type
@@ -23,7 +24,9 @@ current_enrolments as (
 
 paid_months as (
     -- a pension month counts once, when paid at every unit that owed it (the one month-paid rule)
-    select pm.person_id, count(distinct pm.fee_month) as contribution_months
+    select
+        pm.person_id,
+        count(distinct pm.fee_month) as contribution_months
     from {{ ref('fct_person_months') }} as pm
     inner join pension_types as p on pm.insurance_type = p.insurance_type
     where pm.is_due and pm.is_insurance_month_paid
@@ -46,12 +49,13 @@ select
     r.required_months,
     cast(greatest(r.required_months - coalesce(pm.contribution_months, 0), 0) as integer) as shortfall_months,
     case when coalesce(pm.contribution_months, 0) >= r.required_months
-         then r.earliest_flexible_month end as earliest_flexible_month,
+            then r.earliest_flexible_month
+    end as earliest_flexible_month,
     r.latest_flexible_month
 from current_enrolments as ce
-inner join {{ ref('dim_persons') }} as p on p.person_id = ce.person_id
-left join {{ ref('dim_units') }} as u on u.unit_id = ce.unit_id
+inner join {{ ref('dim_persons') }} as p on ce.person_id = p.person_id
+left join {{ ref('dim_units') }} as u on ce.unit_id = u.unit_id
 left join {{ ref('dim_retirement_age_rules') }} as r
-    on r.birth_month = p.birth_month and r.retirement_group = p.retirement_group
-left join paid_months as pm on pm.person_id = p.person_id
+    on p.birth_month = r.birth_month and p.retirement_group = r.retirement_group
+left join paid_months as pm on p.person_id = pm.person_id
 where ce.rn = 1

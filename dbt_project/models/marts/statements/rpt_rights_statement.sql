@@ -21,7 +21,7 @@ periodised as (
             1
         ) as period_start
     from person_months as pm
-    left join conventions as spc on spc.region_code = pm.region_code
+    left join conventions as spc on pm.region_code = spc.region_code
 ),
 
 months as (
@@ -76,10 +76,14 @@ units as (
         string_agg(unit_id, ',' order by unit_id) as unit_ids,
         string_agg(coalesce(unit_name, unit_id), ',' order by unit_id) as unit_names
     from (
-        select distinct p.person_id, p.insurance_type,
-               p.period_start, p.unit_id, u.unit_name
+        select distinct
+            p.person_id,
+            p.insurance_type,
+            p.period_start,
+            p.unit_id,
+            u.unit_name
         from periodised as p
-        left join {{ ref('dim_units') }} as u on u.unit_id = p.unit_id
+        left join {{ ref('dim_units') }} as u on p.unit_id = u.unit_id
     )
     group by all
 ),
@@ -106,13 +110,13 @@ joined as (
         m.last_fee_month
     from money as m
     left join month_totals as t
-        on t.person_id = m.person_id
-       and t.insurance_type = m.insurance_type
-       and t.period_start = m.period_start
+        on m.person_id = t.person_id
+            and m.insurance_type = t.insurance_type
+            and m.period_start = t.period_start
     left join units as un
-        on un.person_id = m.person_id
-       and un.insurance_type = m.insurance_type
-       and un.period_start = m.period_start
+        on m.person_id = un.person_id
+            and m.insurance_type = un.insurance_type
+            and m.period_start = un.period_start
 )
 
 select

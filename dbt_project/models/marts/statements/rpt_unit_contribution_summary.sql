@@ -30,7 +30,10 @@ lines as (
     select *
     from contributions
     where
-        contribution_type not in (select ct.contribution_type from contribution_types as ct where ct.is_refund)
+        contribution_type not in (
+            select ct.contribution_type from contribution_types as ct
+            where ct.is_refund
+        )
         and {{ fee_periods_to_build('fee_period', 'fingerprints') }}
 
 ),

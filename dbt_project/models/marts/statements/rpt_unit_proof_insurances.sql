@@ -16,7 +16,8 @@ all_contributions as not materialized (
 
 ),
 
-fingerprints as (
+-- read by fee_periods_to_build on incremental runs only, hence the noqa
+fingerprints as (  -- noqa: ST03
 
     {{ fee_period_fingerprints('all_contributions') }}
 
@@ -61,7 +62,7 @@ rates as (
         max(contributions.personal_fixed_amount) as personal_fixed_amount
     from contributions
     left join contribution_types
-        on contribution_types.contribution_type = contributions.contribution_type
+        on contributions.contribution_type = contribution_types.contribution_type
     where not coalesce(contribution_types.is_refund, false)
     group by all
 
@@ -101,9 +102,9 @@ final as (
         headcounts.source_fingerprint
     from headcounts
     left join rates
-        on rates.unit_id = headcounts.unit_id
-        and rates.fee_period = headcounts.fee_period
-        and rates.insurance_type = headcounts.insurance_type
+        on headcounts.unit_id = rates.unit_id
+            and headcounts.fee_period = rates.fee_period
+            and headcounts.insurance_type = rates.insurance_type
     left join insurance_types
         on cast(insurance_types.insurance_type as varchar) = headcounts.insurance_type
 

@@ -16,7 +16,8 @@ all_contributions as not materialized (
 
 ),
 
-fingerprints as (
+-- read by fee_periods_to_build on incremental runs only, hence the noqa
+fingerprints as (  -- noqa: ST03
 
     {{ fee_period_fingerprints('all_contributions') }}
 
@@ -76,7 +77,7 @@ final as (
         cast(months.personal_amount + months.unit_amount as decimal(18, 2)) as total_amount,
         months.source_fingerprint
     from months
-    left join persons on persons.person_id = months.person_id
+    left join persons on months.person_id = persons.person_id
 
 )
 
