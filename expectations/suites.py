@@ -41,7 +41,7 @@ RESIDENT_ID_ROWS = C("id_type").is_null() | (C("id_type") == schema.DEFAULT_ID_T
 # by at most one fen (docs/domain.md section 2, soft findings).
 AMOUNT_TOLERANCE = Decimal("0.01")
 
-# Columns the soft suite expects from the dbt model the lead wires to it.
+# Columns the soft suite expects from the dbt model it validates (int_contribution_checks).
 CONTRIBUTION_CHECK_COLUMNS = (
     "personal_amount_diff",  # personal_amount - round_half_up(personal_base x personal_rate, 2)
     "unit_amount_diff",  # unit_amount - round_half_up(unit_base x unit_rate, 2)
