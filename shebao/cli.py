@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from shebao import audit_cli, cert_cli, users_cli
-from shebao.options import add_warehouse_option, warehouse
+from shebao.options import add_warehouse_option, iso_date, warehouse
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -40,7 +40,9 @@ def add_run_parser(subparsers) -> None:
         "--landing", required=True, type=Path, help="landing folder (employers/, persons/, enrolments/, ledgers/)"
     )
     add_warehouse_option(p)
-    p.add_argument("--as-of", default=None, help="ISO date arrears and ages are computed as of (default today)")
+    p.add_argument(
+        "--as-of", default=None, type=iso_date, help="ISO date arrears and ages are computed as of (default today)"
+    )
     p.add_argument(
         "--wait",
         type=float,

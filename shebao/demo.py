@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from foundation import paths as settings
+from shebao.options import iso_date
 
 VERIFY_PORT = 8765  # the port certificates' default verification URL points at
 DASHBOARD_PORT = 8501
@@ -109,6 +110,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--persons", type=int, default=400)
     p.add_argument("--months", default="202401:202610", help="fee-period window YYYYMM:YYYYMM")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--as-of", default=None, help="ISO date arrears and ages are computed as of (default today)")
+    p.add_argument(
+        "--as-of", default=None, type=iso_date, help="ISO date arrears and ages are computed as of (default today)"
+    )
     p.add_argument("--no-serve", action="store_true", help="build and print, without starting the services")
     p.set_defaults(func=cmd_demo)
