@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from certificates import trust as trusts
-from certificates.verify import Verdict, verify_any
+from certificates.pdf_verify import verify_any
+from certificates.verify import Verdict
 
 # reasons where the certificate itself checked out, so its revocation status decides
 STATUS_DECIDES = {"ok", "expired"}

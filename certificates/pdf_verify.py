@@ -22,9 +22,13 @@ import hmac
 import io
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from certificates import config, qr
 from certificates import token as tokens
+from certificates.keys import KeyStore, TrustList
+from certificates.registry import Registry
+from certificates.verify import Verdict, verify_token, verify_url
 
 VISUAL_DOMAIN = b"shebao-cert-visual-v1\n"
 SKIPPED_KEYS = {"/Parent", "/P", "/Length"}  # back-pointers and a stream's own length
@@ -200,7 +204,6 @@ def verify_pdf_bytes(pdf_bytes: bytes, trust, registry=None, *, base: str | None
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     from certificates import render
-    from certificates.verify import Verdict, verify_url
 
     if len(pdf_bytes) > config.MAX_PDF_BYTES:
         return Verdict("too_large", f"{len(pdf_bytes)} bytes")
@@ -241,3 +244,25 @@ def verify_pdf_bytes(pdf_bytes: bytes, trust, registry=None, *, base: str | None
     elif claims.cert_id not in text:
         verdict.reason, verdict.detail = "content_mismatch", "printed certificate number differs"
     return verdict
+
+
+def verify_pdf(
+    pdf: bytes | Path | str, trust: TrustList, registry: Registry | None = None, *, base: str | None = None, **kw
+) -> Verdict:
+    """A PDF file: its PAdES signature, QR token, printed text and visible content."""
+    pdf_bytes = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
+    return verify_pdf_bytes(pdf_bytes, trust, registry, base=base, **kw)
+
+
+def verify_any(value: str, trust: TrustList | None = None, registry: Registry | None = None, **kw) -> Verdict:
+    """CLI entry: a PDF file, a scanned URL or a bare Base32 token."""
+    trust = trust or KeyStore().trust_list()
+    path = Path(value)
+    looks_like_file = len(value) < 255 and ("/" in value or "." in value) and not value.upper().startswith("HTTP")
+    if value.lower().endswith(".pdf") or (looks_like_file and path.is_file()):
+        if not path.is_file():
+            return Verdict("malformed", f"找不到文件 {value}")
+        return verify_pdf(path, trust, registry, **kw)
+    if "://" in value or value.upper().startswith("HTTP"):
+        return verify_url(value, trust, registry, **kw)
+    return verify_token(value, trust, registry, **kw)

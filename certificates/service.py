@@ -18,7 +18,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from certificates import audit, config, verify
+from certificates import audit, config, pdf_verify, verify
 from certificates import token as tokens
 from certificates import trust as trusts
 from certificates.keys import KeyStore
@@ -177,7 +177,7 @@ def create_app(
     def check_pdf(data: bytes) -> verify.Verdict:
         trust, _ = cache.get()
         with pdf_lock:
-            return verify.verify_pdf(data, trust, registry, count=True)
+            return pdf_verify.verify_pdf(data, trust, registry, count=True)
 
     async def read_upload(file: UploadFile) -> bytes | None:
         data = await file.read(config.MAX_PDF_BYTES + 1)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import hmac
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from certificates import qr
 from certificates import token as tokens
 from certificates.documents import KIND_BY_CODE
-from certificates.keys import KeyStore, TrustList, parse_iso
+from certificates.keys import TrustList, parse_iso
 from certificates.registry import Record, Registry
 
 STATUS = {  # reason -> (status, Chinese status)
@@ -251,30 +250,6 @@ def verify_url(
     except qr.QrError:
         return Verdict("wrong_prefix", text[:80])
     return verify_token(token_text, trust, registry, **kw)
-
-
-def verify_pdf(
-    pdf: bytes | Path | str, trust: TrustList, registry: Registry | None = None, *, base: str | None = None, **kw
-) -> Verdict:
-    """A PDF file: its PAdES signature, QR token, printed text and visible content (pdf_verify)."""
-    from certificates import pdf_verify
-
-    pdf_bytes = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
-    return pdf_verify.verify_pdf_bytes(pdf_bytes, trust, registry, base=base, **kw)
-
-
-def verify_any(value: str, trust: TrustList | None = None, registry: Registry | None = None, **kw) -> Verdict:
-    """CLI entry: a PDF file, a scanned URL or a bare Base32 token."""
-    trust = trust or KeyStore().trust_list()
-    path = Path(value)
-    looks_like_file = len(value) < 255 and ("/" in value or "." in value) and not value.upper().startswith("HTTP")
-    if value.lower().endswith(".pdf") or (looks_like_file and path.is_file()):
-        if not path.is_file():
-            return Verdict("malformed", f"找不到文件 {value}")
-        return verify_pdf(path, trust, registry, **kw)
-    if "://" in value or value.upper().startswith("HTTP"):
-        return verify_url(value, trust, registry, **kw)
-    return verify_token(value, trust, registry, **kw)
 
 
 def lookup(

@@ -158,8 +158,11 @@ def _lookup_limiter():
 
 def verify_pdf(path) -> Verdict:
     """A PDF file (a path or its bytes): signature, QR token and content, as the service checks it."""
-    verify = _import("verify")
-    return _verdict(_audit_verdict(verify.verify_pdf(path, _trust(), _import("registry").Registry()), "dashboard-pdf"))
+    return _verdict(
+        _audit_verdict(
+            _import("pdf_verify").verify_pdf(path, _trust(), _import("registry").Registry()), "dashboard-pdf"
+        )
+    )
 
 
 STATUS_ZH = {"valid": "有效", "revoked": "已撤销", "superseded": "已被替换"}

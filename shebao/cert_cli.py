@@ -54,8 +54,8 @@ def cmd_issue(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from certificates.pdf_verify import verify_any
     from certificates.registry import Registry
-    from certificates.verify import verify_any
 
     if args.offline:
         from certificates.offline import verify_offline

@@ -19,7 +19,7 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from certificates import documents, pades, qr, render, verify
+from certificates import documents, pades, pdf_verify, qr, render, verify
 from certificates import token as tokens
 from certificates.issue import document_html, issue_document
 from certificates.keys import KeyStore
@@ -75,7 +75,7 @@ def test_round_trip_scan_service_offline(env):
     api = client.get(f"/api/verify/{token}").json()
     assert (api["valid"], api["status"], api["status_zh"], api["cert_id"]) == (True, "valid", "有效", cert.id)
     assert api["verification_count"] == 2  # every verification counted
-    offline = verify.verify_pdf(cert.path, KeyStore().trust_list())
+    offline = pdf_verify.verify_pdf(cert.path, KeyStore().trust_list())
     assert offline.valid and offline.cert_id == cert.id and not offline.online
     assert Registry().get(cert.id).verification_count == 2
     assert cli.main(["cert", "verify", str(cert.path)]) == 0
@@ -160,13 +160,13 @@ def pasted_qr(env):
 
 
 def test_rerender_control_verifies(env, genuine_rerender):
-    assert verify.verify_pdf(genuine_rerender, KeyStore().trust_list()).reason == "ok"
+    assert pdf_verify.verify_pdf(genuine_rerender, KeyStore().trust_list()).reason == "ok"
     unsigned = _forged_pdf(env, NOTICE, env["notice"])
-    assert verify.verify_pdf(unsigned, KeyStore().trust_list()).reason == "pdf_unsigned"
+    assert pdf_verify.verify_pdf(unsigned, KeyStore().trust_list()).reason == "pdf_unsigned"
 
 
 def test_pdf_text_edited_after_signing(env, text_edited, tmp_path):
-    v = verify.verify_pdf(text_edited, KeyStore().trust_list(), Registry())
+    v = pdf_verify.verify_pdf(text_edited, KeyStore().trust_list(), Registry())
     assert (v.reason, v.status_zh) == ("content_mismatch", "无效: 内容与签名不符")
     path = tmp_path / "edited.pdf"
     path.write_bytes(text_edited)
@@ -174,7 +174,7 @@ def test_pdf_text_edited_after_signing(env, text_edited, tmp_path):
 
 
 def test_other_certificates_qr_pasted(pasted_qr):
-    v = verify.verify_pdf(pasted_qr, KeyStore().trust_list(), Registry())
+    v = pdf_verify.verify_pdf(pasted_qr, KeyStore().trust_list(), Registry())
     assert (v.reason, v.status_zh) == ("content_mismatch", "无效: 内容与签名不符")
 
 
@@ -220,7 +220,7 @@ def test_batch_issue_with_progress(env, capsys):
     ]
     assert "完成：3 份，未开具 0 份" in captured.out
     assert "开具payment-notice" in captured.err  # tqdm progress bar
-    assert verify.verify_pdf(out / "payment-notice-U001.pdf", KeyStore().trust_list(), Registry()).valid
+    assert pdf_verify.verify_pdf(out / "payment-notice-U001.pdf", KeyStore().trust_list(), Registry()).valid
     with pdfplumber.open(out / "payment-notice-U002.pdf") as pdf:  # U002's own notice only
         text = pdf.pages[0].extract_text()
     # P001 3984.00 + P007 3320.00 (P005 left after 202502)

@@ -20,7 +20,13 @@ from foundation import paths
 pytestmark = pytest.mark.dbt
 
 ROOT = Path(__file__).resolve().parent.parent
-READERS = ("certificates/data.py", "dashboards/data.py", "shebao/queries.py")
+READERS = (
+    "certificates/data.py",
+    *sorted(
+        str(p.relative_to(ROOT)) for p in (ROOT / "dashboards" / "queries").glob("*.py") if p.name != "__init__.py"
+    ),
+    "shebao/queries.py",
+)
 BOUND = ("certificates/data.py",)  # readers whose SQL are module-level constants, bound as written
 TABLE = re.compile(r"\b(marts|reference|meta|raw)\.(\w+)\b")
 ALIASED = re.compile(r"\b(?:from|join)\s+(marts|reference|meta|raw)\.(\w+)(?:\s+as)?\s+(\w+)", re.IGNORECASE)

@@ -136,7 +136,7 @@ def test_same_verdict_as_pdfsig(env, case):
 def test_overlay_with_the_issuers_pdf_key_is_caught_only_online(env):
     """Offline the signature and the text agree; the registry's visible-content digest does not."""
     data = env["paths"]["overlay_resigned"].read_bytes()
-    assert verify.verify_pdf(data, KeyStore().trust_list()).reason == "ok"
+    assert pdf_verify.verify_pdf(data, KeyStore().trust_list()).reason == "ok"
     genuine = env["paths"]["genuine"].read_bytes()
     recorded = Registry().get(env["notice"].id).visual_digest
     assert pdf_verify.visual_digest(genuine).hex() == recorded
@@ -145,7 +145,7 @@ def test_overlay_with_the_issuers_pdf_key_is_caught_only_online(env):
 
 @pytest.mark.parametrize("case", ["genuine", "text_edited_resigned", "qr_of_other_document", "byte_flip"])
 def test_offline_checks_the_printed_text_against_the_token(env, case):
-    verdict = verify.verify_pdf(env["paths"][case].read_bytes(), KeyStore().trust_list())
+    verdict = pdf_verify.verify_pdf(env["paths"][case].read_bytes(), KeyStore().trust_list())
     assert (verdict.reason, verdict.status_zh, verdict.online) == (*EXPECTED[case], False)
 
 
@@ -154,7 +154,7 @@ def test_verifies_from_inside_a_running_event_loop(env):
     import asyncio
 
     async def inside() -> str:
-        return verify.verify_pdf(env["paths"]["genuine"].read_bytes(), KeyStore().trust_list()).reason
+        return pdf_verify.verify_pdf(env["paths"]["genuine"].read_bytes(), KeyStore().trust_list()).reason
 
     assert asyncio.run(inside()) == "ok"
 
