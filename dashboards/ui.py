@@ -20,29 +20,24 @@ AUTH_KEY = "_shebao_auth_token"
 # ---------------------------------------------------------------- data access
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _connection(path: str, mtime_ns: int):
-    """One read-only connection per published snapshot (a new mtime means a new file)."""
-    return db.open_read_only(db.Path(path))
-
-
 def reader() -> db.Reader:
-    """This session's cursor on the current snapshot; stops the page with a message if there is none."""
+    """This session's cursor on the latest published build; stops the page with a message if there is none.
+
+    The pointer is read on every rerun, so a session sees a new build on its next interaction.
+    """
     path = db.serving_file()
-    try:
-        mtime = path.stat().st_mtime_ns
-    except FileNotFoundError:
+    if not path.exists():
         st.error(f"尚无数据副本（{path}）。请先运行 `shebao run` 或 `shebao demo`。")
         st.stop()
     try:
-        con = _connection(str(path), mtime)
+        snapshot = db.current_snapshot()
     except db.ServingUnavailable as exc:
         st.error(str(exc))
         st.stop()
     key = "_shebao_cursor"
     held = st.session_state.get(key)
-    if not held or held[0] != (str(path), mtime):
-        held = ((str(path), mtime), db.Reader(con.cursor()))
+    if not held or held[0] != snapshot.path:
+        held = (snapshot.path, db.Reader(snapshot.con.cursor()))
         st.session_state[key] = held
     return held[1]
 
@@ -51,7 +46,7 @@ def stamp(r: db.Reader) -> None:
     """The "数据截至" line every page shows."""
     info = data.build_info(r)
     as_of = info["as_of"].isoformat() if info["as_of"] else "未知"
-    published = info["published_at"].strftime("%Y-%m-%d %H:%M") if info["published_at"] else "未知"
+    published = info["published_at"].strftime("%Y-%m-%d %H:%M:%S") if info["published_at"] else "未知"
     st.caption(f"数据截至 {as_of}（数据副本发布于 {published}）")
 
 

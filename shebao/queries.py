@@ -2,7 +2,7 @@
 
 The rules (ages, minimum months, late fees, statement periods) live in the dbt marts; this
 module only selects from them, masks nothing itself (the marts carry masked IDs only) and
-renders a table, CSV or JSON. It opens serving.duckdb beside the warehouse, read-only.
+renders a table, CSV or JSON. It opens the latest serving copy beside the warehouse, read-only.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,16 @@ class Result:
 # ---------------------------------------------------------------- connection and parsing
 
 
-def serving_file(args: argparse.Namespace) -> Path:
+@contextmanager
+def connect(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The latest published serving copy beside the warehouse, held for the query."""
     warehouse = Path(args.warehouse or settings.default_warehouse()).resolve()
-    return settings.serving_path(warehouse)
-
-
-def connect(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
     try:
-        return serving.open_read_only(serving_file(args))
+        snapshot = serving.open_snapshot(warehouse)
     except serving.ServingUnavailable as exc:
         raise QueryError(str(exc)) from exc
+    with snapshot:
+        yield snapshot.con
 
 
 def parse_month(text: str, option: str) -> dt.date:

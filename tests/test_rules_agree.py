@@ -168,7 +168,7 @@ def served(tmp_path_factory) -> Path:
     stdout = _dbt(warehouse, tmp, "build", "--vars", json.dumps({"as_of": AS_OF}))
     # The rule's own dbt unit test (a month with one line arrived and another not) ran and passed.
     assert re.search(r"PASS fct_person_months::person_month_one_line_arrived_another_not", stdout), stdout[-3000:]
-    publish_serving_copy(warehouse, paths.serving_path(warehouse), AS_OF)
+    publish_serving_copy(warehouse, AS_OF)
     return warehouse
 
 
@@ -294,5 +294,5 @@ def test_incremental_rerun_changes_no_figure(served, tmp_path):
     """A second, incremental dbt run over the same lines rebuilds nothing and moves no figure."""
     before = _proof_figures(served)
     _dbt(served, tmp_path, "run", "--vars", json.dumps({"as_of": AS_OF}))
-    publish_serving_copy(served, paths.serving_path(served), AS_OF)
+    publish_serving_copy(served, AS_OF)
     assert _proof_figures(served) == before
