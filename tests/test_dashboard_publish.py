@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -78,12 +80,16 @@ def add_new_hire(landing: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, built_warehouse) -> Path:
-    """A copy of the test warehouse, its landing folder and serving copy, that this module may rebuild."""
-    path = tmp_path_factory.mktemp("publish_home") / "home"
-    shutil.copytree(built_warehouse.parent, path, ignore=shutil.ignore_patterns("dagster", "*.lock", "*.wal"))
-    users.add_user("U001", PASSWORDS["U001"], path=users.users_db_path(path))
-    return path
+def home(built_warehouse) -> Iterator[Path]:
+    """A copy of the test warehouse, its landing folder and serving copy, that this module may rebuild.
+
+    In its own folder, not pytest's rotating basetemp, which other sessions on the machine may prune.
+    """
+    with tempfile.TemporaryDirectory(prefix="shebao-publish-") as tmp:
+        path = Path(tmp) / "home"
+        shutil.copytree(built_warehouse.parent, path, ignore=shutil.ignore_patterns("dagster", "*.lock", "*.wal"))
+        users.add_user("U001", PASSWORDS["U001"], path=users.users_db_path(path))
+        yield path
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +133,7 @@ def choose(page, label: str, option: str) -> None:
     settle(page)
 
 
-def issue_proof(page, tmp_path: Path, name: str, home: Path, monkeypatch) -> dict:
+def issue_proof(page, folder: Path, name: str, home: Path, monkeypatch) -> dict:
     """Issue a 单位参保证明 for 202401-202503 on 证明下载, download it and verify it: its facts."""
     open_nav(page, "证明下载")
     choose(page, "起始费款所属期", "202401")
@@ -138,7 +144,7 @@ def issue_proof(page, tmp_path: Path, name: str, home: Path, monkeypatch) -> dic
     button.wait_for(timeout=120000)
     with page.expect_download() as info:
         button.click()
-    pdf = tmp_path / name
+    pdf = folder / name
     info.value.save_as(pdf)
     monkeypatch.setenv("SHEBAO_HOME", str(home))  # the keys the server signed with
     verdict = certs.verify_pdf(pdf)
@@ -156,8 +162,10 @@ def served_published_at(home: Path) -> str:
     return row[0].strftime("%Y-%m-%d %H:%M:%S")
 
 
-def test_a_session_open_across_a_publish_shows_and_issues_the_new_build(home, server, tmp_path, monkeypatch):
+def test_a_session_open_across_a_publish_shows_and_issues_the_new_build(home, server, monkeypatch):
     first_version = paths.serving_path(home / "warehouse.duckdb")
+    downloads = home / "downloads"
+    downloads.mkdir()
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=cli.CHROMIUM, args=cli.CHROMIUM_ARGS, headless=True)
         try:
@@ -167,7 +175,7 @@ def test_a_session_open_across_a_publish_shows_and_issues_the_new_build(home, se
             assert roster_count(page) == 2  # P002 and P008 (P001 left U001 in 202406)
             before = published_stamp(page)
             assert before == served_published_at(home)
-            facts = issue_proof(page, tmp_path, "before.pdf", home, monkeypatch)
+            facts = issue_proof(page, downloads, "before.pdf", home, monkeypatch)
             # P001 6 + P002 14 + P008 15 fully paid person-months (P002's 202409 medical never arrived)
             assert (facts["缴费人数"], facts["缴费人月"]) == ("3人", "35")
 
@@ -180,7 +188,7 @@ def test_a_session_open_across_a_publish_shows_and_issues_the_new_build(home, se
             assert roster_count(page) == 3  # P002, P008 and the new P009, same session, no reload
             after = published_stamp(page)
             assert after != before and after == served_published_at(home)
-            facts = issue_proof(page, tmp_path, "after.pdf", home, monkeypatch)
+            facts = issue_proof(page, downloads, "after.pdf", home, monkeypatch)
             # P009 adds 3 fully paid months (202501-202503)
             assert (facts["单位编号"], facts["缴费人数"], facts["缴费人月"]) == ("U001", "4人", "38")
             assert facts["缴费截止时间"] == "202503"

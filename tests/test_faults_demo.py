@@ -9,7 +9,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,14 @@ SHEBAO = str(Path(sys.executable).with_name("shebao"))
 BUILD_TIMEOUT = 900  # the demo's whole build on a loaded 2-core machine
 
 
-def test_demo_stops_its_services_on_sigterm(tmp_path):
-    home = tmp_path / "home 演示"
+@pytest.fixture
+def home() -> Iterator[Path]:
+    # Its own folder, not pytest's rotating basetemp, which other sessions on this machine may prune mid-run.
+    with tempfile.TemporaryDirectory(prefix="shebao-demo-") as tmp:
+        yield Path(tmp) / "home 演示"
+
+
+def test_demo_stops_its_services_on_sigterm(home):
     verify_port, dashboard_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("SHEBAO_WAREHOUSE", "SHEBAO_AS_OF", "DAGSTER_HOME")}
     env.update(SHEBAO_HOME=str(home), PYTHONUNBUFFERED="1")

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -118,8 +119,13 @@ def test_serve_dashboard_stops_on_sigterm(tmp_path):
 
 
 @pytest.mark.slow
-def test_wrapper_stops_dagster_dev(tmp_path):
+def test_wrapper_stops_dagster_dev():
     """dagster dev ignores SIGTERM; through the wrapper it stops with its webserver, daemon and code servers."""
+    with tempfile.TemporaryDirectory(prefix="shebao-dagster-dev-") as tmp:
+        _stop_dagster_dev(Path(tmp))
+
+
+def _stop_dagster_dev(tmp_path: Path) -> None:
     (tmp_path / "defs.py").write_text(
         "import dagster as dg\n\n\n@dg.asset\ndef one() -> int:\n    return 1\n\n\ndefs = dg.Definitions(assets=[one])\n"
     )

@@ -249,3 +249,27 @@ def test_a_full_id_number_finds_its_person_through_the_hash(built_warehouse):
         assert {pid: id_hash.find_person(con, number, built_warehouse) for pid, number in people} == {
             pid: pid for pid, _ in people
         }
+
+
+@pytest.mark.dbt
+def test_query_statement_takes_a_full_id_number(built_warehouse, capsys):
+    from shebao import cli
+
+    wh = duckdb.connect(str(built_warehouse), read_only=True)
+    try:
+        number = wh.execute("select id_number from marts.dim_persons where person_id = 'P002'").fetchone()[0]
+    finally:
+        wh.close()
+    with serving.connect(built_warehouse) as con:
+        (period,) = con.execute(
+            "select max(statement_period) from marts.rpt_rights_statement where person_id = 'P002'"
+        ).fetchone()
+    common = ["--period", period, "--warehouse", str(built_warehouse)]
+    assert cli.main(["query", "statement", "--person", "P002", *common]) == 0
+    by_number = capsys.readouterr().out
+    assert cli.main(["query", "statement", "--person", number.lower(), *common]) == 0
+    assert capsys.readouterr().out == by_number and "个人编号 P002" in by_number and number not in by_number
+    unknown = _full_id("11010119800101123")
+    assert cli.main(["query", "statement", "--person", unknown, *common]) == 2
+    err = capsys.readouterr().err
+    assert err == f"错误：没有证件号码为 {unknown[:4]}{'*' * 10}{unknown[-4:]} 的人员\n" and unknown not in err
