@@ -61,6 +61,20 @@ def id_number_hash(id_number: str, key: bytes) -> str:
     return hmac.new(key, normalise(id_number).encode("ascii", "replace"), hashlib.sha256).hexdigest()
 
 
+def sql_macro(name: str, key: bytes) -> str:
+    """A DuckDB temporary macro computing id_number_hash in SQL (HMAC-SHA256 spelled out, RFC 2104).
+
+    Temporary: it lives in the connection's in-memory catalog, never in a database file.
+    """
+    block = key.ljust(64, b"\0")
+    inner = bytes(b ^ 0x36 for b in block).hex()
+    outer = bytes(b ^ 0x5C for b in block).hex()
+    return (
+        f"create or replace temp macro {name}(n) as "
+        f"sha256(unhex('{outer}') || unhex(sha256(unhex('{inner}') || encode(upper(trim(n))))))"
+    )
+
+
 def find_person(con: duckdb.DuckDBPyConnection, id_number: str, warehouse: Path | str | None = None) -> str | None:
     """person_id of the holder of a full ID number in a serving copy, through its keyed hash."""
     row = con.execute(

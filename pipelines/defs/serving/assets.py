@@ -81,6 +81,7 @@ def publish_serving_copy(warehouse: Path, as_of: str | None = None) -> Published
     key = id_hash.load_key(warehouse, create=True)
     counts: dict[str, int] = {}
     con = duckdb.connect(config=duckdb_config())
+    con.execute("set enable_progress_bar = false")  # no bar on the run's console
     try:
         # A path may hold quotes, spaces and Chinese: quote it as a SQL string literal.
         con.execute("attach '" + str(warehouse).replace("'", "''") + "' as wh (read_only)")
@@ -89,7 +90,7 @@ def publish_serving_copy(warehouse: Path, as_of: str | None = None) -> Published
         tmp.unlink(missing_ok=True)
         con.execute("attach '" + str(tmp).replace("'", "''") + "' as copy")
         con.execute("use copy")
-        con.create_function(HASH_FUNCTION, lambda number: id_hash.id_number_hash(number, key), ["VARCHAR"], "VARCHAR")
+        con.execute(id_hash.sql_macro(HASH_FUNCTION, key))
         tables = con.execute(
             """select schema_name, table_name from duckdb_tables()
                where database_name = 'wh' and schema_name in (select unnest(?))
