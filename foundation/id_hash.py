@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -23,8 +24,15 @@ from foundation import paths
 KEY_BYTES = 32
 
 
-class KeyMissing(RuntimeError):
-    """No ID-hash key beside the warehouse yet (message in Chinese)."""
+FULL_ID_NUMBER = re.compile(r"\s*\d{17}[\dXx]\s*")
+
+
+class IdLookupError(LookupError):
+    """A look-up by full ID number failed (message in Chinese, never the full number)."""
+
+
+class KeyMissing(IdLookupError):
+    """No ID-hash key beside the warehouse yet."""
 
 
 def normalise(id_number: str) -> str:
@@ -82,3 +90,14 @@ def find_person(con: duckdb.DuckDBPyConnection, id_number: str, warehouse: Path 
         [id_number_hash(id_number, load_key(warehouse))],
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def person_number(con: duckdb.DuckDBPyConnection, person: str, warehouse: Path | str | None = None) -> str:
+    """`person` as given when it is a person number; the holder's person number when it is a full ID number."""
+    if not FULL_ID_NUMBER.fullmatch(person):
+        return person
+    found = find_person(con, person, warehouse)
+    if found is None:
+        number = normalise(person)
+        raise IdLookupError(f"没有证件号码为 {number[:4]}{'*' * 10}{number[-4:]} 的人员")
+    return found

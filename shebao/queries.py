@@ -67,24 +67,6 @@ def connect(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
         yield snapshot.con
 
 
-FULL_ID_NUMBER = re.compile(r"\d{17}[\dXx]")
-
-
-def resolve_person(con: duckdb.DuckDBPyConnection, person: str, warehouse: Path | str | None) -> str:
-    """A person number as given, or the holder of a full ID number, found through the serving copy's
-    keyed hash (the copy holds no full number; messages never repeat it)."""
-    if not FULL_ID_NUMBER.fullmatch(person.strip()):
-        return person
-    try:
-        found = id_hash.find_person(con, person, warehouse)
-    except id_hash.KeyMissing as exc:
-        raise QueryError(str(exc)) from exc
-    if found is None:
-        number = person.strip()
-        raise QueryError(f"没有证件号码为 {number[:4]}{'*' * 10}{number[-4:]} 的人员")
-    return found
-
-
 def parse_month(text: str, option: str) -> dt.date:
     m = re.fullmatch(r"(\d{4})-?(\d{2})", text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
@@ -359,8 +341,8 @@ def _run(args: argparse.Namespace) -> int:
             elif args.query == "arrears":
                 result = query_arrears(con, args.unit, parse_date(args.as_of, "--as-of") if args.as_of else None)
             else:
-                result = query_statement(con, resolve_person(con, args.person, args.warehouse), args.period)
-    except QueryError as exc:
+                result = query_statement(con, id_hash.person_number(con, args.person, args.warehouse), args.period)
+    except (QueryError, id_hash.IdLookupError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     except duckdb.CatalogException:
