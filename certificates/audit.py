@@ -30,6 +30,7 @@ LOG_FILE, HEAD_FILE = "audit.jsonl", "head.json"
 GENESIS = "0" * 64
 EVENTS = {
     "issue": "开具",
+    "issue_rollback": "开具回滚",
     "void": "作废",
     "revoke": "撤销",
     "key_rotate": "密钥轮换",
