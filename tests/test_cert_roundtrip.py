@@ -133,7 +133,15 @@ def test_pdfsig_reports_valid_signature_and_catches_byte_edit(env, tmp_path):
 def _forged_pdf(env, params, stamp_of, edit=None) -> bytes:
     """Re-render a document's content under a given certificate's stamp and QR (what a forger can do)."""
     doc = documents.build("payment-notice", params, env["warehouse"])
-    stamp = render.Stamp(stamp_of.id, stamp_of.code, stamp_of.issued_at, stamp_of.expires_at, qr.svg(stamp_of.url)[0])
+    stamp = render.Stamp(
+        stamp_of.id,
+        stamp_of.code,
+        stamp_of.issued_at,
+        stamp_of.expires_at,
+        qr.svg(stamp_of.url)[0],
+        stamp_of.data_as_of,
+        stamp_of.build_id,
+    )
     html = document_html(doc, stamp)
     if edit:
         html = html.replace(*edit)

@@ -67,7 +67,15 @@ def env(tmp_path_factory, built_warehouse):
             """The notice's content under some certificate's stamp and QR, as a forger can draw it."""
             doc = documents.build("payment-notice", NOTICE, warehouse)
             svg = qr.svg(stamp_of.url)[0]
-            stamp = render.Stamp(stamp_of.id, stamp_of.code, stamp_of.issued_at, stamp_of.expires_at, svg)
+            stamp = render.Stamp(
+                stamp_of.id,
+                stamp_of.code,
+                stamp_of.issued_at,
+                stamp_of.expires_at,
+                svg,
+                stamp_of.data_as_of,
+                stamp_of.build_id,
+            )
             html = document_html(doc, stamp)
             return render.pdf(html.replace(*edit) if edit else html)
 
