@@ -55,7 +55,7 @@ class Build:
     as_of: date | None
 
 
-class StaleBuild(RuntimeError):
+class StaleBuild(data.DataError):
     """New builds kept being published while a document was signed (message in Chinese)."""
 
 
