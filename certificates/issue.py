@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from certificates import audit, config, data, documents, limits, pades, pdf_verify, pending, qr, render
+from certificates import audit, config, data, documents, limits, pades, pdf_verify, pending, qr, render, visible
 from certificates import code as codes
 from certificates import token as tokens
 from certificates.keys import KeyStore, add_months, iso, utcnow
@@ -162,7 +162,9 @@ def _sign(
     # One layout: the PDF with an empty QR square gives the printed text; the QR code, which
     # adds no text, is then drawn into that square.
     document = render.layout(page_html(None))
-    box = render.qr_box_points(document)
+    # rounded as the QR stream prints it, so a verifier can redraw the code from the stream
+    x, y, size = render.qr_box_points(document)
+    box = (round(x, 3), round(y, 3), round(size, 3))
     draft = render.write(document)
     digest = render.text_digest(render.canonical_text(draft))
     kid, private_key = keystore.signing_key()
@@ -176,6 +178,7 @@ def _sign(
         issued_at=issued_at,
         not_before=issued_at,
         expires_at=expires_at,
+        visible=visible.of_draft(draft, box),
     )
     token_b32 = tokens.b32encode(tokens.sign(claims, kid, private_key))
     url = qr.verification_url(token_b32)

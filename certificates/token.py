@@ -32,6 +32,7 @@ HDR_ALG, HDR_CRIT, HDR_KID = 1, 2, 4
 # CWT claim keys (RFC 8392) and private claims (negative, below -65536)
 ISS, EXP, IAT, CTI = 1, 4, 6, 7
 C_TYPE, C_SUBJECT, C_PERIOD, C_FIGURES, C_DIGEST = -70001, -70002, -70003, -70004, -70005
+C_VISIBLE = -70006  # optional: the digest of the visible pages (visible.py); older tokens lack it
 REQUIRED = {
     ISS: str,
     EXP: int,
@@ -68,9 +69,10 @@ class Claims:
     not_before: datetime
     expires_at: datetime
     issuer: str = config.ISSUER_ID
+    visible: bytes | None = None
 
     def to_cbor_map(self) -> dict:
-        return {
+        data = {
             ISS: self.issuer,
             IAT: int(self.issued_at.timestamp()),
             EXP: int(self.expires_at.timestamp()),
@@ -81,6 +83,9 @@ class Claims:
             C_FIGURES: {str(k): str(v) for k, v in self.figures.items()},
             C_DIGEST: self.digest,
         }
+        if self.visible is not None:
+            data[C_VISIBLE] = self.visible
+        return data
 
 
 @dataclass(frozen=True)
@@ -103,8 +108,8 @@ def b32decode(text: str) -> bytes:
     if len(text) % 8 in (1, 3, 6):
         raise TokenError("malformed", "impossible Base32 length")
     raw = base64.b32decode(text + "=" * (-len(text) % 8))
-    if b32encode(raw) != text:
-        raise TokenError("trailing_data", "non-canonical Base32 tail")
+    if b32encode(raw) != text:  # what a token cut short (or padded by hand) looks like
+        raise TokenError("malformed", "truncated or non-canonical Base32 tail")
     return raw
 
 
@@ -174,10 +179,13 @@ def _claims(payload: bytes) -> Claims:
         value = data.get(key)
         if not isinstance(value, typ) or isinstance(value, bool):
             raise TokenError("malformed", f"claim {key} missing or mistyped")
-    if set(data) - set(REQUIRED):
+    if set(data) - set(REQUIRED) - {C_VISIBLE}:
         raise TokenError("malformed", "unknown claims")
     if len(data[CTI]) != 8 or len(data[C_DIGEST]) != 32:
         raise TokenError("malformed", "cti or digest length")
+    visible = data.get(C_VISIBLE)
+    if visible is not None and (not isinstance(visible, bytes) or len(visible) != 16):
+        raise TokenError("malformed", "visible-content digest")
     cert_id = f"{int.from_bytes(data[CTI], 'big'):018d}"
     # not-before is the issue time (iat); no separate nbf claim keeps the QR one version smaller
     return Claims(
@@ -191,6 +199,7 @@ def _claims(payload: bytes) -> Claims:
         _ts(data[IAT]),
         _ts(data[EXP]),
         data[ISS],
+        visible,
     )
 
 
