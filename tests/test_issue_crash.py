@@ -144,3 +144,33 @@ def test_issue_killed_at_each_step_leaves_registry_and_files_consistent(step, ho
         assert rollbacks == [half["id"]]
     assert audit.AuditLog().verify() == []
     assert not list(pending.lock_dir(Registry()).iterdir())
+
+
+def test_the_service_rolls_back_a_dead_issuers_certificate_when_it_starts(home):
+    """ "Or on open": the verification service clears half-issued rows before it answers."""
+    from certificates.service import create_app
+
+    registry = Registry()
+    pdf = home / "half.pdf"
+    registry.begin(
+        id="202612071100000001",
+        code="0" * 16,
+        doc_type="UP",
+        subject="U001",
+        period="202401-202406",
+        issued_at="2026-12-07T03:00:00Z",
+        expires_at="2027-06-07T03:00:00Z",
+        digest="00" * 32,
+        kid="00" * 8,
+        facts={},
+        file_path=str(pdf),
+        visual_digest=None,  # not a file this row can prove is its own: left in place
+    )
+    pending.partial_path(pdf).write_bytes(b"%PDF-1.7 half written")
+    pdf.write_bytes(b"%PDF-1.7 someone else's file")
+    assert [r.id for r in registry.pending()] == ["202612071100000001"]
+    create_app(registry)
+    assert registry.pending() == [] and registry.get("202612071100000001") is None
+    assert not pending.partial_path(pdf).exists() and pdf.exists()
+    rollbacks = [e["subject"] for e in audit.AuditLog().entries() if e["event"] == "issue_rollback"]
+    assert rollbacks == ["202612071100000001"]
