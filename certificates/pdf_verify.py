@@ -8,9 +8,11 @@ In order, each failure with its own reason:
 2. the QR token on page 1 must verify (as a scanned URL would) and name the certificate
    the signature was made for (the signature's /Reason carries its number);
 3. the printed text must match the digest signed in the token;
-4. online, the visible content (every page's content streams, resources and annotation
-   appearances) must match the digest the registry recorded at issuing, so an overlay
-   that leaves the text layer alone is caught even without pyHanko's word on it.
+4. the visible content: online, every page's content streams, resources and annotation
+   appearances must match the digest the registry recorded at issuing; offline (or for a
+   number the registry does not hold), the pages must match the visible-content digest the
+   token carries (visible.py). Either way an overlay that leaves the text layer alone is
+   caught even without pyHanko's word on it.
 """
 
 from __future__ import annotations
@@ -24,14 +26,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from certificates import config, qr
+from certificates import config, qr, visible
 from certificates import token as tokens
 from certificates.keys import KeyStore, TrustList
 from certificates.registry import Registry
 from certificates.verify import Verdict, verify_token, verify_url
 
-VISUAL_DOMAIN = b"shebao-cert-visual-v1\n"
-SKIPPED_KEYS = {"/Parent", "/P", "/Length"}  # back-pointers and a stream's own length
 # pyHanko logs a traceback for every suspicious revision; the verdict reports it instead
 logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.CRITICAL)
 
@@ -43,60 +43,13 @@ class SignatureCheck:
     signed_for: str = ""  # the /Reason text of the issuer's signature
 
 
-def _digest_object(obj, h, seen: dict[tuple[int, int], int]) -> None:
-    """Canonical walk of the object graph: dictionaries sorted, streams by their encoded bytes."""
-    from pyhanko.pdf_utils import generic
-
-    if isinstance(obj, generic.IndirectObject):
-        ref = (obj.idnum, obj.generation)
-        if ref in seen:
-            h.update(b"R%d;" % seen[ref])
-            return
-        seen[ref] = len(seen)
-        obj = obj.get_object()
-    if isinstance(obj, generic.StreamObject):
-        h.update(b"S")
-        _digest_dict(obj, h, seen)
-        data = obj.encoded_data
-        h.update(b"%d:" % len(data) + data)
-    elif isinstance(obj, generic.DictionaryObject):
-        _digest_dict(obj, h, seen)
-    elif isinstance(obj, generic.ArrayObject):
-        h.update(b"[")
-        for i in range(len(obj)):
-            _digest_object(obj.raw_get(i), h, seen)
-        h.update(b"]")
-    else:
-        text = repr(obj).encode("utf-8", "surrogatepass")
-        h.update(b"%d:" % len(text) + text)
-
-
-def _digest_dict(obj, h, seen) -> None:
-    h.update(b"<<")
-    for key in sorted(k for k in obj if k not in SKIPPED_KEYS):
-        h.update(key.encode() + b"=")
-        _digest_object(obj.raw_get(key), h, seen)
-    h.update(b">>")
-
-
-def _pages(node, out: list, depth: int = 0) -> list:
-    node = node.get_object()
-    kids = node.get("/Kids")
-    if kids is None:
-        out.append(node)
-    elif depth < 32:  # a page tree this deep is a loop or an attack
-        for i in range(len(kids)):
-            _pages(kids[i], out, depth + 1)
-    return out
-
-
 def visual_digest_of(reader) -> bytes:
     """SHA-256 over everything that draws each page: content, resources, annotations, boxes."""
-    h = hashlib.sha256(VISUAL_DOMAIN)
+    h = hashlib.sha256(visible.VISUAL_DOMAIN)
     seen: dict[tuple[int, int], int] = {}
-    for number, page in enumerate(_pages(reader.root["/Pages"], [])):
+    for number, page in enumerate(visible.pages(reader.root["/Pages"], [])):
         h.update(b"page%d" % number)
-        _digest_dict(page, h, seen)
+        visible.digest_dict(page, h, seen)
     return h.digest()
 
 
@@ -238,6 +191,14 @@ def verify_pdf_bytes(pdf_bytes: bytes, trust, registry=None, *, base: str | None
         if not hmac.compare_digest(bytes.fromhex(record.visual_digest), visual_digest_of(reader)):
             verdict.reason, verdict.detail = "content_mismatch", "visible page content differs from the issued file"
         return verdict
+    if claims.visible is not None:  # offline too: the token binds what the pages show
+        try:
+            problem = visible.check(reader, found[0], claims.visible)
+        except (misc.PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            problem = f"page structure unreadable: {type(exc).__name__}"
+        if problem:
+            verdict.reason, verdict.detail = "content_mismatch", problem
+            return verdict
     text = render.canonical_text(pdf_bytes)
     if not hmac.compare_digest(render.text_digest(text), claims.digest):
         verdict.reason, verdict.detail = "content_mismatch", "printed text does not match the signed digest"

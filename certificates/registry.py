@@ -36,11 +36,24 @@ create table if not exists certificates (
     file_path text,
     verification_count integer not null default 0,
     last_verified_at text,
-    visual_digest text
+    visual_digest text,
+    state text not null default 'complete' check (state in ('pending', 'complete')),
+    build_id text,
+    data_as_of text
 );
 create index if not exists certificates_subject on certificates (doc_type, subject, period, status);
 create index if not exists certificates_issued on certificates (doc_type, issued_at);
 """
+# columns added after the first registries were created: (name, declaration)
+LATER_COLUMNS = [
+    ("visual_digest", "visual_digest text"),
+    ("state", "state text not null default 'complete' check (state in ('pending', 'complete'))"),
+    ("build_id", "build_id text"),
+    ("data_as_of", "data_as_of text"),
+]
+PENDING_INDEX = "create index if not exists certificates_pending on certificates (state) where state = 'pending'"
+# every read a verifier or an issuer sees skips half-issued rows
+COMPLETE = "state = 'complete'"
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,9 @@ class Record:
     verification_count: int
     last_verified_at: str | None
     visual_digest: str | None = None
+    state: str = "complete"
+    build_id: str | None = None
+    data_as_of: str | None = None
 
 
 def _now() -> str:
@@ -77,8 +93,10 @@ class Registry:
         with self.connect() as con:
             con.executescript(SCHEMA)
             columns = {r["name"] for r in con.execute("pragma table_info(certificates)")}
-            if "visual_digest" not in columns:  # registries created before the visible-content digest
-                con.execute("alter table certificates add column visual_digest text")
+            for name, declaration in LATER_COLUMNS:
+                if name not in columns:
+                    con.execute(f"alter table certificates add column {declaration}")
+            con.execute(PENDING_INDEX)
 
     @contextmanager
     def connect(self):
@@ -120,7 +138,12 @@ class Registry:
         data["facts"] = json.loads(data["facts"])
         return Record(**data)
 
-    def add(
+    def add(self, *, void_previous: bool = False, **fields) -> list[str]:
+        """Insert a complete certificate in one step (see begin/complete for issuing)."""
+        self.begin(**fields)
+        return self.complete(fields["id"], void_previous=void_previous)
+
+    def begin(
         self,
         *,
         id: str,
@@ -135,34 +158,23 @@ class Registry:
         facts: dict,
         file_path: str | None = None,
         visual_digest: str | None = None,
-        void_previous: bool = False,
+        build_id: str | None = None,
+        data_as_of: str | None = None,
         guard: Callable[[sqlite3.Connection], None] | None = None,
-    ) -> list[str]:
-        """Insert a new certificate; earlier valid ones for the same document stay valid unless
-        `void_previous`, when they become superseded by this one (returns the numbers voided).
+    ) -> None:
+        """First phase of issuing: a pending row, invisible to every lookup until `complete`.
 
-        A copy an employer already handed to a bank must not silently turn 已被替换. `guard` runs
-        inside the transaction before the insert (the daily issuing limit) and may raise."""
+        `guard` runs inside the transaction before the insert (the daily issuing limit, which
+        counts pending rows too) and may raise."""
         with self.connect() as con:
             con.execute("begin immediate")
             try:
                 if guard is not None:
                     guard(con)
-                older = (
-                    [
-                        r["id"]
-                        for r in con.execute(
-                            "select id from certificates where doc_type = ? and subject = ? and period = ?"
-                            " and status = 'valid'",
-                            (doc_type, subject, period),
-                        )
-                    ]
-                    if void_previous
-                    else []
-                )
                 con.execute(
                     "insert into certificates (id, code, doc_type, subject, period, issued_at, expires_at, digest,"
-                    " kid, facts, file_path, visual_digest) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " kid, facts, file_path, visual_digest, build_id, data_as_of, state)"
+                    " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
                     (
                         id,
                         code,
@@ -176,18 +188,68 @@ class Registry:
                         json.dumps(facts, ensure_ascii=False),
                         file_path,
                         visual_digest,
+                        build_id,
+                        data_as_of,
                     ),
                 )
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+
+    def complete(self, cert_id: str, *, void_previous: bool = False) -> list[str]:
+        """Second phase: the row becomes a certificate; earlier valid ones for the same document
+        stay valid unless `void_previous`, when they become superseded by it (returns those voided).
+
+        A copy an employer already handed to a bank must not silently turn 已被替换."""
+        with self.connect() as con:
+            con.execute("begin immediate")
+            try:
+                row = con.execute(
+                    "select doc_type, subject, period from certificates where id = ? and state = 'pending'",
+                    (cert_id,),
+                ).fetchone()
+                if row is None:
+                    raise LookupError(f"no pending certificate {cert_id}")
+                older = (
+                    [
+                        r["id"]
+                        for r in con.execute(
+                            "select id from certificates where doc_type = ? and subject = ? and period = ?"
+                            f" and status = 'valid' and {COMPLETE}",
+                            (row["doc_type"], row["subject"], row["period"]),
+                        )
+                    ]
+                    if void_previous
+                    else []
+                )
+                con.execute("update certificates set state = 'complete' where id = ?", (cert_id,))
                 con.executemany(
                     "update certificates set status = 'superseded', superseded_by = ?, status_changed_at = ?,"
                     " status_reason = '已重新开具' where id = ?",
-                    [(id, _now(), o) for o in older],
+                    [(cert_id, _now(), o) for o in older],
                 )
                 con.execute("commit")
             except BaseException:
                 con.execute("rollback")
                 raise
         return older
+
+    def pending(self) -> list[Record]:
+        with self.connect() as con:
+            rows = con.execute("select * from certificates where state = 'pending' order by issued_at, id")
+            return [rec for r in rows if (rec := self._record(r)) is not None]
+
+    def discard_pending(self, cert_id: str) -> bool:
+        """Delete a pending row (a half-issued certificate being rolled back); never a complete one."""
+        with self.connect() as con:
+            cur = con.execute("delete from certificates where id = ? and state = 'pending'", (cert_id,))
+            return cur.rowcount == 1
+
+    def exists(self, cert_id: str) -> bool:
+        """Whether the number is taken, pending or not (new numbers must never repeat one)."""
+        with self.connect() as con:
+            return con.execute("select 1 from certificates where id = ?", (cert_id,)).fetchone() is not None
 
     def find_valid(self, doc_type: str, period: str, subject: str) -> list[Record]:
         """Valid certificates for one document (type, subject, period); a subject ending in '/'
@@ -196,13 +258,13 @@ class Registry:
             if subject.endswith("/"):
                 rows = con.execute(
                     "select * from certificates where doc_type = ? and period = ? and substr(subject, 1, ?) = ?"
-                    " and status = 'valid' order by issued_at, id",
+                    f" and status = 'valid' and {COMPLETE} order by issued_at, id",
                     (doc_type, period, len(subject), subject),
                 )
             else:
                 rows = con.execute(
                     "select * from certificates where doc_type = ? and period = ? and subject = ? and status = 'valid'"
-                    " order by issued_at, id",
+                    f" and {COMPLETE} order by issued_at, id",
                     (doc_type, period, subject),
                 )
             return [rec for r in rows if (rec := self._record(r)) is not None]
@@ -213,13 +275,15 @@ class Registry:
 
     def get(self, cert_id: str) -> Record | None:
         with self.connect() as con:
-            return self._record(con.execute("select * from certificates where id = ?", (cert_id,)).fetchone())
+            return self._record(
+                con.execute(f"select * from certificates where id = ? and {COMPLETE}", (cert_id,)).fetchone()
+            )
 
     def revoke(self, cert_id: str, reason: str) -> bool:
         with self.connect() as con:
             cur = con.execute(
                 "update certificates set status = 'revoked', status_reason = ?, status_changed_at = ?"
-                " where id = ? and status <> 'revoked'",
+                f" where id = ? and status <> 'revoked' and {COMPLETE}",
                 (reason, _now(), cert_id),
             )
             return cur.rowcount == 1
@@ -229,12 +293,12 @@ class Registry:
         with self.connect() as con:
             row = con.execute(
                 "update certificates set verification_count = verification_count + 1, last_verified_at = ?"
-                " where id = ? returning *",
+                f" where id = ? and {COMPLETE} returning *",
                 (_now(), cert_id),
             ).fetchone()
             return self._record(row)
 
     def all(self) -> list[Record]:
         with self.connect() as con:
-            rows = con.execute("select * from certificates order by issued_at, id")
+            rows = con.execute(f"select * from certificates where {COMPLETE} order by issued_at, id")
             return [rec for r in rows if (rec := self._record(r)) is not None]

@@ -119,6 +119,15 @@ class Stamp:
     issued_at: datetime
     expires_at: datetime
     qr_svg: str | None  # None: placeholder of the same size (first pass)
+    data_as_of: date | None = None  # the serving build the figures come from (footer)
+    build_id: str | None = None
+
+    @property
+    def data_line(self) -> str:
+        """数据截至 2026年11月30日　数据版本 <build id>: which build the figures come from."""
+        if not self.build_id:
+            return ""
+        return f"数据截至 {date_zh(self.data_as_of) or '未知'}\u3000数据版本 {self.build_id}"
 
 
 def html(template: str, stamp: Stamp, **context) -> str:
@@ -137,7 +146,9 @@ def html(template: str, stamp: Stamp, **context) -> str:
     qr_b64 = base64.b64encode(stamp.qr_svg.encode()).decode() if stamp.qr_svg else ""
     return _env.get_template(template).render(
         qr_b64=qr_b64,
-        css=jinja2.Template(css).render(cert_id=stamp.cert_id, code=stamp.code_display, **geometry),
+        css=jinja2.Template(css).render(
+            cert_id=stamp.cert_id, code=stamp.code_display, data_line=stamp.data_line, **geometry
+        ),
         stamp=stamp,
         issuer=config.ISSUER_NAME,
         seal=seal_svg(),

@@ -18,8 +18,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from certificates import audit, config, pdf_verify, verify
-from certificates import token as tokens
+from certificates import audit, config, pdf_verify, pending, verify
 from certificates import trust as trusts
 from certificates.keys import KeyStore
 from certificates.registry import Registry
@@ -30,7 +29,7 @@ _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoes
 
 
 class TrustCache:
-    """Public keys and pre-built COSE keys, refreshed every `ttl` s or on an unknown kid."""
+    """The trust list's public keys, refreshed every `ttl` s or on an unknown kid."""
 
     def __init__(self, keystore: KeyStore, ttl: float = 30.0):
         self.keystore, self.ttl = keystore, ttl
@@ -47,14 +46,14 @@ class TrustCache:
     def _load(self) -> None:
         self.mtime = self._mtime()
         trust = self.keystore.trust_list()
-        self.trust, self.cose_keys, self.loaded = trust, tokens.cose_key_cache(trust), time.monotonic()
+        self.trust, self.loaded = trust, time.monotonic()
 
     def get(self):
         if time.monotonic() - self.loaded > self.ttl:
             with self.lock:
                 if time.monotonic() - self.loaded > self.ttl:
                     self._load()
-        return self.trust, self.cose_keys
+        return self.trust
 
     def refresh_soon(self) -> None:
         """Reload only when the trust file changed (a stat, so unknown kids cannot force work)."""
@@ -120,6 +119,7 @@ def create_app(
     pdf_limit: int = 20,
 ) -> FastAPI:
     registry = registry or Registry()
+    pending.recover(registry)  # roll back certificates half-issued by a crashed issuer
     proxies = trusted_proxies_from_env() if trusted_proxies is None else frozenset(trusted_proxies)
     pdf_lock = threading.Lock()  # pdfium is not thread-safe
     cache = TrustCache(keystore or KeyStore())
@@ -139,12 +139,10 @@ def create_app(
         return verdict
 
     def check(token_text: str) -> verify.Verdict:
-        trust, cose_keys = cache.get()
-        verdict = verify.verify_token(token_text, trust, registry, count=True, cose_keys=cose_keys)
+        verdict = verify.verify_token(token_text, cache.get(), registry, count=True)
         if verdict.reason == "unknown_kid":  # a key rotated in by the CLI since the last load
             cache.refresh_soon()
-            trust, cose_keys = cache.get()
-            verdict = verify.verify_token(token_text, trust, registry, count=True, cose_keys=cose_keys)
+            verdict = verify.verify_token(token_text, cache.get(), registry, count=True)
         return verdict
 
     def page(
@@ -175,7 +173,7 @@ def create_app(
         return page(None, title="电子证明验证", mode="home")
 
     def check_pdf(data: bytes) -> verify.Verdict:
-        trust, _ = cache.get()
+        trust = cache.get()
         with pdf_lock:
             return pdf_verify.verify_pdf(data, trust, registry, count=True)
 
@@ -226,7 +224,7 @@ def create_app(
 
     @app.get("/.well-known/shebao-keys.json")
     async def keys():
-        trust, _ = cache.get()
+        trust = cache.get()
         return JSONResponse(trust.as_json(), headers={"Cache-Control": "public, max-age=300"})
 
     signed_lists: dict[str, tuple[float, dict]] = {}

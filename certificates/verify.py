@@ -186,12 +186,11 @@ def verify_raw(
     *,
     now: datetime | None = None,
     count: bool = False,
-    cose_keys: dict | None = None,
 ) -> Verdict:
     """Signature, then the registry's status (authoritative online), then the dates."""
     now = now or datetime.now(UTC)
     try:
-        verified = tokens.verify(raw, trust, now, cose_keys=cose_keys, check_time=False)
+        verified = tokens.verify(raw, trust, now, check_time=False)
     except tokens.TokenError as exc:
         return Verdict(exc.reason, exc.detail)
     c = verified.claims

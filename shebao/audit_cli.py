@@ -21,7 +21,7 @@ def cmd_verify(args) -> int:
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         return 1
-    print(f"审计日志完整：{count} 条记录，哈希链无断裂（{log.path}）")
+    print(f"审计日志完整：{count} 条记录，哈希链无断裂，{log.anchor_count()} 个锚点签名有效（{log.path}）")
     return 0
 
 
@@ -55,7 +55,8 @@ def add_parser(subparsers) -> None:
     audit = subparsers.add_parser("audit", help="the audit trail of issuing, revoking, keys, logins and verifications")
     sub = audit.add_subparsers(dest="audit_command", required=True)
     sub.add_parser(
-        "verify", help="check the hash chain (exit 1 on an edited, deleted or reordered entry)"
+        "verify",
+        help="check the hash chain and the signed anchors (exit 1 on an edited, deleted, reordered or rewritten entry)",
     ).set_defaults(func=cmd_verify)
     show = sub.add_parser("show", help="the latest entries")
     show.add_argument("--last", type=int, default=50)

@@ -26,6 +26,7 @@ from certificates.keys import KeyStore
 from certificates.registry import Registry
 from certificates.service import create_app
 from shebao import cli
+from tests.verify_cases import unsigned_pages
 
 pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 
@@ -133,7 +134,15 @@ def test_pdfsig_reports_valid_signature_and_catches_byte_edit(env, tmp_path):
 def _forged_pdf(env, params, stamp_of, edit=None) -> bytes:
     """Re-render a document's content under a given certificate's stamp and QR (what a forger can do)."""
     doc = documents.build("payment-notice", params, env["warehouse"])
-    stamp = render.Stamp(stamp_of.id, stamp_of.code, stamp_of.issued_at, stamp_of.expires_at, qr.svg(stamp_of.url)[0])
+    stamp = render.Stamp(
+        stamp_of.id,
+        stamp_of.code,
+        stamp_of.issued_at,
+        stamp_of.expires_at,
+        qr.svg(stamp_of.url)[0],
+        stamp_of.data_as_of,
+        stamp_of.build_id,
+    )
     html = document_html(doc, stamp)
     if edit:
         html = html.replace(*edit)
@@ -160,9 +169,15 @@ def pasted_qr(env):
 
 
 def test_rerender_control_verifies(env, genuine_rerender):
-    assert pdf_verify.verify_pdf(genuine_rerender, KeyStore().trust_list()).reason == "ok"
+    """The issued pages re-signed verify; a re-render of the same content does not, even
+    though its text matches: the token binds the drawn pages, not only their text."""
+    trust = KeyStore().trust_list()
+    resigned = pades.sign_pdf(unsigned_pages(env["notice"].path.read_bytes()), env["notice"].id)
+    assert pdf_verify.verify_pdf(resigned, trust).reason == "ok"
+    verdict = pdf_verify.verify_pdf(genuine_rerender, trust)
+    assert (verdict.reason, verdict.detail) == ("content_mismatch", "page 1 does not carry the QR code as issued")
     unsigned = _forged_pdf(env, NOTICE, env["notice"])
-    assert pdf_verify.verify_pdf(unsigned, KeyStore().trust_list()).reason == "pdf_unsigned"
+    assert pdf_verify.verify_pdf(unsigned, trust).reason == "pdf_unsigned"
 
 
 def test_pdf_text_edited_after_signing(env, text_edited, tmp_path):

@@ -22,6 +22,7 @@ from tests.verify_cases import (
     corrupt_cms,
     pdfsig_verdict,
     sign_with,
+    unsigned_pages,
 )
 
 pytestmark = pytest.mark.dbt
@@ -67,7 +68,15 @@ def env(tmp_path_factory, built_warehouse):
             """The notice's content under some certificate's stamp and QR, as a forger can draw it."""
             doc = documents.build("payment-notice", NOTICE, warehouse)
             svg = qr.svg(stamp_of.url)[0]
-            stamp = render.Stamp(stamp_of.id, stamp_of.code, stamp_of.issued_at, stamp_of.expires_at, svg)
+            stamp = render.Stamp(
+                stamp_of.id,
+                stamp_of.code,
+                stamp_of.issued_at,
+                stamp_of.expires_at,
+                svg,
+                stamp_of.data_as_of,
+                stamp_of.build_id,
+            )
             html = document_html(doc, stamp)
             return render.pdf(html.replace(*edit) if edit else html)
 
@@ -133,12 +142,51 @@ def test_same_verdict_as_pdfsig(env, case):
     assert pdfsig_verdict(env["paths"][case]) == PDFSIG[EXPECTED[case][0]]
 
 
-def test_overlay_with_the_issuers_pdf_key_is_caught_only_online(env):
-    """Offline the signature and the text agree; the registry's visible-content digest does not."""
-    data = env["paths"]["overlay_resigned"].read_bytes()
-    assert pdf_verify.verify_pdf(data, KeyStore().trust_list()).reason == "ok"
+def _qr_redrawn(pdf: bytes) -> bytes:
+    """The QR update's stream with one more rectangle drawn after the code (inside the same stream)."""
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    ref = page["/Contents"].raw_get(len(page["/Contents"]) - 1)
+    stream = ref.get_object()
+    writer.mark_update(ref)
+    stream._data = stream.data + b"q 1 g 300 600 180 45 re f Q\n"
+    stream._encoded_data = None
+    stream.pop("/Filter", None)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_overlay_with_the_issuers_pdf_key_is_caught_offline_too(env):
+    """A forger holding the issuer's PDF key (not the token key) re-signs a file with an overlay:
+    the signature and the text agree, but the token's visible-content digest does not."""
+    trust = KeyStore().trust_list()
+    notice = env["notice"].id
+    prefix = unsigned_pages(env["paths"]["genuine"].read_bytes())
+    forged = {
+        "re-rendered with an image": env["paths"]["overlay_resigned"].read_bytes(),
+        "image appended to the issued pages": pades.sign_pdf(appended_image(prefix), notice),
+        "annotation appended to the issued pages": pades.sign_pdf(appended_annotation(prefix), notice),
+        "drawn inside the QR code's stream": pades.sign_pdf(_qr_redrawn(prefix), notice),
+    }
+    verdicts = {name: pdf_verify.verify_pdf(data, trust) for name, data in forged.items()}
+    assert {name: (v.reason, v.status_zh, v.online) for name, v in verdicts.items()} == {
+        name: ("content_mismatch", "无效: 内容与签名不符", False) for name in forged
+    }
+    assert verdicts["image appended to the issued pages"].detail == "page 1 content differs from the issued layout"
+    assert verdicts["annotation appended to the issued pages"].detail == (
+        "visible page content differs from the signed digest"
+    )
+    assert verdicts["drawn inside the QR code's stream"].detail == "the QR code drawn differs from the token's"
+    # control: the same pages re-signed without a change still verify offline
+    assert pdf_verify.verify_pdf(pades.sign_pdf(prefix, notice), trust).reason == "ok"
+    # online the registry's digest of the whole issued file decides as before
     genuine = env["paths"]["genuine"].read_bytes()
-    recorded = Registry().get(env["notice"].id).visual_digest
+    recorded = Registry().get(notice).visual_digest
     assert pdf_verify.visual_digest(genuine).hex() == recorded
     assert pdf_verify.visual_digest(env["paths"]["appended_image"].read_bytes()).hex() != recorded
 

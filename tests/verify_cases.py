@@ -179,3 +179,13 @@ def pdfsig_verdict(path: Path) -> str:
     if "Signature is Valid" in out:
         return "valid" if "Total document signed" in out and "Not total" not in out else "modified"
     return "unknown"
+
+
+def unsigned_pages(pdf: bytes) -> bytes:
+    """An issued file before its signature revision: WeasyPrint's pages and the QR code's update
+    (what a forger holding the issuer's PDF key would start from)."""
+    import re
+
+    ends = [m.end() for m in re.finditer(rb"%%EOF\r?\n?", pdf)]
+    assert len(ends) >= 3  # draft, QR code, signature
+    return pdf[: ends[1]]
