@@ -22,22 +22,31 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dashboards.policy import (  # noqa: F401 (re-exported: callers use users.X)
+    ADMIN,
+    CLERK,
+    DOWNLOAD,
+    EXPORT,
+    LEGAL_REP,
+    LEGAL_REP_USERNAME,
+    LEVELS,
+    RANK,
+    SERVICES,
+    VIEW,
+    AccountError,
+    check_name,
+    check_password,
+    level_of,
+    new_password,
+    registered_unit,
+    services_of,
+)
 from foundation import paths
 
 USERS_FILE = "dashboard_users.sqlite"
 # scrypt cost: n=2**14, r=8, p=1 (about 16 MB, tens of ms): slow for guessing, fine for a login.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-MIN_PASSWORD_LENGTH = 8
-MAX_NAME_LENGTH = 32
 ROLES = ("employer", "analyst")
-
-LEGAL_REP, ADMIN, CLERK = "法定代表人", "单位管理员", "经办人"
-LEVELS = (LEGAL_REP, ADMIN, CLERK)
-RANK = {LEGAL_REP: 3, ADMIN: 2, CLERK: 1}
-LEVEL_ALIASES = {"legal": LEGAL_REP, "法人": LEGAL_REP, "admin": ADMIN, "管理员": ADMIN, "clerk": CLERK}
-VIEW, DOWNLOAD, EXPORT = "查看数据", "下载证明", "导出数据"
-SERVICES = (VIEW, DOWNLOAD, EXPORT)
-LEGAL_REP_USERNAME = "法人"  # the login name of the account the agency creates for a unit
 
 SCHEMA = """
 create table if not exists analysts (
@@ -56,10 +65,6 @@ create table if not exists login_failures (
     scope text not null, key text not null, failures integer not null, last_failure real not null,
     primary key (scope, key));
 """
-
-
-class AccountError(ValueError):
-    """A refused account change or a bad password (message in Chinese)."""
 
 
 @dataclass(frozen=True)
@@ -135,57 +140,8 @@ def _now() -> str:
 # ---------------------------------------------------------------- rules
 
 
-def check_name(value: str, label: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise AccountError(f"{label}不能为空")
-    if len(value) > MAX_NAME_LENGTH or any(c.isspace() or not c.isprintable() for c in value):
-        raise AccountError(f"{label}“{value[:MAX_NAME_LENGTH]}”无效：最多 {MAX_NAME_LENGTH} 个字符，不含空格")
-    return value
-
-
-def check_password(password: str, *, username: str, unit_id: str | None = None) -> None:
-    """The password policy: at least 8 characters, not all digits, not the unit number or user name."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
-    if password.isdigit():
-        raise AccountError("密码不能全为数字")
-    folded = password.strip().casefold()
-    if unit_id and folded == unit_id.strip().casefold():
-        raise AccountError("密码不能与单位编号相同")
-    if username and folded == username.strip().casefold():
-        raise AccountError("密码不能与用户名相同")
-
-
-def level_of(value: str) -> str:
-    level = LEVEL_ALIASES.get(value.strip().lower(), value.strip())
-    if level not in LEVELS:
-        raise AccountError(f"未知的账号级别：{value}（可选：{'、'.join(LEVELS)}）")
-    return level
-
-
-def services_of(values: Iterable[str]) -> frozenset[str]:
-    chosen = {v.strip() for v in values if v and v.strip()}
-    unknown = sorted(chosen - set(SERVICES))
-    if unknown:
-        raise AccountError(f"未知的授权事项：{'、'.join(unknown)}（可选：{'、'.join(SERVICES)}）")
-    return frozenset(chosen)
-
-
 def _services_text(services: frozenset[str]) -> str:
     return ",".join(s for s in SERVICES if s in services)
-
-
-def registered_unit(unit_id: str, warehouse: Path | str | None = None) -> bool:
-    """Whether the unit is registered (in dim_units of the serving copy)."""
-    from foundation.serving import ServingUnavailable
-    from foundation.serving import connect as serving
-
-    try:
-        with serving(warehouse) as con:
-            return con.execute("select 1 from marts.dim_units where unit_id = ?", [unit_id]).fetchone() is not None
-    except ServingUnavailable as exc:
-        raise AccountError(f"无法确认单位是否已登记：{exc}") from exc
 
 
 def _check_manager(by: User | None, unit_id: str, target_level: str) -> None:
@@ -396,17 +352,6 @@ def authenticate(
     if not hmac.compare_digest(_hash(password, salt, n, r, p), stored):
         return None
     return get_analyst(username, path) if role == "analyst" else get_unit_account(unit_id or "", username, path)
-
-
-def new_password(username: str, unit_id: str | None = None) -> str:
-    """A random password that passes the policy (for the demo and the CLI without a terminal)."""
-    while True:
-        password = secrets.token_urlsafe(9)
-        try:
-            check_password(password, username=username, unit_id=unit_id)
-            return password
-        except AccountError:
-            continue
 
 
 def ensure_demo_accounts(unit_ids: list[str], path: Path | None = None) -> list[tuple[str, str, str]]:
