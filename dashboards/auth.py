@@ -23,16 +23,18 @@ EXPIRED_KEY = "_shebao_session_expired"
 
 def _cookie_token() -> str | None:
     try:
-        return st.context.cookies.get(COOKIE)
-    except Exception:  # no browser connection (AppTest): no cookie
+        token = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser connection: no cookie
         return None
+    return token if isinstance(token, str) else None  # AppTest's context is a mock
 
 
 def client_address() -> str:
     try:
-        return st.context.ip_address or "local"
+        address = st.context.ip_address
     except Exception:
         return "local"
+    return address if isinstance(address, str) and address else "local"
 
 
 def sign_in(role: str, username: str, password: str, unit_id: str | None = None) -> signin.Attempt:
