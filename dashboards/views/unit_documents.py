@@ -56,7 +56,7 @@ def person_label(pid: str) -> str:
     return f"{pid} {names.get(pid, '')}".strip()
 
 
-doc = st.selectbox("证明类型", list(TITLES), format_func=TITLES.get, key="doc_type")
+doc: str = st.selectbox("证明类型", list(TITLES), format_func=lambda c: TITLES[c], key="doc_type") or "unit-proof"
 st.caption(NOTES[doc])
 
 params: dict = {}
