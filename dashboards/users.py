@@ -99,13 +99,19 @@ def users_db_path(home: Path | str | None = None) -> Path:
     return base / USERS_FILE
 
 
+_READY: set[tuple[str, int]] = set()  # (file, inode) whose tables exist: each page load opens it several times
+
+
 def connect(path: Path | None = None) -> sqlite3.Connection:
     """The accounts file, its tables created (and a one-table file of an older version migrated)."""
     path = path or users_db_path()
     con = sqlite3.connect(str(path), timeout=15)
-    con.executescript(SCHEMA)
-    if con.execute("select 1 from sqlite_master where type = 'table' and name = 'users'").fetchone():
-        _migrate(con)
+    key = (str(path), path.stat().st_ino)
+    if key not in _READY:
+        con.executescript(SCHEMA)
+        if con.execute("select 1 from sqlite_master where type = 'table' and name = 'users'").fetchone():
+            _migrate(con)
+        _READY.add(key)
     return con
 
 

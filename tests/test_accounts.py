@@ -312,3 +312,24 @@ def test_cli_refuses_bad_accounts_in_one_chinese_line(tmp_path, monkeypatch, cap
     args = cli(["users", "remove", "--unit", "U001", "--user", "nobody"])
     assert args.func(args) == 2
     assert capsys.readouterr().out == "单位 U001 没有用户名为 nobody 的账号\n"
+
+
+def test_an_older_accounts_file_is_migrated(db):
+    import sqlite3
+
+    salt = b"s" * 16
+    digest = users._hash("old-unit-pass", salt, 2**14, 8, 1)
+    con = sqlite3.connect(db)
+    con.execute(
+        "create table users (username text primary key, role text not null, unit_id text, salt blob not null, "
+        "pw_hash blob not null, n integer not null, r integer not null, p integer not null, created_at text not null)"
+    )
+    con.execute(
+        "insert into users values ('U001', 'employer', 'U001', ?, ?, 16384, 8, 1, '2026-01-01')", (salt, digest)
+    )
+    con.execute("insert into users values ('ana', 'analyst', null, ?, ?, 16384, 8, 1, '2026-01-01')", (salt, digest))
+    con.commit()
+    con.close()
+    assert users.authenticate("employer", "法人", "old-unit-pass", "U001", db).level == LEGAL_REP
+    assert users.authenticate("analyst", "ana", "old-unit-pass", None, db).role == "analyst"
+    assert users.authenticate("analyst", "U001", "old-unit-pass", None, db) is None

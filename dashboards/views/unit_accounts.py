@@ -2,6 +2,9 @@
 removes 经办人, both grant an 经办人 its services; every account can change its own password.
 All rules are enforced in dashboards/users.py; this page only collects the input."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +17,13 @@ st.write(
     f"单位编号 {unit_id} · 用户名 {user.username} · {user.level} · 可用事项："
     + ("、".join(s for s in users.SERVICES if user.can(s)) or "无（请联系本单位法定代表人或单位管理员授权）")
 )
+
+
+def beijing(iso: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(iso)
 
 
 def done(message: str) -> None:
@@ -34,8 +44,8 @@ if user.manages:
                     "用户名": a["username"],
                     "级别": a["level"],
                     "授权事项": "全部" if a["level"] != users.CLERK else ("、".join(a["services"]) or "无"),
-                    "创建人": a["created_by"],
-                    "创建时间": a["created_at"],
+                    "创建人": {"agency": "经办机构", "migrated": "经办机构"}.get(a["created_by"], a["created_by"]),
+                    "创建时间": beijing(a["created_at"]),
                 }
                 for a in accounts
             ]
@@ -52,7 +62,10 @@ if user.manages:
         name = c1.text_input("用户名", key="acc_new_name")
         level = c2.selectbox("级别", lower, key="acc_new_level")
         services = st.multiselect(
-            "授权事项（仅经办人；单位管理员拥有全部权限）", list(users.SERVICES), key="acc_new_services"
+            "授权事项（仅经办人；单位管理员拥有全部权限）",
+            list(users.SERVICES),
+            key="acc_new_services",
+            placeholder="请选择",
         )
         p1, p2 = st.columns(2)
         pw = p1.text_input(
@@ -75,7 +88,9 @@ if user.manages:
         who = st.selectbox("经办人", clerks, key="acc_grant_who")
         current = next(a["services"] for a in managed if a["username"] == who)
         with st.form("acc_grant"):
-            chosen = st.multiselect("授权事项", list(users.SERVICES), default=current, key=f"acc_grant_{who}")
+            chosen = st.multiselect(
+                "授权事项", list(users.SERVICES), default=current, key=f"acc_grant_{who}", placeholder="请选择"
+            )
             if st.form_submit_button("保存授权"):
                 try:
                     users.grant(unit_id, who, chosen, by=user)

@@ -63,7 +63,11 @@ params: dict = {}
 if doc == "unit-proof":
     start, end = period_range(periods, "doc")
     chosen = st.multiselect(
-        "选择人员（不选即全部人员）", [p for p, _ in people], format_func=person_label, key="doc_persons"
+        "选择人员（不选即全部人员）",
+        [p for p, _ in people],
+        format_func=person_label,
+        key="doc_persons",
+        placeholder="全部人员",
     )
     params = {"from": start, "to": end, "persons": chosen or None}
 elif doc == "summary-proof":
