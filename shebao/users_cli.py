@@ -7,6 +7,7 @@ import getpass
 import os
 
 from dashboards import users
+from shebao.options import add_warehouse_option
 
 
 def _password(args: argparse.Namespace, username: str, unit_id: str | None) -> tuple[str, bool]:
@@ -34,7 +35,15 @@ def cmd_users_add(args: argparse.Namespace) -> int:
             level = args.level or (users.LEGAL_REP if not args.user else users.CLERK)
             grants = [g for g in (args.grant or "").replace("，", ",").split(",") if g.strip()]
             password, generated = _password(args, username, args.unit)
-            user = users.add_unit_account(args.unit, username, password, level, grants)
+            warehouse = getattr(args, "warehouse", None)
+            user = users.add_unit_account(
+                args.unit,
+                username,
+                password,
+                level,
+                grants,
+                unit_exists=lambda unit: users.registered_unit(unit, warehouse),
+            )
             granted = (
                 "全部"
                 if user.level != users.CLERK
@@ -97,6 +106,7 @@ def add_parser(subparsers) -> None:
     add.add_argument(
         "--password", help="密码（至少 8 位，不能全为数字，不能与单位编号或用户名相同；省略时自动生成并显示）"
     )
+    add_warehouse_option(add)
     add.set_defaults(func=cmd_users_add)
     rm = sub.add_parser("remove", help="删除账号（其登录会话随即结束）")
     rm.add_argument("--unit", help="单位编号")
