@@ -19,6 +19,7 @@ COOKIE_MAX_AGE_S = 12 * 3600  # the browser's copy; the server ends a session af
 AUTH_KEY = "_shebao_auth_token"
 CLEAR_KEY = "_shebao_clear_cookie"
 EXPIRED_KEY = "_shebao_session_expired"
+DEAD_KEY = "_shebao_dead_cookie"
 
 
 def _cookie_token() -> str | None:
@@ -50,7 +51,9 @@ def logout() -> None:
     """End the session server-side (the cookie, if replayed, opens nothing) and clear the cookie."""
     store = sessions.Sessions()
     store.end(st.session_state.pop(AUTH_KEY, None))
-    store.end(_cookie_token())
+    cookie = _cookie_token()
+    store.end(cookie)
+    st.session_state[DEAD_KEY] = cookie  # this connection still reports the old cookie
     st.session_state[CLEAR_KEY] = True
 
 
@@ -59,10 +62,13 @@ def current_user() -> users.User | None:
     token = st.session_state.get(AUTH_KEY)
     if not isinstance(token, str):
         token = _cookie_token()
-    user = sessions.Sessions().resolve(token) if token else None
-    if user is None:
-        if st.session_state.pop(AUTH_KEY, None) is not None:
-            st.session_state[EXPIRED_KEY] = True
+        if not token or token == st.session_state.get(DEAD_KEY):
+            return None
+    user = sessions.Sessions().resolve(token)
+    if user is None:  # idle for 30 minutes, or the account was removed
+        st.session_state.pop(AUTH_KEY, None)
+        st.session_state[DEAD_KEY] = _cookie_token()
+        st.session_state[EXPIRED_KEY] = True
         return None
     st.session_state[AUTH_KEY] = token
     return user

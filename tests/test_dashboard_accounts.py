@@ -85,3 +85,21 @@ def test_a_unit_password_never_opens_another_unit_or_an_analyst(home):
     assert [e.value for e in at.error] == ["单位编号、用户名或密码不正确。"]
     fill_login(at, "ana", "unit-two-pass")
     assert [e.value for e in at.error] == ["用户名或密码不正确。"]
+
+
+def test_an_idle_session_expires_after_30_minutes(home):
+    from dashboards import users
+
+    at = login("U003")
+    assert "花名册" in at.title[0].value
+    with users.connect(users.users_db_path(home)) as con:
+        con.execute("update sessions set last_seen = last_seen - 29 * 60 where unit_id = 'U003'")
+    at.run()
+    assert "花名册" in at.title[0].value  # 29 idle minutes: still in, and the clock restarts
+    with users.connect(users.users_db_path(home)) as con:
+        con.execute("update sessions set last_seen = last_seen - 30 * 60 - 1 where unit_id = 'U003'")
+    at.run()
+    assert at.title[0].value == "登录"
+    assert [i.value for i in at.info] == ["登录已失效（30 分钟无操作即超时），请重新登录。"]
+    with users.connect(users.users_db_path(home)) as con:
+        assert con.execute("select count(*) from sessions where unit_id = 'U003'").fetchone()[0] == 0

@@ -7,7 +7,7 @@ from dashboards import auth
 st.title("登录")
 st.write("验证证书无需登录，请在左侧选择“验证”。")
 if st.session_state.pop(auth.EXPIRED_KEY, False):
-    st.info("登录已超时（30 分钟无操作），请重新登录。")
+    st.info("登录已失效（30 分钟无操作即超时），请重新登录。")
 kind = st.radio("登录身份", ["参保单位", "分析人员"], horizontal=True, key="login_role")
 with st.form("login"):
     unit_id = st.text_input("单位编号", key="login_unit") if kind == "参保单位" else None
