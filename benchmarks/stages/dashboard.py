@@ -81,6 +81,8 @@ def run(ctx: Context, result: StageResult) -> None:
                 page.get_by_role("textbox", name="用户名").fill("bench")
                 page.get_by_label("密码", exact=True).fill(PASSWORD)
                 page.get_by_role("button", name="登录").click()
+                # logged in once the analyst pages are in the sidebar
+                page.locator("[data-testid='stSidebarNav'] a").filter(has_text=PAGES[0]).first.wait_for(timeout=60000)
                 settle(page)
                 for title in [FLOOR_PAGE] + PAGES:
                     sec = open_nav(page, title)
