@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import io
-import secrets
-import threading
-import time
 from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, db, users
-
-SESSION_TTL_S = 8 * 3600
-AUTH_KEY = "_shebao_auth_token"
-
+from dashboards import auth, data, db, users
 
 # ---------------------------------------------------------------- data access
 
@@ -86,6 +79,9 @@ def table(df: pd.DataFrame, name: str, money: list[str] | None = None, key: str 
     event = st.dataframe(
         df, hide_index=True, width="stretch", column_config=money_columns(df, money), key=key, **kwargs
     )
+    user = auth.current_user()
+    if user is None or not user.can(users.EXPORT):
+        return event
     c1, c2, _ = st.columns([1, 1, 4])
     key = key or name
     c1.download_button(
@@ -107,55 +103,14 @@ def table(df: pd.DataFrame, name: str, money: list[str] | None = None, key: str 
     return event
 
 
-# ---------------------------------------------------------------- login state
-# The session holds only a random token; who it belongs to lives server-side, so neither the
-# URL nor a value placed in session state can make a session into another unit's.
+# ---------------------------------------------------------------- login state (dashboards/auth.py)
+
+current_user, require, logout = auth.current_user, auth.require, auth.logout
 
 
-@st.cache_resource(show_spinner=False)
-def _sessions() -> tuple[dict, threading.Lock]:
-    return {}, threading.Lock()
-
-
-def login(user: users.User) -> None:
-    store, lock = _sessions()
-    token = secrets.token_urlsafe(32)
-    with lock:
-        store[token] = (user, time.time() + SESSION_TTL_S)
-    st.session_state[AUTH_KEY] = token
-
-
-def logout() -> None:
-    token = st.session_state.pop(AUTH_KEY, None)
-    store, lock = _sessions()
-    with lock:
-        store.pop(token, None)
-
-
-def current_user() -> users.User | None:
-    token = st.session_state.get(AUTH_KEY)
-    if not isinstance(token, str):
-        return None
-    store, lock = _sessions()
-    with lock:
-        entry = store.get(token)
-        if entry is None or entry[1] < time.time():
-            store.pop(token, None)
-            return None
-    return entry[0]
-
-
-def require(role: str) -> users.User:
-    """Stop the page unless the session is logged in with this role."""
-    user = current_user()
-    if user is None or user.role != role:
-        st.error("请先以相应身份登录。")
-        st.stop()
-    return user
-
-
-def employer_unit() -> str:
-    """The unit of the logged-in employer: the only source of the unit id on employer pages."""
-    user = require("employer")
+def employer_unit(service: str = users.VIEW) -> str:
+    """The unit of the logged-in employer (the only source of the unit id on employer pages),
+    provided the account may use `service`."""
+    user = auth.employer(service)
     assert user.unit_id
     return user.unit_id

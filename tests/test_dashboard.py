@@ -11,7 +11,7 @@ import io
 import pandas as pd
 import pytest
 
-from tests.support.dashboard import app_test, frame, login, metrics, open_page, prepare_home, stamp_shown
+from tests.support.dashboard import app_test, fill_login, frame, login, metrics, open_page, prepare_home, stamp_shown
 
 pytestmark = pytest.mark.dbt
 
@@ -35,11 +35,11 @@ def home(tmp_path_factory, built_warehouse):
 def test_login_rejects_a_wrong_password(home):
     at = app_test()
     at.run()
-    at.text_input(key="login_username").input("U001")
-    at.text_input(key="login_password").input("wrong-password")
-    at.button[0].click().run()
-    assert [e.value for e in at.error] == ["账号或密码不正确。"]
+    fill_login(at, "U001", "wrong-password")
+    assert [e.value for e in at.error] == ["单位编号、用户名或密码不正确。"]
     assert at.title[0].value == "登录"
+    fill_login(at, "ana", "unit-one-pass")  # a unit's password never opens an analyst account
+    assert [e.value for e in at.error] == ["用户名或密码不正确。"]
 
 
 def test_overview_figures(home):

@@ -76,9 +76,13 @@ def run(ctx: Context, result: StageResult) -> None:
                 page = browser.new_page(viewport={"width": 1400, "height": 1500}, locale="zh-CN")
                 page.goto(base + "/")
                 settle(page)
-                page.get_by_label("单位编号 / 账号").fill("bench")
+                page.get_by_text("分析人员", exact=True).click()  # 登录身份
+                settle(page)
+                page.get_by_role("textbox", name="用户名").fill("bench")
                 page.get_by_label("密码", exact=True).fill(PASSWORD)
                 page.get_by_role("button", name="登录").click()
+                # logged in once the analyst pages are in the sidebar
+                page.locator("[data-testid='stSidebarNav'] a").filter(has_text=PAGES[0]).first.wait_for(timeout=60000)
                 settle(page)
                 for title in [FLOOR_PAGE] + PAGES:
                     sec = open_nav(page, title)
