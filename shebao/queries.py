@@ -23,8 +23,8 @@ from typing import Any
 
 import duckdb
 
+from foundation import exports, serving
 from foundation import paths as settings
-from foundation import serving
 from shebao.options import add_warehouse_option
 
 FORMATS = ("table", "csv", "json")
@@ -123,10 +123,8 @@ def render(result: Result, fmt: str, out=None) -> None:
         out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([label for _, label in result.columns])
-        for row in result.rows:
-            writer.writerow([_text(row.get(key)) for key, _ in result.columns])
+        rows = ([row.get(key) for key, _ in result.columns] for row in result.rows)
+        exports.write_csv(out, [label for _, label in result.columns], rows, text=_text, lineterminator="\n")
         return
     if result.title:
         out.write(result.title + "\n")
