@@ -1,15 +1,16 @@
 {#
     Quarantined input rows that still count (their file version has not been superseded
     by a corrected file), one row per row and failing field, with the landing source's
-    Chinese name. Raw values and the messages quoting them are masked where they look like
-    an ID number (never a full ID number in the serving copy); the whole raw record stays in the warehouse.
+    Chinese name and the reason's category (int_quarantine_classified, seed quality_reasons).
+    Raw values and the messages quoting them are masked where they look like an ID number
+    (never a full ID number in the serving copy); the whole raw record stays in the warehouse.
 #}
 
 with
 
 quarantine as (
 
-    select * from {{ ref('stg_shebao__quarantine') }}
+    select * from {{ ref('int_quarantine_classified') }}
 
 ),
 
@@ -29,11 +30,14 @@ final as (
         quarantine.field,
         {{ mask_id_like('quarantine.value') }} as value_masked,
         {{ mask_id_like('quarantine.reason') }} as reason,
+        quarantine.reason_code,
+        quarantine.reason_label,
+        quarantine.reason_category,
+        quarantine.category_label,
         quarantine.load_id,
         quarantine.quarantined_at
     from quarantine
     left join sources on quarantine.source_name = sources.source_name
-    where not quarantine.is_superseded
 
 )
 
