@@ -108,10 +108,12 @@ def test_query_csv_neutralises_a_hostile_unit_name(tmp_path, capsys):
     con.execute("create table marts.dim_units as select 'U1' as unit_id, '=cmd|'' /C calc''!A0' as unit_name")
     con.execute("""create table marts.fct_arrears as select 'U1' as unit_id, '201105' as fee_period,
                    '110' as insurance_type, 1000.00::decimal(18,2) as amount_due, 0.00::decimal(18,2) as amount_paid,
-                   1000.00::decimal(18,2) as outstanding, -5.00::decimal(18,2) as late_fee_unpaid,
-                   0.00::decimal(18,2) as late_fee_paid_late, -5.00::decimal(18,2) as late_fee,
-                   date '2011-05-31' as due_date, 40 as days_overdue, 40 as days_owed,
+                   1000.00::decimal(18,2) as outstanding, date '2011-05-31' as due_date, 40 as days_overdue,
+                   -5.00::decimal(18,2) as late_fee_on_owed, 0.00::decimal(18,2) as late_fee_on_paid_late,
                    date '2011-07-10' as as_of_date""")
+    con.execute("""create table marts.rpt_unit_arrears as select 'U1' as unit_id, true as is_owing,
+                   1000.00::decimal(18,2) as outstanding, -5.00::decimal(18,2) as late_fee_on_owed,
+                   0.00::decimal(18,2) as late_fee_on_paid_late""")
     con.execute("create table reference.insurance_types as select '110' as insurance_type, '养老保险' as insurance_name")
     con.execute("create table meta.build_info as select now() as published_at, date '2011-07-10' as as_of")
     con.close()

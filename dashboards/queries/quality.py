@@ -24,12 +24,18 @@ def mask_ids(text: str) -> str:
     return ID_LIKE.sub(lambda m: m.group()[:4] + "*" * (len(m.group()) - 8) + m.group()[-4:], text)
 
 
+def _shown(value: object) -> object:
+    if isinstance(value, str):
+        return mask_ids(value)
+    return "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else value
+
+
 def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Text cells with ID numbers masked and empty cells blank (never "None")."""
     out = df.copy()
     for c in out.columns:
         if not pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "" if v is None or v is pd.NA else mask_ids(v) if isinstance(v, str) else v)
+            out[c] = out[c].map(_shown)
     return out
 
 
@@ -64,7 +70,7 @@ def quarantine_rows(r: Reader, reason: str | None = None, source_file: str | Non
     return mask_frame(
         r.df(
             f"""select source_label as 数据源, source_file as 文件, source_row as 行号, category_label as 问题类别,
-                       reason_label as 问题, field as 字段, value_masked as 值, reason as 原因
+                       reason_label as 问题, field_label as 字段, value_masked as 值, reason as 原因
                 from marts.rpt_quarantine_current {where} order by source_file, source_row, field""",
             params,
         )

@@ -20,6 +20,22 @@ sources as (
 
 ),
 
+-- the page shows Chinese only: the field by the label the reason names, the reason without
+-- the English column names the loader puts beside the labels ("字段“证件号码”(id_number)")
+labelled as (
+
+    select
+        *,
+        coalesce(
+            nullif(regexp_extract(reason, '字段“([^”]+)”', 1), ''),
+            case when reason like '%重复记录%' then '自然键' end,
+            field
+        ) as field_label,
+        regexp_replace(reason, '”[(][A-Za-z_,]+[)]', '”', 'g') as reason_chinese
+    from quarantine
+
+),
+
 final as (
 
     select
@@ -28,15 +44,16 @@ final as (
         quarantine.source_file,
         quarantine.source_row,
         quarantine.field,
+        quarantine.field_label,
         {{ mask_id_like('quarantine.value') }} as value_masked,
-        {{ mask_id_like('quarantine.reason') }} as reason,
+        {{ mask_id_like('quarantine.reason_chinese') }} as reason,
         quarantine.reason_code,
         quarantine.reason_label,
         quarantine.reason_category,
         quarantine.category_label,
         quarantine.load_id,
         quarantine.quarantined_at
-    from quarantine
+    from labelled as quarantine
     left join sources on quarantine.source_name = sources.source_name
 
 )
