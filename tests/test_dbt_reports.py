@@ -244,7 +244,7 @@ def dbt(warehouse: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-REPORT_UNIT_TESTS = 16  # dbt unit tests of the report marts and their intermediate models
+REPORT_UNIT_TESTS = 17  # dbt unit tests of the report marts and their intermediate models
 
 
 @pytest.fixture(scope="module")
