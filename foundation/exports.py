@@ -73,25 +73,36 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
+def _neutralised(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells and headers follow the rule; numeric columns are left as they are."""
+    import pandas as pd
+
+    out = df.copy()
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].map(safe_cell)
+    out.columns = [safe_text(str(c)) for c in out.columns]
+    return out
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """A DataFrame as a CSV download (UTF-8 with BOM, which Chinese Excel opens correctly)."""
-    buf = io.StringIO()
-    rows = ([None if _is_missing(v) else v for v in row] for row in df.itertuples(index=False, name=None))
-    write_csv(buf, [str(c) for c in df.columns], rows)
-    return buf.getvalue().encode("utf-8-sig")
+    """A DataFrame as a CSV download (UTF-8 with BOM, which Chinese Excel opens correctly).
+
+    pandas writes the cells (dates as dates, empty cells empty, Decimals exact) after the rule; CRLF
+    line ends, so a cell holding a CR or LF is quoted as Excel expects.
+    """
+    text: str = _neutralised(df).to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
 
 
 def xlsx_bytes(df: pd.DataFrame, money: Sequence[str] = (), sheet_name: str = "数据") -> bytes:
     """A DataFrame as an XLSX download: text cells neutralised, money as numbers formatted #,##0.00."""
     import pandas as pd
 
-    out = df.copy()
-    for c in out.columns:
+    out = _neutralised(df)
+    for c, name in zip(df.columns, out.columns):
         if c in money:
-            out[c] = out[c].map(lambda v: None if _is_missing(v) or pd.isna(v) else float(v))
-        elif not pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = out[c].map(safe_cell)
-    out.columns = [safe_text(str(c)) for c in out.columns]
+            out[name] = df[c].map(lambda v: None if _is_missing(v) or pd.isna(v) else float(v))
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as writer:
         out.to_excel(writer, index=False, sheet_name=sheet_name)
