@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
 from dashboards import auth, data, db, users
+from foundation import exports
 
 # ---------------------------------------------------------------- data access
 
@@ -58,19 +58,7 @@ def money_columns(df: pd.DataFrame, columns: list[str]) -> dict:
 
 
 def _xlsx(df: pd.DataFrame, money: list[str]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
-        out = df.copy()
-        for c in money:
-            if c in out.columns:
-                out[c] = out[c].map(lambda v: None if v is None or pd.isna(v) else float(v))
-        out.to_excel(writer, index=False, sheet_name="数据")
-        sheet = writer.sheets["数据"]
-        fmt = writer.book.add_format({"num_format": "#,##0.00"})
-        for i, c in enumerate(out.columns):
-            width = max(10, min(40, len(str(c)) * 2 + 2))
-            sheet.set_column(i, i, width, fmt if c in money else None)
-    return buf.getvalue()
+    return exports.xlsx_bytes(df, money)
 
 
 def table(df: pd.DataFrame, name: str, money: list[str] | None = None, key: str | None = None, **kwargs):
@@ -86,7 +74,7 @@ def table(df: pd.DataFrame, name: str, money: list[str] | None = None, key: str 
     key = key or name
     c1.download_button(
         "导出 CSV",
-        df.to_csv(index=False).encode("utf-8-sig"),
+        exports.csv_bytes(df),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"csv_{key}",

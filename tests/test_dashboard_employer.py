@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.support.dashboard import app_test, frame, login, metrics, open_page, prepare_home, stamp_shown
+from tests.support.warehouse import AS_OF
 
 pytestmark = pytest.mark.dbt
 
@@ -41,8 +45,8 @@ def test_employer_pages_show_only_their_unit(home):
 
     open_page(at, "unit_arrears")
     m = metrics(at)
-    # 480.00 unpaid; late fees 217.78 (the 补收 of 202401, 133 days) + 47.28 (480 x 0.05 % x 197 days)
-    assert m["欠费余额"][0] == "¥480.00" and m["滞纳金"][0] == "¥265.06"
+    # 480.00 unpaid with 47.28 (480 x 0.05 % x 197 days); 217.78 on the 补收 of 202401 paid 133 days late
+    assert (m["欠缴本金"][0], m["欠费滞纳金"][0], m["逾期缴费滞纳金"][0]) == ("¥480.00", "¥47.28", "¥217.78")
     assert m["合计应补缴"][0] == "¥745.06"
 
     open_page(at, "unit_retirement")
@@ -54,12 +58,51 @@ def test_employer_pages_show_only_their_unit(home):
 def test_employer_arrears_with_late_fee(home):
     at = open_page(login("U003"), "unit_arrears")
     m = metrics(at)
-    assert m["欠费余额"][0] == "¥4,284.00"  # 202502 not arrived; 202503 due 2025-04-15, not yet overdue
-    assert m["滞纳金"][0] == "¥66.40"  # 2880 x 0.05 % x 31 = 44.64, + 1.86 + 18.60 + 1.30
-    assert m["合计应补缴"][0] == "¥4,350.40"
+    assert m["欠缴本金"][0] == "¥4,284.00"  # 202502 not arrived; 202503 due 2025-04-15, not yet overdue
+    assert m["欠费滞纳金"][0] == "¥66.40"  # 2880 x 0.05 % x 31 = 44.64, + 1.86 + 18.60 + 1.30
+    assert (m["逾期缴费滞纳金"][0], m["合计应补缴"][0]) == ("¥0.00", "¥4,350.40")
+    fees = frame(at, index=1)
+    assert list(zip(fees["费款所属期"], fees["滞纳金类型"], fees["逾期天数"])) == [("202502", "欠费滞纳金", 31)] * 4
+    assert fees["到账日期"].isna().all()  # still owed: charged to the as-of date
     at = open_page(login("U002"), "unit_arrears")
     m = metrics(at)
-    assert (m["欠费余额"][0], m["滞纳金"][0]) == ("¥0.00", "¥61.42")  # 202412 arrived 10 days late
+    # owes nothing; 202412 arrived 2025-01-10, 10 days after 2024-12-31
+    assert (m["欠缴本金"][0], m["欠费滞纳金"][0], m["逾期缴费滞纳金"][0]) == ("¥0.00", "¥0.00", "¥61.42")
+
+
+def _day(value) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def test_employer_late_fee_reproducible_by_hand(home):
+    """Each late fee on the 欠费 page follows from the columns beside it, with Decimal arithmetic."""
+    at = open_page(login("U001"), "unit_arrears")
+    fees = frame(at, index=1)
+    assert list(zip(fees["费款所属期"], fees["缴费类型"], fees["滞纳金类型"])) == [
+        ("202401", "补收", "逾期缴费滞纳金")
+    ] * 4 + [("202409", "正常应缴", "欠费滞纳金")]
+    total = Decimal("0.00")
+    for _, row in fees.iterrows():
+        days = (_day(row["计费截止日"]) - _day(row["计费起始日"])).days + 1
+        end = _day(row["到账日期"]) if not pd.isna(row["到账日期"]) else AS_OF
+        assert days == row["逾期天数"] == (end - _day(row["缴费截止日期"])).days  # one rate: due date to arrival/as-of
+        fee = (Decimal(row["计费金额"]) * Decimal(row["日费率"]) * days).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert fee == Decimal(row["滞纳金"])
+        total += fee
+    pension = fees.iloc[0]  # P008's 补收 pension: 9805 x 24 % = 2353.20, due 2024-01-31, arrived 2024-06-12
+    assert (Decimal(pension["计费金额"]), _day(pension["缴费截止日期"]), _day(pension["到账日期"])) == (
+        Decimal("2353.20"),
+        dt.date(2024, 1, 31),
+        dt.date(2024, 6, 12),
+    )
+    assert (pension["逾期天数"], Decimal(pension["日费率"]), Decimal(pension["滞纳金"])) == (
+        133,
+        Decimal("0.0005"),
+        Decimal("156.49"),  # 2353.20 x 0.0005 x 133 = 156.4878
+    )
+    assert total == Decimal("265.06")  # 47.28 + 217.78, the page's two late fees together
+    m = metrics(at)
+    assert Decimal(m["欠费滞纳金"][0][1:]) + Decimal(m["逾期缴费滞纳金"][0][1:]) == total
 
 
 def test_employer_cannot_reach_other_units_by_url_or_session_state(home):
