@@ -67,14 +67,7 @@ lines as (
         c.paid_date,
         coalesce(it.has_late_fee, true) as has_late_fee,
         -- due date: the region's month offset and day, an empty day meaning the month's last
-        case
-            when r.due_day is null then last_day({{ add_months('c.fee_month', 'coalesce(r.due_month_offset, 0)') }})
-            else
-                least(
-                    {{ add_months('c.fee_month', 'r.due_month_offset') }} + (r.due_day - 1),
-                    last_day({{ add_months('c.fee_month', 'r.due_month_offset') }})
-                )
-        end as due_date
+        {{ due_date('c.fee_month', 'r.due_month_offset', 'r.due_day') }} as due_date
     from contributions as c
     left join due_rules as r on c.region_code = r.region_code
     left join insurance_types as it
