@@ -21,6 +21,14 @@ class DataError(LookupError):
     """The requested subject or period has nothing to print (message in Chinese)."""
 
 
+class NoticeNotChosen(DataError):
+    """A fee period with several payment notices and none chosen; `numbers` lists them."""
+
+    def __init__(self, message: str, numbers: list[str]):
+        super().__init__(message)
+        self.numbers = numbers
+
+
 @contextmanager
 def connect(warehouse: Path | str | None) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
@@ -350,8 +358,10 @@ def payment_notice(con, unit_id: str, period: str, notice_no: str | None = None)
     if not notices:
         raise DataError(f"单位 {unit_id} 没有 {period} 费款所属期的征集缴费通知单")
     if len(notices) > 1:
-        numbers = "、".join(str(n["notice_no"]) for n in notices)
-        raise DataError(f"单位 {unit_id} 在 {period} 有多张通知单（{numbers}），请指定其中一张的通知单号")
+        numbers = [str(n["notice_no"]) for n in notices]
+        raise NoticeNotChosen(
+            f"单位 {unit_id} 在 {period} 有多张通知单（{'、'.join(numbers)}），请指定其中一张的通知单号", numbers
+        )
     notice = notices[0]
     lines = _rows(con, NOTICE_LINES_SQL, [unit_id, notice["notice_key"]])
     return {"unit": unit(con, unit_id), "lines": lines, "notice": notice}

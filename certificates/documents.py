@@ -96,9 +96,13 @@ def mask_name(name: str | None) -> str:
 
 
 def check_period(value: str | None, label: str) -> str:
-    if not value or not PERIOD_RE.match(str(value)):
-        raise DocumentError(f"{label}格式应为YYYYMM，例如202301：{value!r}")
-    return str(value)
+    """YYYYMM, or YYYY-MM as the dashboards and other commands write it."""
+    text = str(value or "").strip()
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        text = text.replace("-", "")
+    if not PERIOD_RE.match(text):
+        raise DocumentError(f"{label}格式应为YYYYMM或YYYY-MM，例如202301：{value!r}")
+    return text
 
 
 def _range(params: dict) -> tuple[str, str]:

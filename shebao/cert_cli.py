@@ -28,7 +28,7 @@ def _params(args) -> dict:
 
 
 def cmd_issue(args) -> int:
-    from certificates.data import DataError
+    from certificates.data import DataError, NoticeNotChosen
     from certificates.documents import DocumentError
     from certificates.issue import issue_document
     from certificates.limits import IssueLimitReached
@@ -37,7 +37,8 @@ def cmd_issue(args) -> int:
     try:
         cert = issue_document(args.kind, _params(args), args.warehouse, out=args.out, void_previous=args.void_previous)
     except (DataError, DocumentError, IssueLimitReached) as exc:
-        print(f"开具失败：{exc}", file=sys.stderr)
+        hint = "（用 --notice 指定）" if isinstance(exc, NoticeNotChosen) else ""
+        print(f"开具失败：{exc}{hint}", file=sys.stderr)
         return 2
     print(
         f"证明编号: {cert.id}\n校验码: {cert.code}\n有效期至: {local_date(cert.expires_at)}\n"

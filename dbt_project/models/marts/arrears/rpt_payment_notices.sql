@@ -24,6 +24,16 @@ due_date_rules as (
 
 ),
 
+due_rules as (
+
+    select
+        region_code,
+        cast(due_month_offset as integer) as due_month_offset,
+        cast(due_day as integer) as due_day
+    from due_date_rules
+
+),
+
 notices as (
 
     select
@@ -67,12 +77,9 @@ final as (
         n.other_amount,
         n.total_amount,
         n.total_amount_capital,
-        cast(
-            {{ due_date(fee_period_to_month('n.fee_period'), 'cast(r.due_month_offset as integer)', 'cast(r.due_day as integer)') }}
-            as date
-        ) as due_date
+        cast({{ due_date(fee_period_to_month('n.fee_period'), 'r.due_month_offset', 'r.due_day') }} as date) as due_date
     from notices as n
-    left join due_date_rules as r on n.region_code = r.region_code
+    left join due_rules as r on n.region_code = r.region_code
 
 )
 

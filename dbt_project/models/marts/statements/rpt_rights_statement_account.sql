@@ -79,7 +79,7 @@ year_start as (
             0
         ) as balance
     from periods as p
-    left join pension_account as a on p.person_id = a.person_id and a.year <= p.start_year
+    left join pension_account as a on p.person_id = a.person_id and p.start_year >= a.year
     group by p.person_id, p.statement_period
 
 ),
