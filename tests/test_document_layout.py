@@ -464,3 +464,21 @@ def test_rights_statement_says_when_the_minimum_years_are_not_met(built_warehous
 def test_rights_statement_labels_an_assumed_rate(issued):
     text = text_of(issued[("wide", "rights-statement")].path).replace("\n", "")
     assert "本期利息为2025年度结息，记账利率1.50%（演示用假设利率）" in text
+
+
+def test_cli_persons_option_and_one_line_refusal(built_warehouse, home, capsys):
+    from shebao import cli
+
+    wh = ["--warehouse", str(built_warehouse)]
+    rc = cli.main(["cert", "issue", "unit-proof", "--unit", "U001", "--persons", "P001,P003", *wh])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err == "开具失败：个人编号 P003 不是单位 U001 的参保人员，不能列入本单位的证明"
+    out = home / "cli-chosen.pdf"
+    rc = cli.main(["cert", "issue", "unit-proof", "--unit", "U001", "--persons", "P008", "--out", str(out), *wh])
+    assert rc == 0
+    text = text_of(out).replace("\n", "")
+    # the default range: U001's last 12 months, 202404-202503; P008 paid all twelve
+    assert "2024年04月 至 2025年03月" in text and "本证明列出所选1人；期间内缴费人数合计：1人；缴费人月合计：12" in text
+    rc = cli.main(["cert", "issue", "payment-notice", "--unit", "U001", "--period", "202401", *wh])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.endswith("请指定其中一张的通知单号（用 --notice 指定）") and "\n" not in err
