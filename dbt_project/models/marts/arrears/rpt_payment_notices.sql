@@ -2,7 +2,7 @@
 -- (rpt_payment_notice_lines) per column, the 核定征集总额 and its capital numerals (大写).
 -- fee_period is the latest fee period on the notice (a 补收 notice may carry earlier months,
 -- listed in fee_periods). due_date (缴费截止日期) is the due date of that latest fee period
--- under the unit's region rule (macro due_date, the date late fees run from in fct_arrears);
+-- under the unit's region rule (macro contribution_due_date, the date late fees run from);
 -- earlier months on a 补收 notice were due on their own dates.
 with
 
