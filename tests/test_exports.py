@@ -114,7 +114,9 @@ def test_query_csv_neutralises_a_hostile_unit_name(tmp_path, capsys):
     con.execute("""create table marts.rpt_unit_arrears as select 'U1' as unit_id, true as is_owing,
                    1000.00::decimal(18,2) as outstanding, -5.00::decimal(18,2) as late_fee_on_owed,
                    0.00::decimal(18,2) as late_fee_on_paid_late""")
-    con.execute("create table reference.insurance_types as select '110' as insurance_type, '养老保险' as insurance_name")
+    con.execute(
+        "create table reference.insurance_types as select '110' as insurance_type, '养老保险' as insurance_name"
+    )
     con.execute("create table meta.build_info as select now() as published_at, date '2011-07-10' as as_of")
     con.close()
     code = cli.main(["query", "arrears", "--format", "csv", "--warehouse", str(tmp_path / "warehouse.duckdb")])
