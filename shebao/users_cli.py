@@ -40,12 +40,12 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> None:
     """Register `users add --unit U [--password P]`, `users add --analyst NAME`, `users list`."""
-    p = subparsers.add_parser("users", help="dashboard accounts (employer units and analysts)")
-    sub = p.add_subparsers(dest="users_command", required=True)
-    add = sub.add_parser("add", help="create or reset an account")
-    add.add_argument("--unit", help="unit number (the employer's login name)")
-    add.add_argument("--analyst", help="analyst login name")
-    add.add_argument("--password", help="password (at least 8 characters; generated and printed if omitted)")
+    p = subparsers.add_parser("users", help="看板账号（参保单位和分析员）")
+    sub = p.add_subparsers(dest="users_command", required=True, metavar="{add,list}")
+    add = sub.add_parser("add", help="创建账号或重置密码")
+    add.add_argument("--unit", metavar="单位编号", help="单位编号（参保单位的登录名）")
+    add.add_argument("--analyst", metavar="登录名", help="分析员登录名")
+    add.add_argument("--password", metavar="密码", help="密码（至少 8 位；不填则生成并显示）")
     add.set_defaults(func=cmd_users_add)
-    lst = sub.add_parser("list", help="list accounts")
+    lst = sub.add_parser("list", help="列出账号")
     lst.set_defaults(func=cmd_users_list)

@@ -424,7 +424,7 @@ def test_cli_subcommand(tmp_path, capsys):
     )
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    assert "12" in out and "ledger" in out
+    assert "12 人" in out and "缴费明细" in out and "历史缴费记录" in out
     assert (tmp_path / "cli/expected_errors.json").exists()
     periods = {r["fee_period"] for f in (tmp_path / "cli/ledgers").glob("*.csv") for _, r in read_rows(f, "ledgers")}
     assert periods - {"202313"} == {"202501", "202502", "202503"}
