@@ -313,7 +313,7 @@ def summarise(result: dg.ExecuteInProcessResult, warehouse: Path) -> RunSummary:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             summary.failures.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
-    summary.failures.extend(f"blocking check failed: {name}" for name in summary.blocking_failures)
+    summary.failures.extend(f"阻断性检查未通过：{name}" for name in summary.blocking_failures)
     summary.success = result.success and not summary.blocking_failures
     published = any(m.asset_key.path == ["serving_copy"] for m in materializations)
     if summary.success and not published:

@@ -42,7 +42,12 @@ def new_log_path(kind: str = "run") -> Path:
 
 @contextmanager
 def output_to_file(path: Path | None, keep: int = KEEP_LOGS) -> Iterator[Path | None]:
-    """Point fds 1 and 2 at `path` (appending) while the block runs; None leaves the console alone."""
+    """Send fds 1 and 2 and sys.stdout/sys.stderr to `path` (appending) while the block runs.
+
+    Both, because children write to the descriptors and in-process loggers to the Python
+    streams, which need not be bound to them (a test's capture, an embedding program).
+    None leaves the console alone.
+    """
     if path is None:
         yield None
         return
@@ -50,16 +55,20 @@ def output_to_file(path: Path | None, keep: int = KEEP_LOGS) -> Iterator[Path | 
     sys.stdout.flush()
     sys.stderr.flush()
     saved = (os.dup(1), os.dup(2))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed below, after the restore)
+    os.chmod(path, 0o600)
+    streams = (sys.stdout, sys.stderr)
     try:
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        sys.stdout = sys.stderr = log
         yield path
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        log.flush()
+        sys.stdout, sys.stderr = streams
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
-        for f in (fd, *saved):
-            os.close(f)
+        for fd in saved:
+            os.close(fd)
+        log.close()
         prune_logs(path.parent, keep)

@@ -160,7 +160,7 @@ def recover(home: Path, landing: Path, baseline: Path) -> None:
     run = Run.start(home, landing, "--wait", "5")
     code = run.finish()
     assert code == 0, run.text[-4000:]
-    assert "Result: success" in run.text
+    assert "结果：成功" in run.text
     assert_no_dbt_survives(home / "warehouse.duckdb", within=1)
     assert_marts_equal(home / "serving.duckdb", baseline)
     FIGURES["runs recovered"] += 1
@@ -267,6 +267,6 @@ def test_two_runs_at_once_wait_or_fail_with_a_chinese_message(corpus: dict[str, 
     assert first.proc.poll() is None, "the impatient run must not disturb the running one"
     assert first.finish() == 0, first.text[-4000:]
     assert patient.finish() == 0, patient.text[-4000:]
-    assert "Result: success" in patient.text
+    assert "结果：成功" in patient.text
     assert_marts_equal(home / "serving.duckdb", baseline)
     FIGURES["runs recovered"] += 1

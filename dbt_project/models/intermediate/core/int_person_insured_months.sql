@@ -91,7 +91,7 @@ spells as (
         case
             when spell_starts.end_period is not null
                 then cast(substr(spell_starts.end_period, 1, 4) as integer) * 12
-                + cast(substr(spell_starts.end_period, 5, 2) as integer) - 1
+                    + cast(substr(spell_starts.end_period, 5, 2) as integer) - 1
             when spell_starts.month_count is not null
                 then spell_starts.first_month_number + spell_starts.month_count - 1
             else spell_starts.first_month_number
@@ -102,8 +102,8 @@ spells as (
 
 digits as (
 
-    select 0 as digit union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+    select digits.digit
+    from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as digits (digit)
 
 ),
 
