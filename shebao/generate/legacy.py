@@ -46,8 +46,8 @@ def _base(ref: Reference, p: Person, w0: int, month: int) -> Decimal:
 
 
 def _segments(rng: random.Random, lo: int, hi: int) -> list[tuple[int, int]]:
-    """(first, last) months from hi back towards lo, covering 45-95 % of the span, with gaps."""
-    remaining = round((hi - lo + 1) * rng.uniform(0.45, 0.95))
+    """(first, last) months from hi back towards lo, covering 40-85 % of the span, with gaps."""
+    remaining = round((hi - lo + 1) * rng.uniform(0.40, 0.85))
     cursor = hi
     out: list[tuple[int, int]] = []
     while remaining > 0 and cursor >= lo:
