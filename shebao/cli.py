@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     localise_argparse()
     parser = ChineseArgumentParser(prog="shebao", description="社保数据仓库、报表与证明服务")
-    subparsers = parser.add_subparsers(dest="command", required=True, title="命令", metavar="命令")
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, title="命令", metavar="命令", help="用 shebao 命令 --help 查看各命令的用法"
+    )
     generate.add_parser(subparsers)
     add_run_parser(subparsers)
     demo.add_parser(subparsers)
