@@ -453,9 +453,10 @@ def test_unit_summary_retirement_and_findings(built):
         where unit_id = 'U1' and fee_period = '201910' and insurance_type = '110'
         """,
     ) == [(1, D("0.16"), D("0.08"), D("5000.00"), D("800.00"), D("400.00"))]
-    # P1: man born 1965-05 -> 60岁2个月 -> 2025-07; 13 paid pension months (202406 not arrived) plus 288
-    # migrated (200001-202312; the spell's 2024 months are after the cut-off, the superseded spell counts
-    # nothing) = 301 of 180 required: minimum met, so flexible retirement from the original age, 2025-05.
+    # P1: man born 1965-05 -> 60岁2个月 -> 2025-07; 13 paid pension months (201907-202006 and 202405;
+    # 202406 not arrived) and the migrated 200001-202312 (288 months; the spell's 2024 months are after the
+    # cut-off, the superseded spell counts nothing). The 12 ledger months inside the spell count once:
+    # 13 + 288 - 12 = 289 of 180 required: minimum met, so flexible retirement from the original age, 2025-05.
     # P2: woman worker born 1976-06 -> 50岁9个月 -> 2027-03.
     assert rows(
         warehouse,
@@ -470,7 +471,7 @@ def test_unit_summary_retirement_and_findings(built):
             "male",
             722,
             dt.date(2025, 7, 1),
-            301,
+            289,
             180,
             0,
             dt.date(2025, 5, 1),
@@ -507,9 +508,10 @@ def test_unit_summary_retirement_and_findings(built):
     assert rows(
         warehouse,
         "select person_id, contribution_months_to_date, meets_minimum from marts.rpt_pension_estimate order by 1",
-    ) == [("P1", 301, True), ("P2", 1, False)]
+    ) == [("P1", 289, True), ("P2", 1, False)]
+    # months only the history has: 288 minus the 12 the ledger also has
     assert rows(warehouse, "select person_id, migrated_months from marts.rpt_retirement_due order by 1") == [
-        ("P1", 288),
+        ("P1", 276),
         ("P2", 0),
     ]
 
