@@ -47,7 +47,7 @@ class Run:
         env.update(SHEBAO_HOME=str(home), DAGSTER_HOME=str(home / "dagster"), PYTHONUNBUFFERED="1")
         args = [SHEBAO, "run", "--landing", str(landing), "--warehouse", str(home / "warehouse.duckdb")]
         proc = subprocess.Popen(
-            [*args, "--as-of", AS_OF, "--log-level", "DEBUG", *extra],
+            [*args, "--as-of", AS_OF, "--verbose", "--log-level", "DEBUG", *extra],  # events on the console
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
