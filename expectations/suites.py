@@ -200,6 +200,34 @@ def ledgers_suite() -> gx.ExpectationSuite:
     )
 
 
+def legacy_history_suite() -> gx.ExpectationSuite:
+    """Migrated spells: the loader's rules again on what is stored (start <= end, base >= 0, known codes)."""
+    s = schema.LEGACY_HISTORY
+    return _suite(
+        "raw_legacy_history",
+        _contract(s)
+        + [
+            gxe.ExpectColumnValuesToBeInSet(
+                column="insurance_type", value_set=insurance_type_codes(), description="险种类型为已知险种"
+            ),
+            ExpectColumnValuesToBeValidFeePeriod(column="start_period", description="起始年月为有效年月"),
+            ExpectColumnValuesToBeValidFeePeriod(column="end_period", description="终止年月为有效年月"),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="end_period",
+                column_B="start_period",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                description="终止年月不早于起始年月",
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="month_count", min_value=1, max_value=600, description="缴费月数为1-600"
+            ),
+            gxe.ExpectColumnValuesToBeInSet(column=REGION, value_set=region_codes(), description="参保地为已知统筹区"),
+        ]
+        + _money(s, non_negative=("base", "account_balance")),
+    )
+
+
 def contribution_lines_soft_suite() -> gx.ExpectationSuite:
     """Soft (reported, non-blocking): amounts against base x rate, bases against limits."""
     tol = float(AMOUNT_TOLERANCE)
@@ -236,5 +264,6 @@ RAW_SUITES: dict[str, Callable[[], gx.ExpectationSuite]] = {
     "persons": persons_suite,
     "enrolments": enrolments_suite,
     "ledgers": ledgers_suite,
+    "legacy_history": legacy_history_suite,
 }
 assert set(RAW_SUITES) == set(schema.SOURCES)

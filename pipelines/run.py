@@ -18,11 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import dagster as dg
 import duckdb
 
 from foundation import paths as settings
+from foundation.landing.schema import SOURCES
 from pipelines.resources import writer_lock
 from pipelines.run_tags import AS_OF_TAG, RUNNER_HOST_TAG, RUNNER_PID_TAG
 
@@ -150,37 +152,99 @@ def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
     )
 
 
+SOURCE_LABELS = {name: spec.label for name, spec in SOURCES.items()}
+CHECK_LABELS = {f"gx_{name}": f"{spec.label}校验" for name, spec in SOURCES.items()} | {
+    "gx_contribution_amounts": "缴费金额与基数校验"
+}
+MAX_FAILED_FILES = 5  # failed files named in the summary; the log and raw.load_files have all
+REASON_WIDTH = 160
+
+
+def _short(text: str, width: int = REASON_WIDTH) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 @dataclass
 class RunSummary:
+    """What a run did, for the short Chinese summary `shebao run` and `shebao demo` print."""
+
     success: bool
-    ingestion: dict[str, str] = field(default_factory=dict)  # source -> per-file summary text
+    ingestion: dict[str, str] = field(default_factory=dict)  # source -> per-file summary text (the log has it)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> counts (SourceReport metadata)
     checks: list[tuple[str, str, bool, str]] = field(default_factory=list)  # asset, check, passed, severity
+    check_failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # check -> failed expectations
     marts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    log_file: Path | None = None
 
     @property
     def blocking_failures(self) -> list[str]:
         return [f"{a} {c}" for a, c, passed, sev in self.checks if not passed and sev == "ERROR"]
 
-    def lines(self) -> list[str]:
-        out = ["Ingestion (read = loaded + quarantined + skipped template rows):"]
-        for source, text in self.ingestion.items():
-            out.append(f"  [{source}]")
-            out.extend(f"    {line}" for line in text.splitlines())
-        passed = sum(1 for c in self.checks if c[2])
-        out.append(f"Checks: {passed} passed, {len(self.checks) - passed} failed")
-        for asset, check, ok, severity in self.checks:
-            if not ok:
-                out.append(f"  FAILED ({severity}) {asset} :: {check}")
-        out.extend(self.notes)
-        out.append("Marts built (rows):")
-        for table, rows in self.marts.items():
-            out.append(f"  {table:<45} {rows:>12,}")
-        for failure in self.failures:
-            out.append(f"ERROR: {failure}")
-        out.append("Result: " + ("success" if self.success else "FAILED"))
+    def _source_lines(self) -> list[str]:
+        out = ["数据加载（读取 = 加载 + 隔离 + 暂挂 + 跳过）："]
+        failed: list[tuple[str, str]] = []
+        for source, m in self.sources.items():
+            label = SOURCE_LABELS.get(source, source)
+            if not m.get("files_seen"):
+                out.append(f"  {label}：没有文件")
+                continue
+            released = f"，释放暂挂 {m['rows_released']}" if m.get("rows_released") else ""
+            if m.get("files_already_loaded") == m["files_seen"] and not released:
+                out.append(f"  {label}：文件 {m['files_seen']} 个，均已加载过，没有新数据")
+                continue
+            out.append(
+                f"  {label}：文件 {m['files_seen']} 个，读取 {m['rows_read']:,}，加载 {m['rows_loaded']:,}，"
+                f"隔离 {m['rows_quarantined']:,}，暂挂 {m['rows_held']:,}，跳过 {m['rows_skipped']:,}{released}"
+            )
+            failed += [(f["file"], f["error"] or "") for f in m.get("failed_files", [])]
+        if failed:
+            out.append(f"  未加载的文件 {len(failed)} 个：")
+            out += [f"    {_short(error)}" for _, error in failed[:MAX_FAILED_FILES]]
+            if len(failed) > MAX_FAILED_FILES:
+                out.append(f"    ……另有 {len(failed) - MAX_FAILED_FILES} 个，见日志")
+        if any(m.get("rows_quarantined") or m.get("rows_held") for m in self.sources.values()):
+            out.append("  隔离和暂挂的行及原因见看板“数据质量”页（raw.quarantine、raw.pending）")
         return out
+
+    def _check_lines(self) -> list[str]:
+        passed = sum(1 for c in self.checks if c[2])
+        out = [f"检查：通过 {passed} 项，未通过 {len(self.checks) - passed} 项"]
+        for _asset, check, ok, severity in self.checks:
+            if ok:
+                continue
+            label = CHECK_LABELS.get(check, check)
+            found = "；".join(
+                f"不满足“{f.get('description') or f.get('expectation')}”的 {f.get('unexpected_count') or 0:,} 条"
+                for f in self.check_failures.get(check, [])
+            )
+            if severity == "WARN":
+                out.append(
+                    f"  提示：{label}发现问题（{found or '见日志'}）；这是提示性检查，数据已照常加载和构建，"
+                    "明细见看板“数据质量”页"
+                )
+            else:
+                out.append(f"  错误：{label}未通过（{found or '见日志'}），构建已停止，请更正数据后重新运行")
+        return out
+
+    def lines(self) -> list[str]:
+        out = self._source_lines() + self._check_lines() + self.notes
+        if self.marts:
+            biggest = sorted(self.marts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            named = "，".join(f"{table.removeprefix('marts.')} {rows:,} 行" for table, rows in biggest)
+            out.append(f"数据集市：{len(self.marts)} 张表，共 {sum(self.marts.values()):,} 行（最大：{named}）")
+        out += [f"错误：{_short(failure, 300)}" for failure in self.failures]
+        if self.log_file is not None:
+            out.append(f"详细日志：{self.log_file}")
+        out.append("结果：" + ("成功" if self.success else "失败"))
+        return out
+
+    def verbose_lines(self) -> list[str]:
+        """The summary after every published mart with its row count (shebao run --verbose)."""
+        tables = [f"  {table:<45} {rows:>12,}" for table, rows in self.marts.items()]
+        return ["数据集市（行数）：", *tables, *self.lines()]
 
 
 def run_pipeline(
@@ -217,27 +281,45 @@ def run_pipeline(
     return summarise(result, warehouse)
 
 
+_SOURCE_FIGURES = (
+    "files_seen",
+    "files_already_loaded",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "rows_held",
+    "rows_skipped",
+    "rows_released",
+    "failed_files",
+)
+
+
 def summarise(result: dg.ExecuteInProcessResult, warehouse: Path) -> RunSummary:
     """What `shebao run` prints: per-file ingestion, checks, failures and the published marts' row counts."""
     summary = RunSummary(success=result.success)
     materializations = [e.step_materialization_data.materialization for e in result.get_asset_materialization_events()]
     for mat in materializations:
         if mat.asset_key.path[0] == "raw" and "summary" in mat.metadata:
-            summary.ingestion[mat.asset_key.path[-1]] = str(mat.metadata["summary"].value)
+            source = mat.asset_key.path[-1]
+            summary.ingestion[source] = str(mat.metadata["summary"].value)
+            summary.sources[source] = {k: mat.metadata[k].value for k in _SOURCE_FIGURES if k in mat.metadata}
     for evaluation in result.get_asset_check_evaluations():
         summary.checks.append(
             (evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.passed, evaluation.severity.value)
         )
+        failures = evaluation.metadata.get("failures")
+        if not evaluation.passed and failures is not None and isinstance(failures.value, list):
+            summary.check_failures[evaluation.check_name] = list(failures.value)
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             summary.failures.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
-    summary.failures.extend(f"blocking check failed: {name}" for name in summary.blocking_failures)
+    summary.failures.extend(f"阻断性检查未通过：{name}" for name in summary.blocking_failures)
     summary.success = result.success and not summary.blocking_failures
     published = any(m.asset_key.path == ["serving_copy"] for m in materializations)
     if summary.success and not published:
         summary.notes.append(
-            "Inputs unchanged since the last build (same loaded files, as-of date and dbt project): "
-            "dbt build and serving copy skipped; the marts below are the last published ones."
+            "输入自上次构建以来没有变化（已加载的文件、计算日期和dbt项目均相同）：跳过 dbt 构建和数据副本发布，"
+            "下列数据集市为上次发布的版本"
         )
     serving = settings.serving_path(warehouse)
     if summary.success and serving.exists():

@@ -53,15 +53,14 @@ def cmd_export(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    audit = subparsers.add_parser("audit", help="the audit trail of issuing, revoking, keys, logins and verifications")
-    sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit = subparsers.add_parser("audit", help="审计日志：签发、撤销、密钥、登录和验证")
+    sub = audit.add_subparsers(dest="audit_command", required=True, metavar="{verify,show,export}")
     sub.add_parser(
-        "verify",
-        help="check the hash chain and the signed anchors (exit 1 on an edited, deleted, reordered or rewritten entry)",
+        "verify", help="校验哈希链和签名锚点（有记录被修改、删除、调换顺序或整体改写时退出码为 1）"
     ).set_defaults(func=cmd_verify)
-    show = sub.add_parser("show", help="the latest entries")
-    show.add_argument("--last", type=int, default=50)
+    show = sub.add_parser("show", help="显示最近的记录")
+    show.add_argument("--last", type=int, default=50, metavar="条数", help="显示的条数（默认 50）")
     show.set_defaults(func=cmd_show)
-    export = sub.add_parser("export", help="every entry as CSV (UTF-8 with BOM, opens in Excel)")
-    export.add_argument("--out", required=True, type=Path)
+    export = sub.add_parser("export", help="把全部记录导出为 CSV（带 BOM 的 UTF-8，可用 Excel 打开）")
+    export.add_argument("--out", required=True, type=Path, metavar="文件", help="CSV 文件")
     export.set_defaults(func=cmd_export)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from certificates import config
-from shebao.options import add_warehouse_option
+from shebao.options import add_warehouse_option, period
 
 
 def _params(args) -> dict:
@@ -187,12 +187,20 @@ def cmd_serve_verify(args) -> int:
     return 0
 
 
-def add_parser(subparsers) -> None:
-    cert = subparsers.add_parser("cert", help="issue, verify and revoke signed certificates (PDF + QR)")
-    sub = cert.add_subparsers(dest="cert_command", required=True)
+PERIOD_HELP = {
+    "from": "起始年月（YYYYMM 或 YYYY-MM）",
+    "to": "终止年月（YYYYMM 或 YYYY-MM）",
+    "period": "期次或费款所属期（YYYYMM 或 YYYY-MM）",
+}
+ID_HELP = {"unit": "单位编号", "person": "个人编号"}
 
-    issue = sub.add_parser("issue", help="issue one document as a signed PDF")
-    kinds = issue.add_subparsers(dest="kind", required=True)
+
+def add_parser(subparsers) -> None:
+    cert = subparsers.add_parser("cert", help="签发、验证和撤销带签名的证明（PDF + 二维码）")
+    sub = cert.add_subparsers(dest="cert_command", required=True, metavar="{issue,verify,sync,revoke,batch-issue}")
+
+    issue = sub.add_parser("issue", help="签发一份证明（带签名的 PDF）")
+    kinds = issue.add_subparsers(dest="kind", required=True, metavar="证明类型")
     specs = {
         "unit-proof": ("单位参保证明（不指定期间即最近12个月）", ["unit", "from?", "to?", "persons"]),
         "summary-proof": ("缴费人员汇总参保证明（不指定期间即全部）", ["unit", "from?", "to?", "all"]),
@@ -207,7 +215,9 @@ def add_parser(subparsers) -> None:
             if name == "all":
                 p.add_argument("--all", action="store_true", help="全部期间")
             elif name == "from":
-                p.add_argument("--from", dest="from_", required=required, metavar="YYYYMM")
+                p.add_argument(
+                    "--from", dest="from_", required=required, type=period, metavar="YYYYMM", help=PERIOD_HELP["from"]
+                )
             elif name == "persons":
                 p.add_argument(
                     "--persons",
@@ -215,60 +225,67 @@ def add_parser(subparsers) -> None:
                     help="只列出所选人员（个人编号，逗号分隔）；不指定即全部人员",
                 )
             elif name == "notice":
-                p.add_argument("--notice", required=False, help="通知单号（同一期有多张通知单时）")
+                p.add_argument("--notice", required=False, metavar="通知单号", help="通知单号（同一期有多张通知单时）")
             elif name in ("to", "period"):
-                p.add_argument(f"--{name}", required=required, metavar="YYYYMM")
+                p.add_argument(f"--{name}", required=required, type=period, metavar="YYYYMM", help=PERIOD_HELP[name])
             else:
-                p.add_argument(f"--{name}", required=required)
-        p.add_argument("--out", type=Path, default=None, help="PDF file (default under $SHEBAO_HOME/certificates)")
+                p.add_argument(f"--{name}", required=required, help=ID_HELP.get(name, name))
+        p.add_argument(
+            "--out", type=Path, default=None, metavar="文件", help="PDF 文件（默认在 $SHEBAO_HOME/certificates 下）"
+        )
         p.add_argument(
             "--void-previous",
             action="store_true",
-            help="void (supersede) earlier valid certificates for the same subject and period",
+            help="作废同一对象、同一期间之前签发的有效证明",
         )
         add_warehouse_option(p)
         p.set_defaults(func=cmd_issue)
 
-    v = sub.add_parser("verify", help="verify a PDF, a scanned URL or a token offline (exit 0 when valid)")
-    v.add_argument("input", help="F.pdf | URL | TOKEN")
+    v = sub.add_parser("verify", help="验证 PDF、扫码得到的网址或令牌（有效时退出码为 0）")
+    v.add_argument("input", metavar="输入", help="PDF 文件、网址或令牌")
     v.add_argument(
         "--offline",
         action="store_true",
-        help="the cached signed trust list and revocation list only (see `cert sync`), never the registry",
+        help="离线验证：只用缓存的已签名信任列表和撤销列表（见 cert sync），不查询登记簿",
     )
-    v.add_argument("--json", action="store_true")
+    v.add_argument("--json", action="store_true", help="以 JSON 输出")
     v.set_defaults(func=cmd_verify)
 
-    sy = sub.add_parser("sync", help="cache the signed trust list and revocation list for --offline")
-    sy.add_argument("--from", dest="source", metavar="URL", help="verification service (default: this machine's keys)")
+    sy = sub.add_parser("sync", help="缓存已签名的信任列表和撤销列表，供 --offline 使用")
+    sy.add_argument("--from", dest="source", metavar="网址", help="验证服务地址（默认：本机的密钥）")
     sy.set_defaults(func=cmd_sync)
 
-    r = sub.add_parser("revoke", help="revoke a certificate")
-    r.add_argument("id")
-    r.add_argument("--reason", required=True)
+    r = sub.add_parser("revoke", help="撤销一份证明")
+    r.add_argument("id", metavar="证明编号", help="要撤销的证明编号")
+    r.add_argument("--reason", required=True, metavar="原因", help="撤销原因")
     r.set_defaults(func=cmd_revoke)
 
-    b = sub.add_parser("batch-issue", help="issue one document per unit of a unit type")
-    b.add_argument("--unit-type", required=True, help="单位类型, e.g. 企业")
-    b.add_argument("--kind", default="summary-proof", choices=["unit-proof", "summary-proof", "payment-notice"])
-    b.add_argument("--from", dest="from_", metavar="YYYYMM")
-    b.add_argument("--to", metavar="YYYYMM")
-    b.add_argument("--period", metavar="YYYYMM")
-    b.add_argument("--out", required=True, type=Path)
+    b = sub.add_parser("batch-issue", help="为某一单位类型的每个单位各签发一份证明")
+    b.add_argument("--unit-type", required=True, metavar="单位类型", help="单位类型，例如 企业")
+    b.add_argument(
+        "--kind",
+        default="summary-proof",
+        choices=["unit-proof", "summary-proof", "payment-notice"],
+        help="证明类型（默认 summary-proof）",
+    )
+    b.add_argument("--from", dest="from_", type=period, metavar="YYYYMM", help="起始年月")
+    b.add_argument("--to", type=period, metavar="YYYYMM", help="终止年月")
+    b.add_argument("--period", type=period, metavar="YYYYMM", help="费款所属期")
+    b.add_argument("--out", required=True, type=Path, metavar="目录", help="输出目录")
     add_warehouse_option(b)
     b.set_defaults(func=cmd_batch)
 
-    keys = subparsers.add_parser("keys", help="certificate signing keys")
-    ksub = keys.add_subparsers(dest="keys_command", required=True)
-    ksub.add_parser("rotate", help="start a new signing key").set_defaults(func=cmd_keys_rotate)
-    ksub.add_parser("list", help="list the trust list").set_defaults(func=cmd_keys_list)
-    w = ksub.add_parser("withdraw", help="withdraw trust in a key (compromise): what it signed stops verifying")
-    w.add_argument("kid")
+    keys = subparsers.add_parser("keys", help="证明签名密钥")
+    ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="{rotate,list,withdraw}")
+    ksub.add_parser("rotate", help="启用新的签名密钥").set_defaults(func=cmd_keys_rotate)
+    ksub.add_parser("list", help="列出信任列表").set_defaults(func=cmd_keys_list)
+    w = ksub.add_parser("withdraw", help="撤回对某个密钥的信任（密钥泄露）：它签过的证明不再通过验证")
+    w.add_argument("kid", metavar="密钥编号", help="要撤回的密钥编号")
     w.set_defaults(func=cmd_keys_withdraw)
 
 
 def add_serve_parser(serve_subparsers) -> None:
-    sv = serve_subparsers.add_parser("verify", help="the certificate verification service (uvicorn)")
-    sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=8765)
+    sv = serve_subparsers.add_parser("verify", help="证明验证服务（uvicorn）")
+    sv.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听地址（默认 127.0.0.1）")
+    sv.add_argument("--port", type=int, default=8765, metavar="端口", help="监听端口（默认 8765）")
     sv.set_defaults(func=cmd_serve_verify)

@@ -26,7 +26,7 @@ import duckdb
 
 from foundation import exports, id_hash, serving
 from foundation import paths as settings
-from shebao.options import add_warehouse_option
+from shebao.options import add_warehouse_option, iso_date, period, period_month
 
 FORMATS = ("table", "csv", "json")
 
@@ -65,20 +65,6 @@ def connect(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
         raise QueryError(str(exc)) from exc
     with snapshot:
         yield snapshot.con
-
-
-def parse_month(text: str, option: str) -> dt.date:
-    m = re.fullmatch(r"(\d{4})-?(\d{2})", text.strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise QueryError(f"{option} 应为 YYYY-MM 格式的年月，收到：{text}")
-    return dt.date(int(m.group(1)), int(m.group(2)), 1)
-
-
-def parse_date(text: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise QueryError(f"{option} 应为 YYYY-MM-DD 格式的日期，收到：{text}") from None
 
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -333,13 +319,11 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with connect(args) as con:
             if args.query == "retirement-age":
-                result = query_retirement_age(con, parse_month(args.birth, "--birth"), args.group)
+                result = query_retirement_age(con, period_month(args.birth), args.group)
             elif args.query == "retirement":
-                result = query_retirement(
-                    con, parse_month(args.date_from, "--from"), parse_month(args.date_to, "--to"), args.unit
-                )
+                result = query_retirement(con, period_month(args.date_from), period_month(args.date_to), args.unit)
             elif args.query == "arrears":
-                result = query_arrears(con, args.unit, parse_date(args.as_of, "--as-of") if args.as_of else None)
+                result = query_arrears(con, args.unit, dt.date.fromisoformat(args.as_of) if args.as_of else None)
             else:
                 result = query_statement(con, id_hash.person_number(con, args.person, args.warehouse), args.period)
     except (QueryError, id_hash.IdLookupError) as exc:
@@ -364,36 +348,44 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "query", help="query the served marts (retirement ages, 到龄, arrears, rights statements)"
-    )
-    sub = parser.add_subparsers(dest="query", required=True)
+    parser = subparsers.add_parser("query", help="查询已发布的报表（退休年龄、到龄、欠费、权益记录）")
+    sub = parser.add_subparsers(dest="query", required=True, metavar="{retirement-age,retirement,arrears,statement}")
 
     def common(p: argparse.ArgumentParser) -> None:
         add_warehouse_option(p)
-        p.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+        p.add_argument("--format", choices=FORMATS, default="table", help="输出格式（默认 table）")
         p.set_defaults(func=_run)
 
-    p = sub.add_parser("retirement-age", help="statutory retirement age and month for a birth month and group")
-    p.add_argument("--birth", required=True, help="birth month YYYY-MM")
-    p.add_argument("--group", required=True, choices=GROUPS)
-    p.add_argument("--json", action="store_true", help="print JSON (same as --format json)")
+    p = sub.add_parser("retirement-age", help="按出生年月和人员类别查询法定退休年龄和退休年月")
+    p.add_argument("--birth", required=True, type=period, metavar="YYYYMM", help="出生年月（YYYYMM 或 YYYY-MM）")
+    p.add_argument("--group", required=True, choices=GROUPS, help="人员类别：男职工、原55岁女职工、原50岁女职工")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出（同 --format json）")
     common(p)
 
-    p = sub.add_parser("retirement", help="insured persons reaching statutory age in a month range (到龄查询)")
-    p.add_argument("--from", dest="date_from", required=True, help="first month YYYY-MM")
-    p.add_argument("--to", dest="date_to", required=True, help="last month YYYY-MM")
-    p.add_argument("--unit", default=None, help="unit number")
-    common(p)
-
-    p = sub.add_parser("arrears", help="arrears and late fees (欠费查询)")
-    p.add_argument("--unit", default=None, help="unit number")
+    p = sub.add_parser("retirement", help="到龄查询：某一年月范围内达到法定退休年龄的参保人员")
     p.add_argument(
-        "--as-of", default=None, help="ISO date; must equal the build's as-of date (otherwise rerun shebao run --as-of)"
+        "--from", dest="date_from", required=True, type=period, metavar="YYYYMM", help="起始年月（YYYYMM 或 YYYY-MM）"
+    )
+    p.add_argument(
+        "--to", dest="date_to", required=True, type=period, metavar="YYYYMM", help="终止年月（YYYYMM 或 YYYY-MM）"
+    )
+    p.add_argument("--unit", default=None, metavar="单位编号", help="只查该单位")
+    common(p)
+
+    p = sub.add_parser("arrears", help="欠费查询（欠费及滞纳金）")
+    p.add_argument("--unit", default=None, metavar="单位编号", help="只查该单位")
+    p.add_argument(
+        "--as-of",
+        default=None,
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="计算日期；须与构建时的计算日期相同（否则请用 shebao run --as-of 重新构建）",
     )
     common(p)
 
-    p = sub.add_parser("statement", help="rights-statement figures of a person for a statement period")
-    p.add_argument("--person", required=True, help="person number")
-    p.add_argument("--period", required=True, help="statement period YYYYMM, e.g. 202006")
+    p = sub.add_parser("statement", help="某人某期次的个人权益记录单数据")
+    p.add_argument("--person", required=True, metavar="个人编号", help="个人编号")
+    p.add_argument(
+        "--period", required=True, type=period, metavar="YYYYMM", help="期次（YYYYMM 或 YYYY-MM，例如 202006）"
+    )
     common(p)

@@ -94,25 +94,31 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> None:
     """Register `users add`, `users remove` and `users list`."""
     p = subparsers.add_parser("users", help="看板账号：参保单位的账号（法定代表人、单位管理员、经办人）和分析员")
-    sub = p.add_subparsers(dest="users_command", required=True)
+    sub = p.add_subparsers(dest="users_command", required=True, metavar="{add,remove,list}")
     add = sub.add_parser("add", help="创建账号（单位须已登记；已有账号时重置其密码）")
-    add.add_argument("--unit", help="单位编号")
-    add.add_argument("--user", help=f"单位账号的用户名（默认 {users.LEGAL_REP_USERNAME}，即法定代表人）")
+    add.add_argument("--unit", metavar="单位编号", help="单位编号")
     add.add_argument(
-        "--level", help="账号级别：" + "、".join(users.LEVELS) + "（默认法定代表人；指定 --user 时默认经办人）"
+        "--user", metavar="用户名", help=f"单位账号的用户名（默认 {users.LEGAL_REP_USERNAME}，即法定代表人）"
     )
-    add.add_argument("--grant", help="经办人的授权事项，逗号分隔：" + "、".join(users.SERVICES))
-    add.add_argument("--analyst", help="分析员用户名")
     add.add_argument(
-        "--password", help="密码（至少 8 位，不能全为数字，不能与单位编号或用户名相同；省略时自动生成并显示）"
+        "--level",
+        metavar="级别",
+        help="账号级别：" + "、".join(users.LEVELS) + "（默认法定代表人；指定 --user 时默认经办人）",
+    )
+    add.add_argument("--grant", metavar="授权事项", help="经办人的授权事项，逗号分隔：" + "、".join(users.SERVICES))
+    add.add_argument("--analyst", metavar="登录名", help="分析员用户名")
+    add.add_argument(
+        "--password",
+        metavar="密码",
+        help="密码（至少 8 位，不能全为数字，不能与单位编号或用户名相同；省略时自动生成并显示）",
     )
     add_warehouse_option(add)
     add.set_defaults(func=cmd_users_add)
     rm = sub.add_parser("remove", help="删除账号（其登录会话随即结束）")
-    rm.add_argument("--unit", help="单位编号")
-    rm.add_argument("--user", help=f"单位账号的用户名（默认 {users.LEGAL_REP_USERNAME}）")
-    rm.add_argument("--analyst", help="分析员用户名")
+    rm.add_argument("--unit", metavar="单位编号", help="单位编号")
+    rm.add_argument("--user", metavar="用户名", help=f"单位账号的用户名（默认 {users.LEGAL_REP_USERNAME}）")
+    rm.add_argument("--analyst", metavar="登录名", help="分析员用户名")
     rm.set_defaults(func=cmd_users_remove)
     lst = sub.add_parser("list", help="列出账号")
-    lst.add_argument("--unit", help="只列出该单位的账号")
+    lst.add_argument("--unit", metavar="单位编号", help="只列出该单位的账号")
     lst.set_defaults(func=cmd_users_list)

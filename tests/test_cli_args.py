@@ -17,10 +17,10 @@ def test_an_impossible_as_of_date_is_refused_in_one_line(command, tmp_path, caps
         cli.main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert (
-        err[-1]
-        == f"shebao {command}: error: argument --as-of: 日期 '2023-13-01' 无效，请写成 YYYY-MM-DD（例如 2025-04-15）"
-    )
+    assert err == [  # one line, no usage block, no English
+        f"shebao {command}：错误：参数 --as-of：日期 '2023-13-01' 无效，请写成 YYYY-MM-DD（例如 2025-04-15）"
+        f"（用 shebao {command} --help 查看用法）"
+    ]
     assert "Traceback" not in "\n".join(err)
 
 

@@ -105,6 +105,30 @@ def month_end(period: str) -> dt.date:
     return dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
 
 
+def fill_legacy(con: duckdb.DuckDBPyConnection) -> None:
+    """P1's migrated history: 200001 and 300 months (to 202412), of which the 288 up to the cut-off
+    202312 count; a spell from 199001 in a superseded file version counts nothing."""
+    insert(
+        con,
+        "legacy_history",
+        "legacy_history/h.csv",
+        [
+            dict(person_id="P1", insurance_type="110", start_period="200001", month_count=300, base=D("3000.00"),
+                 account_balance=D("28800.00"), region_code="SZ_SIP"),
+            dict(person_id="P1", insurance_type="310", start_period="200001", end_period="202312", month_count=288,
+                 base=D("3000.00"), region_code="SZ_SIP"),
+        ],
+    )  # fmt: skip
+    insert(
+        con,
+        "legacy_history",
+        "legacy_history/old.csv",
+        [dict(person_id="P1", insurance_type="110", start_period="199001", month_count=12, base=D("900.00"),
+              region_code="SZ_SIP")],
+    )  # fmt: skip
+    con.execute("update raw.legacy_history set superseded_at = loaded_at where source_file = 'legacy_history/old.csv'")
+
+
 def fill(con: duckdb.DuckDBPyConnection) -> None:
     insert(
         con,
@@ -254,6 +278,7 @@ def built(tmp_path_factory):
     con = duckdb.connect(str(warehouse))
     create_raw(con)
     fill(con)
+    fill_legacy(con)
     con.close()
     # Models, seeds and the reports' dbt unit and data tests in one invocation (dbt start-up
     # dominates); the core's own tests belong to its test file.
@@ -510,7 +535,10 @@ def test_unit_summary_retirement_and_findings(built):
         where unit_id = 'U1' and fee_period = '201910' and insurance_type = '110'
         """,
     ) == [(1, D("0.16"), D("0.08"), D("5000.00"), D("800.00"), D("400.00"))]
-    # P1: man born 1965-05 -> 60岁2个月 -> 2025-07; 13 paid pension months (202406 not arrived), 180 required.
+    # P1: man born 1965-05 -> 60岁2个月 -> 2025-07; 13 paid pension months (201907-202006 and 202405;
+    # 202406 not arrived) and the migrated 200001-202312 (288 months; the spell's 2024 months are after the
+    # cut-off, the superseded spell counts nothing). The 12 ledger months inside the spell count once:
+    # 13 + 288 - 12 = 289 of 180 required: minimum met, so flexible retirement from the original age, 2025-05.
     # P2: woman worker born 1976-06 -> 50岁9个月 -> 2027-03.
     assert rows(
         warehouse,
@@ -525,10 +553,10 @@ def test_unit_summary_retirement_and_findings(built):
             "male",
             722,
             dt.date(2025, 7, 1),
-            13,
+            289,
             180,
-            167,
-            None,
+            0,
+            dt.date(2025, 5, 1),
             dt.date(2028, 7, 1),
             P1_ID[:4] + "*" * 10 + P1_ID[-4:],
         ),
@@ -559,6 +587,15 @@ def test_unit_summary_retirement_and_findings(built):
     ]
     assert "711.04" in findings[1][3] and "-0.04" in findings[1][3]
     assert rows(warehouse, "select bool_and(is_estimate), count(*) from marts.rpt_pension_estimate") == [(True, 2)]
+    assert rows(
+        warehouse,
+        "select person_id, contribution_months_to_date, meets_minimum from marts.rpt_pension_estimate order by 1",
+    ) == [("P1", 289, True), ("P2", 1, False)]
+    # months only the history has: 288 minus the 12 the ledger also has
+    assert rows(warehouse, "select person_id, migrated_months from marts.rpt_retirement_due order by 1") == [
+        ("P1", 276),
+        ("P2", 0),
+    ]
 
 
 def test_dbt_unit_tests_of_the_reports_pass(built):

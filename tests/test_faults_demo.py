@@ -53,7 +53,7 @@ def test_demo_stops_its_services_on_sigterm(home):
     reader = threading.Thread(target=collect, daemon=True)
     reader.start()
     try:
-        wait_until(lambda: any("Press Ctrl-C" in line for line in lines), BUILD_TIMEOUT, "the demo built", proc)
+        wait_until(lambda: any("按 Ctrl-C" in line for line in lines), BUILD_TIMEOUT, "the demo built", proc)
         wait_until(lambda: port_open(verify_port) and port_open(dashboard_port), 120, "both services listen", proc)
         tree = descendants(proc.pid)
         assert len(tree) >= 2

@@ -52,7 +52,7 @@ class Run:
         env.update(SHEBAO_HOME=str(home), DAGSTER_HOME=str(home / "dagster"), PYTHONUNBUFFERED="1")
         args = [SHEBAO, "run", "--landing", str(landing), "--warehouse", str(home / "warehouse.duckdb")]
         proc = subprocess.Popen(
-            [*args, "--as-of", AS_OF, "--log-level", "DEBUG", *extra],
+            [*args, "--as-of", AS_OF, "--verbose", "--log-level", "DEBUG", *extra],  # events on the console
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -165,7 +165,7 @@ def recover(home: Path, landing: Path, baseline: Path) -> None:
     run = Run.start(home, landing, "--wait", "5")
     code = run.finish()
     assert code == 0, run.text[-4000:]
-    assert "Result: success" in run.text
+    assert "结果：成功" in run.text
     assert_no_dbt_survives(home / "warehouse.duckdb", within=1)
     assert_marts_equal(served(home), baseline)
     FIGURES["runs recovered"] += 1
@@ -297,6 +297,6 @@ def test_two_runs_at_once_wait_or_fail_with_a_chinese_message(corpus: dict[str, 
     assert first.proc.poll() is None, "the impatient run must not disturb the running one"
     assert first.finish() == 0, first.text[-4000:]
     assert patient.finish() == 0, patient.text[-4000:]
-    assert "Result: success" in patient.text
+    assert "结果：成功" in patient.text
     assert_marts_equal(served(home), baseline)
     FIGURES["runs recovered"] += 1

@@ -6,6 +6,7 @@ import argparse
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -302,6 +303,46 @@ def test_transfers_suspensions_and_retirements(landing):
     assert groups == {"male", "cadre", "worker"}
 
 
+def test_legacy_history_spells_before_the_window(landing):
+    """Migrated spells: registered people only, before the window and the cut-off, never overlapping,
+    given by end month or by 缴费月数, pension rows carrying 8 % of the base a month with interest."""
+    persons = {r["person_id"]: r for r in landing.clean("persons")}
+    insured = {r["person_id"] for r in landing.clean("enrolments")}
+    rows = landing.clean("legacy_history")
+    assert rows and {r["person_id"] for r in rows} <= insured
+    cutoffs = {r["region_code"]: r["cutoff_period"] for r in seed_rows("legacy_history_cutoffs")}
+    names = {r["region_name"]: r["region_code"] for r in seed_rows("regions")}
+    spells: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    by_count = 0
+    for r in rows:
+        first = int(r["start_period"][:4]) * 12 + int(r["start_period"][4:]) - 1
+        last = first + int(r["month_count"]) - 1
+        if r["end_period"]:
+            assert int(r["end_period"][:4]) * 12 + int(r["end_period"][4:]) - 1 == last
+        else:
+            by_count += 1
+        assert f"{last // 12}{last % 12 + 1:02d}" <= min("202312", cutoffs[names[r["region"]]])
+        assert (
+            dt.date(first // 12, first % 12 + 1, 1)
+            >= min(
+                dt.date.fromisoformat(persons[r["person_id"]]["work_start_date"]).replace(day=1), dt.date(1995, 1, 1)
+            )
+            or first >= 1995 * 12
+        )
+        spells[(r["person_id"], r["insurance_type"])].append((first, last))
+        if r["insurance_type"] == "企业职工基本养老保险":
+            expected = rhu(Decimal(r["base"]) * Decimal("0.08") * int(r["month_count"]) * Decimal("1.25"))
+            assert Decimal(r["account_balance"]) == expected
+        else:
+            assert r["account_balance"] == ""
+    assert by_count > 0 and by_count < len(rows)
+    for periods in spells.values():
+        periods.sort()
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(periods))  # gaps, never an overlap
+    people_with_history = {p for p, _ in spells}
+    assert 0.6 <= len(people_with_history) / len(insured) <= 0.95
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -424,7 +465,7 @@ def test_cli_subcommand(tmp_path, capsys):
     )
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    assert "12" in out and "ledger" in out
+    assert "12 人" in out and "缴费明细" in out and "历史缴费记录" in out
     assert (tmp_path / "cli/expected_errors.json").exists()
     periods = {r["fee_period"] for f in (tmp_path / "cli/ledgers").glob("*.csv") for _, r in read_rows(f, "ledgers")}
     assert periods - {"202313"} == {"202501", "202502", "202503"}

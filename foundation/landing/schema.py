@@ -120,7 +120,33 @@ LEDGERS = Source(
     ),
 )
 
-SOURCES: dict[str, Source] = {s.name: s for s in (EMPLOYERS, PERSONS, ENROLMENTS, LEDGERS)}
+# Optional: insured months before the ledger window, as an agency migrates them from its old
+# system. A row is a spell of one insurance: start and end month, or start and a number of
+# months (empty end and count: one month). The unit may be one that no longer exists, so only
+# the person must be registered. 个人账户迁移金额 is the pension personal-account money the
+# spell carried into the new system (up to the region's cut-off month, legacy_history_cutoffs).
+LEGACY_HISTORY = Source(
+    name="legacy_history",
+    label="历史缴费记录",
+    natural_key=("person_id", "insurance_type", "start_period"),
+    columns=(
+        Column("person_id", "个人编号", "VARCHAR", aliases=("人员编号",)),
+        Column("name", "姓名", "VARCHAR", required=False, nullable=True),
+        Column("unit_id", "单位编号", "VARCHAR", required=False, nullable=True, aliases=("原单位编号",)),
+        Column("unit_name", "单位名称", "VARCHAR", required=False, nullable=True, aliases=("原单位名称",)),
+        Column("insurance_type", "险种类型", "VARCHAR"),
+        Column("start_period", "起始年月", "VARCHAR", aliases=("缴费起始年月", "开始年月")),
+        Column("end_period", "终止年月", "VARCHAR", nullable=True, aliases=("缴费终止年月", "截止年月")),
+        Column("month_count", "缴费月数", "INTEGER", required=False, nullable=True, aliases=("月数",)),
+        Column("base", "缴费基数", MONEY, aliases=("个人缴费基数",)),
+        Column("account_balance", "个人账户迁移金额", MONEY, required=False, nullable=True, aliases=("个人账户余额",)),
+        Column("region", "参保地", "VARCHAR", aliases=("统筹区",)),
+    ),
+)
+
+SOURCES: dict[str, Source] = {s.name: s for s in (EMPLOYERS, PERSONS, ENROLMENTS, LEDGERS, LEGACY_HISTORY)}
+# Sources a landing folder may lack without anyone noticing (the others are the core registry and ledger).
+OPTIONAL_SOURCES = ("legacy_history",)
 
 # Lineage columns every raw table carries after its business columns.
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -61,10 +61,14 @@ def cleanup(con: duckdb.DuckDBPyConnection) -> None:
 class FileSQL:
     """The SQL over one registered input (_ingest_input) of a source: typed rows and the ok test."""
 
-    def __init__(self, source: Source, present: set[str], reference: Reference):
+    def __init__(
+        self, source: Source, present: set[str], reference: Reference, long_columns: frozenset[str] = frozenset()
+    ):
         self.source = source
         self.present = present
+        self.long_columns = long_columns
         self.region_names = reference.region_names
+        self.pension = reference.pension
         self.cols = list(source.columns)
         self.names = [c.name for c in self.cols]
         self.labels = {c.name: c.label for c in self.cols}
@@ -72,7 +76,10 @@ class FileSQL:
         self.tkey = ", ".join(f"t_{k}" for k in self.key)
         self.has_id, self.has_uscc = "id_number" in self.names, "uscc" in self.names
         self.joins, self.extras = self._lookups(reference)
-        checks = {c.name: error_branches(source, c, reference.region_names) for c in self.cols}
+        checks = {
+            c.name: error_branches(source, c, reference.region_names, reference.pension, c.name in long_columns)
+            for c in self.cols
+        }
         self.checked = [c for c in self.names if checks[c][0]]
         self.ok = " AND ".join(f"({checks[c][1]})" for c in self.names if checks[c][1]) or "true"
 

@@ -17,6 +17,7 @@ from pipelines.ingest.sheet import (
     IngestFileError,
     ReadResult,
     check_required,
+    check_unique_columns,
     find_header,
     header_lookup,
     no_header,
@@ -87,6 +88,7 @@ def read_csv(path: Path, rel: str, source: Source, data: bytes) -> ReadResult:
     if found is None:
         raise no_header(rel, source, _delimiter_hint(head, delimiter, lookup))
     header_idx, mapping = found
+    check_unique_columns(rel, source, head_rows[header_idx], lookup, header_idx + 1)
     check_required(rel, source, mapping)
     header_cells = head_rows[header_idx]
     headers = {name: header_cells[i].strip() for i, name in mapping.items()}

@@ -7,7 +7,10 @@ import os
 import re
 from pathlib import Path
 
-SOURCE_ORDER = ("employers", "persons", "enrolments", "ledgers")  # dependency order
+from foundation.landing.schema import OPTIONAL_SOURCES
+
+SOURCE_ORDER = ("employers", "persons", "enrolments", "ledgers", "legacy_history")  # dependency order
+OPTIONAL = OPTIONAL_SOURCES  # a landing folder without them is complete (messages name the others)
 
 VERSION_RE = re.compile(r"^(?P<stem>.+)\.v(?P<n>\d+)\.(?P<ext>[A-Za-z0-9]+)$", re.IGNORECASE)
 
@@ -71,7 +74,8 @@ def check_landing(landing_dir: Path) -> None:
     present = [s for s in SOURCE_ORDER if (folder / s).is_dir() or (folder / s).is_symlink()]
     if not present:
         raise LandingFolderError(
-            f"落地目录 {folder} 中没有 {'、'.join(SOURCE_ORDER)} 中的任何一个子文件夹，没有可加载的数据"
+            f"落地目录 {folder} 中没有 {'、'.join(s for s in SOURCE_ORDER if s not in OPTIONAL)} "
+            "中的任何一个子文件夹，没有可加载的数据"
         )
     if not any(discover_files(folder, s) for s in present):
         raise LandingFolderError(

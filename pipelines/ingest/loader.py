@@ -189,7 +189,7 @@ class _Loader:
         con = self.con
         present = set(result.table.column_names)
         con.register("_ingest_input", in_batches(result.table))
-        f = FileSQL(self.source, present, self.reference)
+        f = FileSQL(self.source, present, self.reference, result.long_columns)
         register_identifier_problems(con, f)
         mark_rows(con, f)
         classify_template_rows(con, f.names, present)

@@ -27,6 +27,8 @@ from pipelines.ingest.sql import count, lit
 REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "enrolments": (("person_id", "persons", "人员"), ("unit_id", "employers", "单位")),
     "ledgers": (("person_id", "persons", "人员"), ("unit_id", "employers", "单位")),
+    # a migrated spell's unit may have closed long ago: only the person must be registered
+    "legacy_history": (("person_id", "persons", "人员"),),
 }
 
 

@@ -18,7 +18,7 @@ from foundation.landing.schema import raw_column_name
 from pipelines.ingest.checks import FileSQL, row_filter
 from pipelines.ingest.pending import pending_keys_sql
 from pipelines.ingest.sql import count, lit, lits
-from pipelines.ingest.typing_sql import PERIOD_COLUMNS, category_sql, error_sql
+from pipelines.ingest.typing_sql import MAX_CELL_CHARS, PERIOD_COLUMNS, category_sql, error_sql, quoted
 
 
 def _live_filter(con: duckdb.DuckDBPyConnection, f: FileSQL) -> str:
@@ -94,7 +94,7 @@ def _reason_sql(f: FileSQL, rel: str) -> str:
     """「文件 … 第N行 字段“…”(…)：…，值为“…”」 for every failing field, then the duplicate, joined by "；"."""
     segments = [
         f"CASE WHEN e_{c} IS NOT NULL THEN '字段“{f.labels[c]}”({c})：' || e_{c} "
-        f"|| coalesce('，值为“' || c.{c} || '”', '') END"
+        f"|| coalesce('，值为“' || {quoted('c.' + c)} || '”', '') END"
         for c in f.checked
     ]
     key_labels = "、".join(f.labels[k] for k in f.key)
@@ -108,18 +108,25 @@ def _reason_sql(f: FileSQL, rel: str) -> str:
     return f"'文件 ' || {rel} || ' 第' || c.__row || '行 ' || concat_ws('；', {', '.join(segments + [dup_msg])})"
 
 
+def _record_cell(f: FileSQL, c: str) -> str:
+    """A cell of the quarantined row as kept in `record`: a long cell is cut at MAX_CELL_CHARS."""
+    if c not in f.long_columns:
+        return f"c.{c}"
+    return f"CASE WHEN length(c.{c}) > {MAX_CELL_CHARS} THEN left(c.{c}, {MAX_CELL_CHARS}) || '…' ELSE c.{c} END"
+
+
 def _outcome_columns(f: FileSQL, rel: str, headers: dict[str, str]) -> str:
     """field, value, reason, category and record of a quarantined row."""
     key_value = _key_value(f)
     field_sql = _first_failing(f, lit) + f" ELSE {lit(','.join(f.key))} END"
-    value_sql = _first_failing(f, lambda c: f"c.{c}") + f" ELSE {key_value} END"
+    value_sql = _first_failing(f, lambda c: quoted(f"c.{c}")) + f" ELSE {quoted(key_value)} END"
     category = (
         _first_failing(f, lambda c: f"'{c}：' || {category_sql('e_' + c)}")
         + " WHEN c.__dup_file IS NOT NULL THEN '自然键：与已加载记录重复' ELSE '自然键：与本文件前面的行重复' END"
     )
     record = (
         "CAST(json_object("
-        + ", ".join(f"{lit(headers.get(c, c))}, c.{c}" for c in f.names if c in f.present)
+        + ", ".join(f"{lit(headers.get(c, c))}, {_record_cell(f, c)}" for c in f.names if c in f.present)
         + ") AS VARCHAR)"
     )
     return (
@@ -147,7 +154,10 @@ def quarantine_rows(
         con.execute("""CREATE TEMP TABLE _ingest_quarantine (__row INTEGER, field VARCHAR, value VARCHAR,
                        reason VARCHAR, category VARCHAR, record VARCHAR)""")
         return
-    errors = ", ".join(f"{error_sql(f.source, f.source.column(c), f.region_names)} AS e_{c}" for c in f.checked)
+    errors = ", ".join(
+        f"{error_sql(f.source, f.source.column(c), f.region_names, f.pension, c in f.long_columns)} AS e_{c}"
+        for c in f.checked
+    )
     con.execute(f"""
         CREATE TEMP TABLE _ingest_quarantine AS
         WITH e AS (

@@ -15,6 +15,7 @@ from pipelines.ingest.sheet import (
     ReadResult,
     cell_text,
     check_required,
+    check_unique_columns,
     find_header,
     header_lookup,
     map_header,
@@ -22,6 +23,7 @@ from pipelines.ingest.sheet import (
     row_numbers,
     table_from_rows,
 )
+from pipelines.ingest.typing_sql import MAX_CELL_CHARS
 
 __all__ = ["SUPPORTED_EXTENSIONS", "IngestFileError", "ReadResult", "read_file"]
 
@@ -55,6 +57,7 @@ def read_xlsx(path: Path, rel: str, source: Source) -> ReadResult:
     if found is None:
         raise no_header(rel, source)
     header_idx, mapping = found
+    check_unique_columns(rel, source, head[header_idx], lookup, header_idx + 1)
     check_required(rel, source, mapping)
     headers = {name: head[header_idx][i] for i, name in mapping.items()}
     width = len(head[header_idx])
@@ -93,6 +96,7 @@ def read_parquet(rel: str, source: Source, data: bytes) -> ReadResult:
     mapping = map_header(list(table.column_names), lookup)
     if not mapping:
         raise no_header(rel, source)
+    check_unique_columns(rel, source, list(table.column_names), lookup, None)
     check_required(rel, source, mapping)
     n = table.num_rows
     arrays = {"__row": row_numbers(1, n), "__extra": pa.nulls(n, pa.string())}
@@ -117,10 +121,23 @@ def clean_table(table: pa.Table) -> pa.Table:
     return pa.table(out)
 
 
+def long_columns(table: pa.Table, limit: int = MAX_CELL_CHARS) -> frozenset[str]:
+    """Mapped columns holding a cell longer than `limit` characters (one Arrow kernel per column)."""
+    out = set()
+    for name in table.column_names:
+        if name.startswith("__"):
+            continue
+        longest = pc.max(pc.utf8_length(table.column(name))).as_py()
+        if longest is not None and longest > limit:
+            out.add(name)
+    return frozenset(out)
+
+
 def read_file(path: Path, rel: str, source: Source, data: bytes) -> ReadResult:
     """Read, then clean: the loader sees trimmed text or NULL in every cell."""
     result = _read_any(path, rel, source, data)
     result.table = clean_table(result.table)
+    result.long_columns = long_columns(result.table)
     return result
 
 

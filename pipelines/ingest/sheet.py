@@ -45,6 +45,7 @@ class ReadResult:
     headers: dict[str, str]  # canonical name -> header text as written in the file
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    long_columns: frozenset[str] = frozenset()  # columns with a cell over MAX_CELL_CHARS (see typing_sql.py)
 
 
 _WS_RE = re.compile(r"[\s\u3000]+")
@@ -87,6 +88,25 @@ def find_header(rows: list[list[str]], lookup: dict[str, str]) -> tuple[int, dic
         if len(mapping) >= 2:
             return idx, mapping
     return None
+
+
+def check_unique_columns(rel: str, source: Source, cells: list[str], lookup: dict[str, str], row: int | None) -> None:
+    """Two columns naming the same field (个人编号 twice, or 个人编号 and 人员编号) fail the file:
+    which one holds the data cannot be known, and taking the first would silently drop the other."""
+    seen: dict[str, list[int]] = {}
+    for i, cell in enumerate(cells):
+        name = lookup.get(normalise_header(cell)) if cell else None
+        if name:
+            seen.setdefault(name, []).append(i)
+    for name, where in seen.items():
+        if len(where) > 1:
+            label = source.column(name).label
+            cols = "、".join(f"第{i + 1}列“{str(cells[i]).strip()}”" for i in where)
+            at = f"第{row}行表头" if row is not None else "列名"
+            raise IngestFileError(
+                f"文件 {rel} {at}中字段“{label}”({name})出现了{len(where)}次（{cols}），"
+                "无法确定使用哪一列，请删除多余的列，整个文件未加载"
+            )
 
 
 def check_required(rel: str, source: Source, mapping: dict[int, str]) -> None:

@@ -13,6 +13,8 @@ from foundation.landing.schema import Column, Source
 from pipelines.ingest.sql import lit, lits
 
 PERIOD_COLUMNS = {"fee_period", "start_period", "end_period"}
+MAX_CELL_CHARS = 1000  # longer text in any field is no value of ours (a pasted document, a broken export)
+QUOTE_MAX_CHARS = 200  # a reason quotes at most this much of a value
 VOCABULARIES: dict[tuple[str | None, str], tuple[str, ...]] = {
     (None, "contribution_type"): schema.CONTRIBUTION_TYPES,
     (None, "paid_status"): schema.PAID_STATUSES,
@@ -21,7 +23,7 @@ VOCABULARIES: dict[tuple[str | None, str], tuple[str, ...]] = {
     (None, "unit_type"): schema.UNIT_TYPES,
     ("enrolments", "status"): schema.ENROLMENT_STATUSES,
 }
-INT_RANGES = {"risk_class": (1, 8)}
+INT_RANGES = {"risk_class": (1, 8), "month_count": (1, 600)}
 RESIDENT_ID_SPELLINGS = (
     "身份证",
     "居民身份证(户口簿)",
@@ -96,7 +98,43 @@ def typed_sql(source: Source, col: Column, valid: bool = False) -> str:
     return c
 
 
-def error_branches(source: Source, col: Column, region_names: list[str]) -> tuple[list[tuple[str, str]], str | None]:
+def _month_number(period: str) -> str:
+    """A typed YYYYMM as a month count (year x 12 + month), for spans between two periods."""
+    return f"(CAST(substr({period}, 1, 4) AS INTEGER) * 12 + CAST(substr({period}, 5, 2) AS INTEGER))"
+
+
+def _legacy_branches(c: str, pension: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Cross-field rules of a legacy-history spell (历史缴费记录): the conditions a row must not meet."""
+    span = f"({_month_number('t_end_period')} - {_month_number('t_start_period')} + 1)"
+    if c == "end_period":
+        return [("t_end_period < t_start_period", lit("终止年月早于起始年月"))]
+    if c == "month_count":
+        return [
+            (
+                f"t_month_count IS NOT NULL AND t_end_period IS NOT NULL AND t_start_period IS NOT NULL "
+                f"AND t_end_period >= t_start_period AND t_month_count <> {span}",
+                f"'与起止年月不符（起止年月共' || {span} || '个月）'",
+            )
+        ]
+    if c == "account_balance":
+        codes = lits(pension) if pension else "''"
+        return [
+            (
+                f"t_account_balance IS NOT NULL AND __insurance_code NOT IN ({codes})",
+                lit("只有养老保险可以填写个人账户迁移金额"),
+            )
+        ]
+    return []
+
+
+def quoted(expr: str) -> str:
+    """A value as a reason quotes it: at most QUOTE_MAX_CHARS characters, then an ellipsis."""
+    return f"CASE WHEN length({expr}) > {QUOTE_MAX_CHARS} THEN left({expr}, {QUOTE_MAX_CHARS}) || '…' ELSE {expr} END"
+
+
+def error_branches(
+    source: Source, col: Column, region_names: list[str], pension: tuple[str, ...] = (), long: bool = False
+) -> tuple[list[tuple[str, str]], str | None]:
     """(WHEN condition, Chinese problem) pairs of this field in schema order, and a cheap test that none holds.
 
     The problem text is only built for rows that failed (see checks.py); the
@@ -105,6 +143,14 @@ def error_branches(source: Source, col: Column, region_names: list[str]) -> tupl
     c, t = col.name, f"t_{col.name}"
     branches = []
     ok = []
+    if long:  # only for a column the reader found a long cell in: the common file pays nothing
+        branches.append(
+            (
+                f"length({c}) > {MAX_CELL_CHARS}",
+                f"'内容过长（' || length({c}) || '个字符，最多{MAX_CELL_CHARS}个）'",
+            )
+        )
+        ok.append(f"coalesce(length({c}) <= {MAX_CELL_CHARS}, true)")
     if not col.nullable:
         branches.append((f"{c} IS NULL", lit("必填字段为空")))
         ok.append(f"{c} IS NOT NULL")
@@ -168,12 +214,18 @@ def error_branches(source: Source, col: Column, region_names: list[str]) -> tupl
         )
         branches.append((cond, "'出生日期与证件号码不一致（证件号码中为' || strftime(__id_birth, '%Y-%m-%d') || '）'"))
         ok.append(f"({cond}) IS NOT TRUE")
+    if source.name == "legacy_history":
+        for cond, msg in _legacy_branches(c, pension):
+            branches.append((cond, msg))
+            ok.append(f"({cond}) IS NOT TRUE")
     return branches, (" AND ".join(ok) if ok else None)
 
 
-def error_sql(source: Source, col: Column, region_names: list[str]) -> str:
+def error_sql(
+    source: Source, col: Column, region_names: list[str], pension: tuple[str, ...] = (), long: bool = False
+) -> str:
     """CASE yielding the Chinese problem of this field (without file/row prefix), or NULL."""
-    branches, _ = error_branches(source, col, region_names)
+    branches, _ = error_branches(source, col, region_names, pension, long)
     if not branches:
         return "CAST(NULL AS VARCHAR)"
     return "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for cond, msg in branches) + " END"

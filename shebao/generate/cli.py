@@ -6,12 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-
-def _months(text: str) -> tuple[str, str]:
-    parts = text.split(":")
-    if len(parts) != 2 or not all(len(p) == 6 and p.isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"expected YYYYMM:YYYYMM, got {text!r}")
-    return parts[0], parts[1]
+from shebao.options import period_range
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -31,53 +26,48 @@ def cmd_generate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     files = summary["files"]
     print(
-        f"Wrote landing folder {summary['out_dir']} in {elapsed:.1f} s (seed {summary['seed']}, "
-        f"fee periods {summary['months'][0]}-{summary['months'][1]})"
+        f"已生成落地目录 {summary['out_dir']}，用时 {elapsed:.1f} 秒（种子 {summary['seed']}，"
+        f"费款所属期 {summary['months'][0]}-{summary['months'][1]}）"
     )
-    print(f"  units:      {summary['units']} in {len(files['employers'])} file(s)")
-    print(f"  persons:    {summary['persons']} in {len(files['persons'])} file(s)")
+    print(f"  单位：{summary['units']} 个，{len(files['employers'])} 个文件")
+    print(f"  人员：{summary['persons']} 人，{len(files['persons'])} 个文件")
     enrol_rows = sum(summary["rows"][f] for f in files["enrolments"])
-    print(f"  enrolments: {enrol_rows} rows in {len(files['enrolments'])} file(s)")
-    print(
-        f"  ledgers:    {summary['ledger_lines']} lines in {len(files['ledgers'])} file(s) (CSV, some GB18030 and XLSX)"
-        if summary["ledger_format"] == "csv"
-        else f"  ledgers:    {summary['ledger_lines']} lines in {len(files['ledgers'])} file(s) (Parquet)"
-    )
+    print(f"  参保登记：{enrol_rows} 行，{len(files['enrolments'])} 个文件")
+    kind = "CSV，部分为 GB18030 和 XLSX" if summary["ledger_format"] == "csv" else "Parquet"
+    print(f"  缴费明细：{summary['ledger_lines']} 行，{len(files['ledgers'])} 个文件（{kind}）")
+    legacy_rows = sum(summary["rows"][f] for f in files["legacy_history"])
+    print(f"  历史缴费记录：{legacy_rows} 行，{len(files['legacy_history'])} 个文件")
     if args.with_errors:
-        print(f"  injected errors: {summary['expected_errors']} (listed in expected_errors.json)")
+        print(f"  故意写错：{summary['expected_errors']} 处（列在 expected_errors.json 中）")
     return 0
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "generate", help="write a sample landing folder (employers, persons, enrolments, ledgers)"
-    )
-    p.add_argument("--out", required=True, metavar="DIR", help="landing folder to create")
+    p = subparsers.add_parser("generate", help="生成示例落地目录（单位、人员、参保登记、缴费明细、历史缴费记录）")
+    p.add_argument("--out", required=True, metavar="目录", help="要创建的落地目录")
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--scale",
         type=float,
         default=None,
-        metavar="SF",
-        help="scale factor: SF 1 is about one million ledger lines (default 0.1)",
+        metavar="规模",
+        help="规模系数：1 约为一百万行缴费明细（默认 0.1）",
     )
-    size.add_argument("--persons", type=int, default=None, metavar="N", help="number of insured people")
+    size.add_argument("--persons", type=int, default=None, metavar="人数", help="参保人数")
     p.add_argument(
         "--months",
-        type=_months,
+        type=period_range,
         default=("202401", "202610"),
-        metavar="YYYYMM:YYYYMM",
-        help="fee periods to generate (default 202401:202610)",
+        metavar="起:止",
+        help="费款所属期范围，YYYYMM:YYYYMM 或 YYYY-MM:YYYY-MM（默认 202401:202610）",
     )
-    p.add_argument("--seed", type=int, default=42, help="random seed; same seed and options give identical files")
-    p.add_argument(
-        "--with-errors", action="store_true", help="add deliberately bad rows and files, listed in expected_errors.json"
-    )
+    p.add_argument("--seed", type=int, default=42, metavar="种子", help="随机种子；种子和选项相同则文件完全相同")
+    p.add_argument("--with-errors", action="store_true", help="加入故意写错的行和文件（列在 expected_errors.json 中）")
     p.add_argument(
         "--format",
         choices=("auto", "csv", "parquet"),
         default="auto",
-        help="ledger file format: auto writes Parquet above 200k lines",
+        help="缴费明细文件格式：auto 在超过 20 万行时写 Parquet",
     )
     p.set_defaults(func=cmd_generate)
     return p

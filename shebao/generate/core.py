@@ -9,6 +9,7 @@ from pathlib import Path
 
 from foundation.landing.identifiers import USCC_ALPHABET, uscc_check_char
 from foundation.landing.schema import DEFAULT_ID_TYPE, EMPLOYERS, ENROLMENTS, PERSONS
+from shebao.generate import legacy
 from shebao.generate.landing import (
     EXT,
     Landing,
@@ -92,6 +93,24 @@ def _ledger_format(k: int) -> str:
     return "utf-8"
 
 
+def _write_legacy(landing: Landing, seed: int, ref: Reference, people, units, w0: int, inject_errors: bool, err_rng):
+    """legacy_history/legacy_<region>.csv; with errors, a spell ending before it starts is planted."""
+    by_region = legacy.build_rows(seed, ref, people, units, w0)
+    for region in REGION_ORDER:
+        rows = by_region.get(region, [])
+        if not rows:
+            continue
+        rel = f"legacy_history/legacy_{region}.csv"
+        if inject_errors and region == REGION_ORDER[0] and len(rows) > 4:
+            i = err_rng.randrange(len(rows) // 2)
+            bad = list(rows[i])
+            bad[5], bad[6] = "202001", "201912"  # a spell ending before it starts, with a start of its own
+            bad[7] = ""
+            rows.insert(i + 1, bad)
+            landing.error("legacy_history", rel, i + 3, "end_period", "legacy_end_before_start", "201912")
+        landing.write("legacy_history", rel, legacy.HEADER, rows, "utf-8")
+
+
 def generate_landing(
     out_dir: Path,
     *,
@@ -123,7 +142,7 @@ def generate_landing(
         raise ValueError("at least 10 persons are needed (the planted example people alone are 6)")
     if inject_errors and len(window) < 2:
         raise ValueError("inject_errors needs a window of at least two months")
-    for source in ("employers", "persons", "enrolments", "ledgers"):
+    for source in ("employers", "persons", "enrolments", "ledgers", "legacy_history"):
         folder = out_dir / source
         if folder.exists() and any(folder.iterdir()):
             raise FileExistsError(f"{folder} is not empty; generate into a fresh folder")
@@ -286,6 +305,7 @@ def generate_landing(
         shutil.copyfile(landing.path(copy_source), landing.path(dup_rel))
         landing.record("ledgers", dup_rel, landing.rows[copy_source], landing.formats[copy_source])
         landing.error("ledgers", dup_rel, None, None, "duplicate_file", copy_source)
+    _write_legacy(landing, seed, ref, people, units, w0, inject_errors, err_rng)
     if inject_errors:
         with open(out_dir / "expected_errors.json", "w", encoding="utf-8") as fh:
             json.dump(landing.errors, fh, ensure_ascii=False, indent=2)

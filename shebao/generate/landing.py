@@ -19,7 +19,13 @@ class Landing:
 
     def __init__(self, out_dir: Path):
         self.out = out_dir
-        self.files: dict[str, list[str]] = {"employers": [], "persons": [], "enrolments": [], "ledgers": []}
+        self.files: dict[str, list[str]] = {
+            "employers": [],
+            "persons": [],
+            "enrolments": [],
+            "ledgers": [],
+            "legacy_history": [],
+        }
         self.rows: dict[str, int] = {}
         self.formats: dict[str, str] = {}
         self.errors: list[dict] = []

@@ -27,6 +27,7 @@ renamed as (
         cast(rows_loaded as integer) as rows_loaded,
         cast(rows_quarantined as integer) as rows_quarantined,
         cast(rows_skipped as integer) as rows_skipped,
+        cast(coalesce(rows_held, 0) as integer) as rows_held,
 
         ---------- when
         cast(loaded_at as timestamp) as loaded_at

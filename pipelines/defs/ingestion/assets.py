@@ -20,7 +20,12 @@ def raw_asset_key(source: str) -> dg.AssetKey:
 
 def _build_raw_asset(source: str) -> dg.AssetsDefinition:
     spec = SOURCES[source]
-    upstream = {"persons": ["employers"], "enrolments": ["persons", "employers"], "ledgers": ["persons", "employers"]}
+    upstream = {
+        "persons": ["employers"],
+        "enrolments": ["persons", "employers"],
+        "ledgers": ["persons", "employers"],
+        "legacy_history": ["persons"],
+    }
 
     @dg.asset(
         key=raw_asset_key(source),

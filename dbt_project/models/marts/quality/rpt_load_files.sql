@@ -40,6 +40,7 @@ final as (
         load_files.rows_loaded,
         load_files.rows_quarantined,
         load_files.rows_skipped,
+        load_files.rows_held,
         load_files.error,
         load_files.loaded_at,
         load_files.replaced_by

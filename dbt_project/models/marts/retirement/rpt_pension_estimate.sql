@@ -9,15 +9,9 @@
 -- interest; transitional pension (过渡性养老金) and deemed years (视同缴费) are not included.
 with
 
-person_months as (
+insured_months as (
 
-    select * from {{ ref('fct_person_months') }}
-
-),
-
-insurance_types as (
-
-    select * from {{ ref('insurance_types') }}
+    select * from {{ ref('int_person_insured_months') }}
 
 ),
 
@@ -52,18 +46,32 @@ annuity_divisors as (
 ),
 
 pension_months as (
-    -- the pension months paid (fct_person_months, the one month-paid rule)
+    -- the pension months insured (int_person_insured_months: ledger months paid and migrated
+    -- months, each once); a migrated month's index uses its spell's base
+    select
+        im.person_id,
+        im.fee_month,
+        im.fee_year,
+        im.region_code,
+        im.personal_base
+    from insured_months as im
+    where im.is_pension
+),
+
+credits as (
+    -- the personal credit of the latest ledger month continues until retirement
     select
         pm.person_id,
         pm.fee_month,
-        pm.fee_year,
-        min(pm.region_code) as region_code,
-        max(pm.personal_base) as personal_base,
         sum(pm.personal_amount) as personal_amount
-    from person_months as pm
-    inner join insurance_types as it on pm.insurance_type = cast(it.insurance_type as varchar)
-    where it.is_pension and pm.is_due and pm.is_insurance_month_paid
-    group by pm.person_id, pm.fee_month, pm.fee_year
+    from {{ ref('fct_person_months') }} as pm
+    inner join insured_months as im
+        on
+            pm.person_id = im.person_id
+            and pm.insurance_type = im.insurance_type
+            and pm.fee_period = im.fee_period
+    where im.is_pension and not im.is_migrated and pm.is_due and pm.is_insurance_month_paid
+    group by pm.person_id, pm.fee_month
 ),
 
 bases as (
@@ -105,13 +113,14 @@ history as (
 
 latest as (
     select
-        person_id,
-        region_code,
-        personal_base,
-        personal_amount,
-        month_index
-    from indexed
-    where recency = 1
+        i.person_id,
+        i.region_code,
+        i.personal_base,
+        c.personal_amount,
+        i.month_index
+    from indexed as i
+    left join credits as c on i.person_id = c.person_id and i.fee_month = c.fee_month
+    where i.recency = 1
 ),
 
 balances as (

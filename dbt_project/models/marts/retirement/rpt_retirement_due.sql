@@ -1,6 +1,7 @@
 -- One row per currently insured person: statutory retirement month (dim_retirement_age_rules),
--- pension months paid (fct_person_months.is_insurance_month_paid), the minimum for the year the
--- person reaches statutory age, and the flexible window (early only with the minimum met).
+-- pension months insured (int_person_insured_months: ledger months paid plus migrated legacy
+-- months, each once), the minimum for the year the person reaches statutory age, and the
+-- flexible window (early only with the minimum met).
 with pension_types as (
     select cast(insurance_type as varchar) as insurance_type
     from {{ ref('insurance_types') }}
@@ -23,14 +24,14 @@ current_enrolments as (
 ),
 
 paid_months as (
-    -- a pension month counts once, when paid at every unit that owed it (the one month-paid rule)
+    -- a pension month counts once: paid at every unit that owed it, or migrated (never both)
     select
-        pm.person_id,
-        count(distinct pm.fee_month) as contribution_months
-    from {{ ref('fct_person_months') }} as pm
-    inner join pension_types as p on pm.insurance_type = p.insurance_type
-    where pm.is_due and pm.is_insurance_month_paid
-    group by pm.person_id
+        im.person_id,
+        count(*) as contribution_months,
+        count(case when im.is_migrated then 1 end) as migrated_months
+    from {{ ref('int_person_insured_months') }} as im
+    where im.is_pension
+    group by im.person_id
 )
 
 select
@@ -46,6 +47,7 @@ select
     r.statutory_age_label,
     r.retirement_month,
     cast(coalesce(pm.contribution_months, 0) as integer) as contribution_months,
+    cast(coalesce(pm.migrated_months, 0) as integer) as migrated_months,
     r.required_months,
     cast(greatest(r.required_months - coalesce(pm.contribution_months, 0), 0) as integer) as shortfall_months,
     case when coalesce(pm.contribution_months, 0) >= r.required_months
