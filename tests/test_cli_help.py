@@ -98,9 +98,11 @@ def test_a_bad_argument_is_one_chinese_line(capsys):
 
 def test_a_missing_argument_and_an_unknown_command_are_chinese(capsys):
     with pytest.raises(SystemExit):
-        cli.main(["cert", "issue", "unit-proof", "--unit", "U001"])
+        cli.main(["cert", "issue", "contribution-record", "--unit", "U001", "--person", "P001"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("shebao cert issue unit-proof：错误：缺少必需的参数：--from, --to")
+    assert len(err) == 1 and err[0].startswith(
+        "shebao cert issue contribution-record：错误：缺少必需的参数：--from, --to"
+    )
     with pytest.raises(SystemExit):
         cli.main(["nope"])
     err = capsys.readouterr().err.strip().splitlines()
