@@ -11,6 +11,7 @@ from shebao.options import add_warehouse_option, iso_date, warehouse
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.engine import SparkMissing, UnknownEngine
     from pipelines.ingest.discovery import LandingFolderError, check_landing
     from pipelines.resources import WriterBusy
     from pipelines.run import RunInterrupted, run_pipeline
@@ -22,9 +23,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     try:
         summary = run_pipeline(
-            Path(args.landing).resolve(), warehouse(args), args.as_of, log_level=args.log_level, wait_seconds=args.wait
+            Path(args.landing).resolve(),
+            warehouse(args),
+            args.as_of,
+            log_level=args.log_level,
+            wait_seconds=args.wait,
+            engine=args.engine,
         )
-    except WriterBusy as exc:
+    except (WriterBusy, UnknownEngine, SparkMissing) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     except RunInterrupted as exc:
@@ -49,6 +55,12 @@ def add_run_parser(subparsers) -> None:
         default=None,
         metavar="SECONDS",
         help="how long to wait for another run writing the same warehouse (default $SHEBAO_WRITER_WAIT_SECONDS or 600)",
+    )
+    p.add_argument(
+        "--engine",
+        default=None,
+        choices=["duckdb", "spark"],
+        help="engine that builds the dbt project (default $SHEBAO_ENGINE or duckdb; spark needs `make spark`)",
     )
     p.add_argument(
         "--log-level",

@@ -60,7 +60,7 @@ lines as (
         c.region_code,
         c.fee_period,
         c.fee_month,
-        cast(c.insurance_type as varchar) as insurance_type,
+        cast(c.insurance_type as string) as insurance_type,
         coalesce(c.personal_amount, 0) + coalesce(c.unit_amount, 0) as line_due,
         c.paid_status,
         c.paid_amount,
@@ -78,7 +78,7 @@ lines as (
     from contributions as c
     left join due_rules as r on c.region_code = r.region_code
     left join insurance_types as it
-        on cast(c.insurance_type as varchar) = cast(it.insurance_type as varchar)
+        on cast(c.insurance_type as string) = cast(it.insurance_type as string)
     left join contribution_types as ct on c.contribution_type = ct.contribution_type
     where not coalesce(ct.is_refund, false)
 
@@ -145,11 +145,10 @@ fees as (
         sum(
             cast(t.amount as decimal(38, 2)) * cast(f.daily_rate as decimal(12, 6))
             * greatest(
-                date_diff(
-                    'day',
-                    greatest(t.due_date + 1, cast(f.valid_from as date)),
-                    least(t.end_date, cast(f.valid_to as date))
-                ) + 1,
+                {{ days_between(
+                    'greatest(t.due_date + 1, cast(f.valid_from as date))',
+                    'least(t.end_date, cast(f.valid_to as date))'
+                ) }} + 1,
                 0
             )
         ) as late_fee_exact
@@ -181,10 +180,10 @@ grouped as (
         max(
             case
                 when m.outstanding_amount > 0 and m.as_of_date > m.due_date
-                    then date_diff('day', m.due_date, m.as_of_date)
+                    then {{ days_between('m.due_date', 'm.as_of_date') }}
             end
         ) as days_unpaid,
-        max(case when m.late_paid_amount > 0 then date_diff('day', m.due_date, m.paid_date) end) as days_late_paid,
+        max(case when m.late_paid_amount > 0 then {{ days_between('m.due_date', 'm.paid_date') }} end) as days_late_paid,
         coalesce(sum(f.late_fee_exact), 0) as late_fee_exact
     from measured as m
     left join fees as f on m.ledger_line_id = f.ledger_line_id

@@ -2,7 +2,7 @@
 -- pension months paid (fct_person_months.is_insurance_month_paid), the minimum for the year the
 -- person reaches statutory age, and the flexible window (early only with the minimum met).
 with pension_types as (
-    select cast(insurance_type as varchar) as insurance_type
+    select cast(insurance_type as string) as insurance_type
     from {{ ref('insurance_types') }}
     where is_pension
 ),
@@ -18,7 +18,7 @@ current_enrolments as (
                 e.start_month desc, e.unit_id asc
         ) as rn
     from {{ ref('fct_enrolments') }} as e
-    left join pension_types as p on cast(e.insurance_type as varchar) = p.insurance_type
+    left join pension_types as p on cast(e.insurance_type as string) = p.insurance_type
     where e.is_current
 ),
 
