@@ -68,6 +68,11 @@ def load_table(con: duckdb.DuckDBPyConnection, table: SparkTable, spark_warehous
         "hive_types_autocast = false, union_by_name = true)"
     )
     con.execute(f'create schema if not exists "{table.schema}"')
+    # a DuckDB build left a view of this name (int_contribution_checks): a table replaces it
+    if con.execute(
+        "select count(*) from duckdb_views() where schema_name = ? and view_name = ?", [table.schema, table.name]
+    ).fetchone() != (0,):
+        con.execute(f"drop view {target}")
     if table.contract:
         columns = ", ".join(f'"{name}" {dtype}' for name, dtype in table.columns.items())
         con.execute(f"create or replace table {target} ({columns})")

@@ -156,3 +156,16 @@ def test_only_tables_of_the_spark_manifest_are_loaded_back(tmp_path):
         SparkTable("marts", "fct_a", {"a": "string"}, contract=True),
         SparkTable("reference", "rates", {"rate": "decimal(9,6)"}, contract=False),
     ]
+
+
+def test_a_table_from_spark_replaces_the_view_a_duckdb_build_left(tmp_path):
+    con = duckdb.connect()
+    con.execute("create schema intermediate")
+    con.execute("create view intermediate.int_checks as select 1 as a")
+    folder = tmp_path / "intermediate.db" / "int_checks"
+    folder.mkdir(parents=True)
+    con.execute(f"copy (select 7 as a union all select 8) to '{folder}/part-0.parquet' (format parquet)")
+    assert load_table(con, SparkTable("intermediate", "int_checks"), tmp_path) == 2
+    assert con.execute("select table_type from information_schema.tables where table_name = 'int_checks'").fetchall() == [
+        ("BASE TABLE",)
+    ]

@@ -59,7 +59,7 @@ def test_what_ansi_off_changes(tmp_path):
             assert session.sql(f"select {expression} as v").collect()[0]["v"] == answer, expression
         session.conf.set("spark.sql.ansi.enabled", "true")
         for expression, _ in SILENT_NULLS:
-            with pytest.raises(Exception, match="ARITHMETIC_OVERFLOW|CAST_INVALID_INPUT|DIVIDE_BY_ZERO|DATETIME"):
+            with pytest.raises(Exception, match=r"ARITHMETIC_OVERFLOW|CAST_INVALID_INPUT|DIVIDE_BY_ZERO|DATETIME"):
                 session.sql(f"select {expression} as v").collect()
     finally:
         session.stop()
