@@ -31,6 +31,7 @@ pytest.importorskip("pyspark", reason="the Spark extra is not installed (make sp
 
 from foundation.paths import DBT_PROJECT_DIR  # noqa: E402
 from pipelines.engine import spark_environment  # noqa: E402
+from pipelines.ingest.parquet_export import dbt_source_tables  # noqa: E402
 from pipelines.run import run_pipeline  # noqa: E402
 
 AS_OF = "2025-11-20"
@@ -182,3 +183,14 @@ def test_second_spark_run_with_nothing_new_skips_the_build(both):
     assert any("Inputs unchanged since the last build" in note for note in summary.notes)
     assert warehouse.with_name("serving.duckdb").stat().st_mtime_ns == before
     assert summary.marts["marts.fct_contributions"] > 1000
+
+
+def test_spark_state_stays_under_shebao_home(both):
+    spark_dir = both["spark"].with_name("warehouse.spark")
+    assert (spark_dir / "metastore_db").is_dir() and (spark_dir / "derby.log").is_file()
+    assert (spark_dir / "warehouse" / "marts.db" / "fct_contributions").is_dir()
+    sources = dbt_source_tables(DBT_PROJECT_DIR / "target" / "manifest.json")
+    assert len(sources) >= 6
+    assert sorted(p.name for p in (spark_dir / "raw").iterdir()) == sorted(table for _, table in sources)
+    for folder in (REPO, DBT_PROJECT_DIR):
+        assert not {"spark-warehouse", "metastore_db", "derby.log"} & {p.name for p in folder.iterdir()}
