@@ -183,7 +183,9 @@ grouped as (
                     then {{ days_between('m.due_date', 'm.as_of_date') }}
             end
         ) as days_unpaid,
-        max(case when m.late_paid_amount > 0 then {{ days_between('m.due_date', 'm.paid_date') }} end) as days_late_paid,
+        max(
+            case when m.late_paid_amount > 0 then {{ days_between('m.due_date', 'm.paid_date') }} end
+        ) as days_late_paid,
         coalesce(sum(f.late_fee_exact), 0) as late_fee_exact
     from measured as m
     left join fees as f on m.ledger_line_id = f.ledger_line_id

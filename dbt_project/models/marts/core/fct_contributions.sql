@@ -6,8 +6,9 @@
     current (their file was superseded by a corrected version; on Spark, which cannot
     delete, it drops the fee periods left without any current line). Then every fee period
     holding a current line not yet in this table, or a line no longer current, is
-    recomputed as a whole (delete+insert on fee_period; insert_overwrite on Spark). A run with no new loads deletes and inserts nothing. Changes to
-    reference data (rates, risk classes) need `dbt build --full-refresh -s fct_contributions`.
+    recomputed as a whole (delete+insert on fee_period; insert_overwrite on Spark). A run
+    with no new loads deletes and inserts nothing. Changes to reference data (rates, risk
+    classes) need `dbt build --full-refresh -s fct_contributions`.
 #}
 {{
     config(

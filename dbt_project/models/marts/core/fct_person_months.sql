@@ -18,7 +18,13 @@
     Incremental by fee period (macros/reports/incremental.sql): a month is rebuilt whole
     when its lines change; every flag is decided within its fee period.
 #}
-{{ config(materialized='incremental', partition_by=fee_period_partitions(), pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 

@@ -3,7 +3,13 @@
 -- rounded to the region's unit. One row per line and finding, with the source file and
 -- row and a Chinese message. Incremental by fee period (macros/reports/incremental.sql;
 -- settings in dbt_project.yml).
-{{ config(materialized='incremental', partition_by=fee_period_partitions(), pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 

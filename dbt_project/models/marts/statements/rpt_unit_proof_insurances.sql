@@ -5,7 +5,13 @@
     for the window the user picks, each insurance's last month with paid staff
     (paid-up-to), its paid headcount and its rates: the reader picks that row.
 #}
-{{ config(materialized='incremental', partition_by=fee_period_partitions(), pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 

@@ -5,7 +5,13 @@
     here (seed 004: other units' rows are absent). The reader filters a unit and a window
     and counts rows: months paid are the rows with is_paid.
 #}
-{{ config(materialized='incremental', partition_by=fee_period_partitions(), pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 
