@@ -166,6 +166,6 @@ def test_a_table_from_spark_replaces_the_view_a_duckdb_build_left(tmp_path):
     folder.mkdir(parents=True)
     con.execute(f"copy (select 7 as a union all select 8) to '{folder}/part-0.parquet' (format parquet)")
     assert load_table(con, SparkTable("intermediate", "int_checks"), tmp_path) == 2
-    assert con.execute("select table_type from information_schema.tables where table_name = 'int_checks'").fetchall() == [
-        ("BASE TABLE",)
-    ]
+    assert con.execute(
+        "select table_type from information_schema.tables where table_name = 'int_checks'"
+    ).fetchall() == [("BASE TABLE",)]
