@@ -22,6 +22,7 @@ STAGES = {
     "certificates": "Certificate issuing: one page warm, a 2,000-person unit, a batch on both cores",
     "verify": "Verification service under bounded load (wrk, pinned cores)",
     "dashboard": "Analyst pages: time to first full render",
+    "engines": "The dbt project on DuckDB and on Spark: ledger lines per second per core",
 }
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--unit-size", type=int, default=2000, help="persons in the unit-proof measurement")
     p.add_argument("--verify-rate", type=int, default=300, help="target requests per second for the bounded load")
     p.add_argument("--verify-seconds", type=int, default=10, help="duration of each wrk run")
+    p.add_argument("--engine-scale", type=float, default=1.0, help="scale of the engines stage (DuckDB vs Spark)")
     p.add_argument("--dashboard-scale", type=float, default=1.0, help="scale of the warehouse the pages read")
     return p.parse_args(argv)
 
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             "verify_seconds": args.verify_seconds,
             "dashboard_scale": args.dashboard_scale,
             "big_repeats": max(1, args.big_repeats),
+            "engine_scale": args.engine_scale,
         },
     )
     results = []

@@ -27,8 +27,8 @@ def ensure_build_state(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create table if not exists {BUILD_STATE} (fingerprint varchar, as_of varchar, built_at timestamp)")
 
 
-def inputs_fingerprint(con: duckdb.DuckDBPyConnection, as_of: str, manifest_path: Path) -> str:
-    """What a build depends on: every loaded, superseded or failed file, the as-of date, the dbt project.
+def inputs_fingerprint(con: duckdb.DuckDBPyConnection, as_of: str, manifest_path: Path, engine: str = "duckdb") -> str:
+    """What a build depends on: every loaded, superseded or failed file, the as-of date, the dbt project, the engine.
 
     Every change to raw goes through raw.load_files (new load, correction superseding rows),
     so equal fingerprints mean a new build would produce the same tables.
@@ -40,7 +40,8 @@ def inputs_fingerprint(con: duckdb.DuckDBPyConnection, as_of: str, manifest_path
     ).fetchone()
     nodes = json.loads(manifest_path.read_text("utf-8"))["nodes"]
     code = "\n".join(f"{k}:{v.get('checksum', {}).get('checksum', '')}" for k, v in sorted(nodes.items()))
-    return hashlib.sha256("\x00".join([files[0] if files else "", as_of, code]).encode("utf-8")).hexdigest()
+    parts = [files[0] if files else "", as_of, code, engine]
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
 
 
 def last_built_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:

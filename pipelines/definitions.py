@@ -23,7 +23,7 @@ from pipelines.resources import default_resources
 LOAD_AND_BUILD_JOB = "load_and_build"
 
 
-def build_defs(landing: Path | None = None, warehouse: Path | None = None) -> dg.Definitions:
+def build_defs(landing: Path | None = None, warehouse: Path | None = None, engine: str | None = None) -> dg.Definitions:
     models = dbt_models()
     mart_keys = [key for key in models.keys if not key.path[-1].startswith("stg_")]
     serving_copy = build_serving_asset(sorted(mart_keys, key=lambda k: k.to_user_string()))
@@ -38,7 +38,7 @@ def build_defs(landing: Path | None = None, warehouse: Path | None = None) -> dg
         jobs=[load_and_build],
         sensors=[build_landing_sensor(load_and_build)],
         schedules=[build_nightly_schedule(load_and_build)],
-        resources={**default_resources(landing, warehouse), "dbt": dbt_resource()},
+        resources={**default_resources(landing, warehouse, engine), "dbt": dbt_resource()},
         # One writer per DuckDB file: steps run one after another in the run's own process.
         executor=dg.in_process_executor,
     )

@@ -23,6 +23,7 @@ import duckdb
 from foundation import paths as settings
 from foundation.settings import duckdb_config
 from pipelines.defs.serving import versions
+from pipelines.engine import EngineResource, engine_name
 
 WAIT_ENV = "SHEBAO_WRITER_WAIT_SECONDS"
 DEFAULT_WAIT_SECONDS = 600.0
@@ -154,9 +155,12 @@ class LandingResource(dg.ConfigurableResource):
         return Path(self.path).resolve()
 
 
-def default_resources(landing: Path | None = None, warehouse: Path | None = None) -> dict[str, Any]:
-    """The warehouse and landing folder; nothing here touches the process environment."""
+def default_resources(
+    landing: Path | None = None, warehouse: Path | None = None, engine: str | None = None
+) -> dict[str, Any]:
+    """The warehouse, the landing folder and the engine (argument, else SHEBAO_ENGINE, else duckdb)."""
     return {
+        "engine": EngineResource(name=engine_name(engine)),
         "warehouse": WarehouseResource(
             path=str(settings.warehouse_or_default(warehouse)), wait_seconds=default_wait_seconds()
         ),

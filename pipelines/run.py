@@ -25,6 +25,7 @@ import duckdb
 
 from foundation import paths as settings
 from foundation.landing.schema import SOURCES
+from pipelines.engine import engine_name, require_engine
 from pipelines.resources import writer_lock
 from pipelines.run_tags import AS_OF_TAG, RUNNER_HOST_TAG, RUNNER_PID_TAG
 
@@ -253,8 +254,11 @@ def run_pipeline(
     as_of: str | None = None,
     log_level: str = "WARNING",
     wait_seconds: float | None = None,
+    engine: str | None = None,
 ) -> RunSummary:
     """One load-and-build run. Raises WriterBusy when another run keeps the warehouse, RunInterrupted on a signal."""
+    engine = engine_name(engine)
+    require_engine(engine)
     as_of = as_of or dt.date.today().isoformat()
     dt.date.fromisoformat(as_of)  # fail early on a malformed date
     warehouse = Path(warehouse).resolve()
@@ -265,7 +269,7 @@ def run_pipeline(
             build_defs,
         )  # after the lock: a busy warehouse says so fast
 
-        defs = build_defs(landing=landing, warehouse=warehouse)
+        defs = build_defs(landing=landing, warehouse=warehouse, engine=engine)
         job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             fail_runs_of_dead_runners(instance)

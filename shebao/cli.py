@@ -11,6 +11,7 @@ from shebao.options import ChineseArgumentParser, add_warehouse_option, iso_date
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.engine import SparkMissing, UnknownEngine
     from pipelines.ingest.discovery import LandingFolderError, check_landing
     from pipelines.resources import WriterBusy
     from pipelines.run import RunInterrupted, run_pipeline
@@ -26,9 +27,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         with output_to_file(log):
             summary = run_pipeline(
-                Path(args.landing).resolve(), warehouse(args), args.as_of, log_level=level, wait_seconds=args.wait
+                Path(args.landing).resolve(),
+                warehouse(args),
+                args.as_of,
+                log_level=level,
+                wait_seconds=args.wait,
+                engine=args.engine,
             )
-    except WriterBusy as exc:
+    except (WriterBusy, UnknownEngine, SparkMissing) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     except RunInterrupted as exc:
@@ -56,6 +62,13 @@ def add_run_parser(subparsers) -> None:
         default=None,
         metavar="秒",
         help="另一个运行正在写同一数据仓库时最多等待的秒数（默认 $SHEBAO_WRITER_WAIT_SECONDS 或 600）",
+    )
+    p.add_argument(
+        "--engine",
+        default=None,
+        choices=["duckdb", "spark"],
+        metavar="引擎",
+        help="构建 dbt 项目的引擎：duckdb 或 spark（默认 $SHEBAO_ENGINE 或 duckdb；spark 需先 make spark）",
     )
     add_verbose_options(p)
     p.set_defaults(func=cmd_run)

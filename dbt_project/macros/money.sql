@@ -9,7 +9,7 @@
     {%- set factor = '1' ~ ('0' * scale) -%}
     {%- set step = ('0.' ~ ('0' * (scale - 1)) ~ '1') if scale > 0 else '1' -%}
     cast(
-        sign({{ expression }})
+        cast(sign({{ expression }}) as integer)
         * cast(floor(abs({{ expression }}) * {{ factor }} + 0.5) as decimal(38, 0))
         * {{ step }}
         as decimal(18, {{ scale }})
@@ -39,12 +39,12 @@
 #}
 {% macro round_base_to_unit(base, unit) -%}
     cast(
-        sign({{ base }})
-        * (
-            (cast(abs({{ base }}) * 100 as hugeint) + cast({{ unit }} as hugeint) * 50)
-            // (cast({{ unit }} as hugeint) * 100)
-        )
-        * cast({{ unit }} as hugeint)
+        cast(sign({{ base }}) as integer)
+        * {{ int_div(
+            'cast(abs(' ~ base ~ ') * 100 as ' ~ int128_type() ~ ') + cast(' ~ unit ~ ' as ' ~ int128_type() ~ ') * 50',
+            'cast(' ~ unit ~ ' as ' ~ int128_type() ~ ') * 100'
+        ) }}
+        * cast({{ unit }} as {{ int128_type() }})
         as decimal(18, 2)
     )
 {%- endmacro %}

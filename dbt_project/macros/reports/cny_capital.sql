@@ -8,8 +8,9 @@
 #}
 {% macro cny_capital(amount) -%}
 {%- set fen_total = "cast(round(abs(cast(" ~ amount ~ " as decimal(18,2))) * 100, 0) as bigint)" -%}
-{%- set s = "lpad(cast(" ~ fen_total ~ " // 100 as varchar), 16, '0')" -%}
-{%- set digits = "['零','壹','贰','叁','肆','伍','陆','柒','捌','玖']" -%}
+{%- set s = "lpad(cast(" ~ int_div(fen_total, 100) ~ " as string), 16, '0')" -%}
+{#- digit d as a capital numeral: substr of this text (list literals are DuckDB-only) -#}
+{%- set digits = "'零壹贰叁肆伍陆柒捌玖'" -%}
 {%- set units = ['', '拾', '佰', '仟'] -%}
 {%- set groups = {4: '万', 8: '亿', 12: '万'} -%}
 case when {{ amount }} is null then null else
@@ -21,13 +22,13 @@ concat(
     concat(
       {%- if p < 15 %}
       case when substr({{ s }}, {{ pos - 1 }}, 1) = '0'
-                and ltrim(substr({{ s }}, 1, {{ pos - 1 }}), '0') <> ''
+                and replace(substr({{ s }}, 1, {{ pos - 1 }}), '0', '') <> ''
                 {%- if p % 4 == 3 %}
                 and substr({{ s }}, {{ pos - 4 }}, 4) = '0000'
                 {%- endif %}
            then '零' else '' end,
       {%- endif %}
-      {{ digits }}[cast(substr({{ s }}, {{ pos }}, 1) as integer) + 1],
+      substr({{ digits }}, cast(substr({{ s }}, {{ pos }}, 1) as integer) + 1, 1),
       '{{ units[p % 4] }}'
     )
   else '' end,
@@ -39,18 +40,18 @@ concat(
   {%- endif %}
   {%- endif %}
   {%- endfor %}
-  case when {{ fen_total }} // 100 > 0 then '圆' else '' end,
+  case when {{ int_div(fen_total, 100) }} > 0 then '圆' else '' end,
   case
     when {{ fen_total }} = 0 then '零圆整'
     when {{ fen_total }} % 100 = 0 then '整'
-    when ({{ fen_total }} // 10) % 10 = 0 then
-      concat(case when {{ fen_total }} // 100 > 0 then '零' else '' end,
-             {{ digits }}[cast({{ fen_total }} % 10 as integer) + 1], '分')
+    when ({{ int_div(fen_total, 10) }}) % 10 = 0 then
+      concat(case when {{ int_div(fen_total, 100) }} > 0 then '零' else '' end,
+             substr({{ digits }}, cast({{ fen_total }} % 10 as integer) + 1, 1), '分')
     when {{ fen_total }} % 10 = 0 then
-      concat({{ digits }}[cast(({{ fen_total }} // 10) % 10 as integer) + 1], '角整')
+      concat(substr({{ digits }}, cast(({{ int_div(fen_total, 10) }}) % 10 as integer) + 1, 1), '角整')
     else
-      concat({{ digits }}[cast(({{ fen_total }} // 10) % 10 as integer) + 1], '角',
-             {{ digits }}[cast({{ fen_total }} % 10 as integer) + 1], '分')
+      concat(substr({{ digits }}, cast(({{ int_div(fen_total, 10) }}) % 10 as integer) + 1, 1), '角',
+             substr({{ digits }}, cast({{ fen_total }} % 10 as integer) + 1, 1), '分')
   end
 ) end
 {%- endmacro %}

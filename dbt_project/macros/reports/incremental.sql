@@ -4,8 +4,9 @@
   Each such mart stores, on every row, the fingerprint of the source lines of its fee
   period (count and XOR of row hashes of fct_contributions). An incremental run recomputes
   only the fee periods whose fingerprint changed (new, corrected or removed lines) and
-  replaces them whole (delete+insert on fee_period, set for every mart in dbt_project.yml);
-  a pre-hook drops periods that no longer have any line. Re-running an unchanged month
+  replaces them whole (DuckDB: delete+insert on fee_period; Spark: insert_overwrite of the
+  fee-period partitions; set for every mart in dbt_project.yml); a pre-hook drops periods
+  that no longer have any line. Re-running an unchanged month
   therefore selects nothing and changes nothing. A change of reference data needs
   --full-refresh of the mart.
 #}
@@ -14,7 +15,7 @@
 {% macro fee_period_fingerprints(contributions) -%}
     select
         c.fee_period,
-        cast(count(*) as varchar) || '-' || cast(bit_xor(hash(c)) as varchar) as source_fingerprint
+        cast(count(*) as string) || '-' || cast(bit_xor({{ row_hash('c') }}) as string) as source_fingerprint
     from {{ contributions }} as c
     group by c.fee_period
 {%- endmacro %}
@@ -34,9 +35,7 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# Pre-hook: drop the fee periods that no longer have any line (per engine: macros/cross_engine.sql). #}
 {% macro drop_vanished_fee_periods() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where fee_period not in (select distinct fee_period from {{ ref('fct_contributions') }})
-    {%- endif -%}
+    {{ drop_fee_periods_missing_from(ref('fct_contributions')) }}
 {%- endmacro %}

@@ -19,12 +19,12 @@
 {%- set step = ('0.' ~ ('0' * (scale - 1)) ~ '1') if scale > 0 else '1' -%}
 cast(
     cast(
-        sign({{ numerator }})
-        * (
-            (cast(cast(abs({{ numerator }}) as decimal(38, 6)) * 1000000 as hugeint) * {{ 10 ** scale }} * 2
-             + cast(cast({{ denominator }} as decimal(38, 6)) * 1000000 as hugeint))
-            // (cast(cast({{ denominator }} as decimal(38, 6)) * 1000000 as hugeint) * 2)
-        )
+        cast(sign({{ numerator }}) as integer)
+        * {{ int_div(
+            'cast(cast(abs(' ~ numerator ~ ') as decimal(38, 6)) * 1000000 as ' ~ int128_type() ~ ') * ' ~ (10 ** scale) ~ ' * 2'
+            ~ ' + cast(cast(' ~ denominator ~ ' as decimal(38, 6)) * 1000000 as ' ~ int128_type() ~ ')',
+            'cast(cast(' ~ denominator ~ ' as decimal(38, 6)) * 1000000 as ' ~ int128_type() ~ ') * 2'
+        ) }}
         as decimal(30, 0)
     ) * {{ step }}
     as decimal(18, {{ scale }})

@@ -11,13 +11,9 @@
 {# Statutory age in months as Chinese text: 722 -> 60岁2个月, 720 -> 60岁. #}
 {% macro age_months_label(months) -%}
 case when {{ months }} is null then null
-     when {{ months }} % 12 = 0 then concat(cast({{ months }} // 12 as varchar), '岁')
-     else concat(cast({{ months }} // 12 as varchar), '岁', cast({{ months }} % 12 as varchar), '个月')
+     when {{ months }} % 12 = 0 then concat(cast({{ int_div(months, 12) }} as string), '岁')
+     else concat(cast({{ int_div(months, 12) }} as string), '岁', cast({{ months }} % 12 as string), '个月')
 end
 {%- endmacro %}
 
-{# First of the month n months after a first-of-month date, as DATE. #}
-{% macro add_months(month_date, n) -%}
-cast({{ month_date }} + to_months(cast({{ n }} as integer)) as date)
-{%- endmacro %}
 

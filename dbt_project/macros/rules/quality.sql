@@ -14,8 +14,8 @@
 #}
 {% macro mask_id_like(expression) -%}
     case
-        when regexp_full_match(trim({{ expression }}), '[0-9]{14,17}[0-9Xx]')
+        when {{ regex_full_match('trim(' ~ expression ~ ')', '[0-9]{14,17}[0-9Xx]') }}
             then {{ mask_id_number('trim(' ~ expression ~ ')') }}
-        else regexp_replace({{ expression }}, '([0-9]{4})[0-9Xx]{7,10}([0-9Xx]{4})', '\1**********\2', 'g')
+        else {{ regex_replace_all(expression, '([0-9]{4})[0-9Xx]{7,10}([0-9Xx]{4})', '\\1**********\\2') }}
     end
 {%- endmacro %}

@@ -10,20 +10,20 @@ renamed as (
 
     select
         ---------- ids
-        cast(unit_id as varchar) as unit_id,
-        cast(person_id as varchar) as person_id,
-        cast(id_type as varchar) as id_type,
-        cast(id_number as varchar) as id_number,
-        cast(insurance_type as varchar) as insurance_type,
-        cast(notice_no as varchar) as notice_no,
+        cast(unit_id as string) as unit_id,
+        cast(person_id as string) as person_id,
+        cast(id_type as string) as id_type,
+        cast(id_number as string) as id_number,
+        cast(insurance_type as string) as insurance_type,
+        cast(notice_no as string) as notice_no,
 
         ---------- attributes
-        cast(unit_name as varchar) as unit_name,
-        cast(name as varchar) as name,
-        cast(fee_period as varchar) as fee_period,
-        cast(contribution_type as varchar) as contribution_type,
-        cast(region_code as varchar) as region_code,
-        cast(paid_status as varchar) as paid_status,
+        cast(unit_name as string) as unit_name,
+        cast(name as string) as name,
+        cast(fee_period as string) as fee_period,
+        cast(contribution_type as string) as contribution_type,
+        cast(region_code as string) as region_code,
+        cast(paid_status as string) as paid_status,
 
         ---------- money (yuan)
         cast(personal_base as decimal(18, 2)) as personal_base,
@@ -39,10 +39,10 @@ renamed as (
         cast(paid_date as date) as paid_date,
 
         ---------- lineage
-        cast(source_file as varchar) as source_file,
+        cast(source_file as string) as source_file,
         cast(source_row as integer) as source_row,
-        cast(file_hash as varchar) as file_hash,
-        cast(load_id as varchar) as load_id,
+        cast(file_hash as string) as file_hash,
+        cast(load_id as string) as load_id,
         cast(loaded_at as timestamp) as loaded_at,
         cast(superseded_at as timestamp) as superseded_at,
         superseded_at is not null as is_superseded

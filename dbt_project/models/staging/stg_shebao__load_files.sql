@@ -10,19 +10,19 @@ renamed as (
 
     select
         ---------- ids
-        cast(file_hash as varchar) as file_hash,
-        cast(load_id as varchar) as load_id,
+        cast(file_hash as string) as file_hash,
+        cast(load_id as string) as load_id,
 
         ---------- file
-        cast(source as varchar) as source_name,
-        cast(source_file as varchar) as source_file,
-        cast(logical_name as varchar) as logical_name,
+        cast(source as string) as source_name,
+        cast(source_file as string) as source_file,
+        cast(logical_name as string) as logical_name,
         cast(version as integer) as file_version,
-        cast(replaced_by as varchar) as replaced_by,
+        cast(replaced_by as string) as replaced_by,
 
         ---------- outcome
-        cast(status as varchar) as status,
-        cast(error as varchar) as error,
+        cast(status as string) as status,
+        cast(error as string) as error,
         cast(rows_read as integer) as rows_read,
         cast(rows_loaded as integer) as rows_loaded,
         cast(rows_quarantined as integer) as rows_quarantined,

@@ -10,17 +10,17 @@ renamed as (
 
     select
         ---------- where
-        cast(source as varchar) as source_name,
-        cast(source_file as varchar) as source_file,
+        cast(source as string) as source_name,
+        cast(source_file as string) as source_file,
         cast(source_row as integer) as source_row,
-        cast(file_hash as varchar) as file_hash,
-        cast(load_id as varchar) as load_id,
+        cast(file_hash as string) as file_hash,
+        cast(load_id as string) as load_id,
 
         ---------- what
-        cast(field as varchar) as field,
-        cast(value as varchar) as value,
-        cast(reason as varchar) as reason,
-        cast(record as varchar) as record,
+        cast(field as string) as field,
+        cast(value as string) as value,
+        cast(reason as string) as reason,
+        cast(record as string) as record,
 
         ---------- when
         cast(quarantined_at as timestamp) as quarantined_at,

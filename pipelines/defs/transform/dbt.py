@@ -14,8 +14,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pipelines.build_state import inputs_fingerprint, last_built_fingerprint, record_build, served_fingerprint
 from pipelines.defs.transform.dbt_child import ENV_OPTION, PARENT_OPTION
 from pipelines.defs.transform.project import dbt_project
+from pipelines.engine import EngineResource, spark_dir
+from pipelines.ingest.parquet_export import export_raw
 from pipelines.resources import WarehouseResource
 from pipelines.run_tags import AS_OF_TAG, FORCE_TAG
+from pipelines.spark_marts import load_spark_tables
 
 AS_OF_ENV = "SHEBAO_AS_OF"  # read by the as_of_date() macro; an env var keeps dbt's partial parsing valid
 WAREHOUSE_ENV = "SHEBAO_WAREHOUSE"  # read by profiles.yml
@@ -36,13 +39,10 @@ class ShebaoDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "transformations"
 
 
-def launcher_options(warehouse: Path, as_of: str) -> list[str]:
+def launcher_options(warehouse: Path, as_of: str, extra_env: Mapping[str, str] | None = None) -> list[str]:
     """What this dbt invocation needs and nothing else in the process gets: its parent and its environment."""
-    return [
-        f"{PARENT_OPTION}{os.getpid()}",
-        f"{ENV_OPTION}{WAREHOUSE_ENV}={warehouse}",
-        f"{ENV_OPTION}{AS_OF_ENV}={as_of}",
-    ]
+    env = {WAREHOUSE_ENV: str(warehouse), AS_OF_ENV: as_of, **(extra_env or {})}
+    return [f"{PARENT_OPTION}{os.getpid()}", *(f"{ENV_OPTION}{name}={value}" for name, value in env.items())]
 
 
 def keep_partial_parse(run_target: Path, target: Path, keep: int = 5) -> None:
@@ -69,13 +69,15 @@ def dbt_models() -> dg.AssetsDefinition:
 
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=ShebaoDbtTranslator())
     def shebao_dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, engine: EngineResource
     ) -> Iterator[Any]:
         tags = context.run.tags if context.run else {}
         as_of = tags.get(AS_OF_TAG) or ""
         whole_project = context.selected_asset_keys == set(context.assets_def.keys)
         with warehouse.connect() as con:
-            fingerprint = inputs_fingerprint(con, as_of or dt.date.today().isoformat(), project.manifest_path)
+            fingerprint = inputs_fingerprint(
+                con, as_of or dt.date.today().isoformat(), project.manifest_path, engine.target
+            )
             built = last_built_fingerprint(con)
         unchanged = built == fingerprint == served_fingerprint(warehouse.serving_file)
         if unchanged and whole_project and tags.get(FORCE_TAG) != "true":
@@ -85,10 +87,27 @@ def dbt_models() -> dg.AssetsDefinition:
                 f"dbt build skipped. Tag {FORCE_TAG}=true forces it."
             )
             return
-        args = [*launcher_options(warehouse.file, as_of), "build", "--exclude-resource-type", "unit_test"]
+        if engine.is_spark:  # Spark reads the raw layer from Parquet: export it first
+            with warehouse.connect(read_only=True) as con:
+                exported = export_raw(con, project.manifest_path, spark_dir(warehouse.file) / "raw")
+            context.log.info(f"Raw tables exported to Parquet for Spark: {exported}")
+        args = [
+            *launcher_options(warehouse.file, as_of, engine.dbt_environment(warehouse.file)),
+            "build",
+            "--target",
+            engine.target,
+            "--exclude-resource-type",
+            "unit_test",
+        ]
         invocation = dbt.cli(args, context=context)
         yield from invocation.stream()
         keep_partial_parse(invocation.target_path, project.project_dir / "target")
+        if engine.is_spark:  # readers, GX and the serving copy read DuckDB: bring Spark's tables back
+            with warehouse.connect() as con:
+                loaded = load_spark_tables(
+                    con, Path(invocation.target_path) / "manifest.json", spark_dir(warehouse.file) / "warehouse"
+                )
+            context.log.info(f"Spark tables loaded into the DuckDB warehouse: {loaded}")
         if whole_project:
             with warehouse.connect() as con:
                 record_build(con, fingerprint, as_of)

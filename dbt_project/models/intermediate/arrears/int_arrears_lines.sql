@@ -43,7 +43,7 @@ lines as (
         c.region_code,
         c.fee_period,
         c.fee_month,
-        cast(c.insurance_type as varchar) as insurance_type,
+        cast(c.insurance_type as string) as insurance_type,
         c.contribution_type,
         c.notice_no,
         cast(coalesce(c.personal_amount, 0) + coalesce(c.unit_amount, 0) as decimal(18, 2)) as line_due,
@@ -59,7 +59,7 @@ lines as (
     from contributions as c
     left join due_date_rules as r on c.region_code = r.region_code
     left join insurance_types as it
-        on cast(c.insurance_type as varchar) = cast(it.insurance_type as varchar)
+        on cast(c.insurance_type as string) = cast(it.insurance_type as string)
     left join contribution_types as ct on c.contribution_type = ct.contribution_type
     where not coalesce(ct.is_refund, false)
 

@@ -14,7 +14,7 @@ final as (
 
     select
         ---------- ids
-        md5(file_hash || '|' || cast(source_row as varchar)) as ledger_line_id,
+        md5(file_hash || '|' || cast(source_row as string)) as ledger_line_id,
         unit_id,
         person_id,
         id_type,

@@ -67,7 +67,7 @@ joined as (
     left join work_injury_rates
         on units.risk_class = work_injury_rates.risk_class
     left join insurance_types
-        on lines.insurance_type = cast(insurance_types.insurance_type as varchar)
+        on lines.insurance_type = cast(insurance_types.insurance_type as string)
     left join contribution_types
         on lines.contribution_type = contribution_types.contribution_type
 
@@ -76,7 +76,7 @@ joined as (
 priced as (
 
     select
-        * exclude (raw_unit_rate, raw_personal_rate),
+        {{ star_except(['raw_unit_rate', 'raw_personal_rate']) }},
         cast(case when rate_row_found then coalesce(raw_unit_rate, 0) end as decimal(9, 6))
             as unit_rate,
         cast(case when rate_row_found then coalesce(raw_personal_rate, 0) end as decimal(9, 6))
@@ -98,7 +98,7 @@ priced as (
 
 final as (
 
-    select * exclude (amount_sign) from priced
+    select {{ star_except(['amount_sign']) }} from priced
 
 )
 

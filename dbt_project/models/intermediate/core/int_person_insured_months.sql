@@ -128,7 +128,7 @@ legacy_months as (
         cast(
             cast(floor((spells.first_month_number + month_offsets.month_offset) / 12) as integer) * 100
             + (spells.first_month_number + month_offsets.month_offset) % 12 + 1
-            as varchar
+            as string
         ) as fee_period
     from spells
     inner join month_offsets
@@ -147,8 +147,8 @@ migrated_months as (
         legacy_months.base
     from legacy_months
     inner join cutoffs
-        on legacy_months.region_code = cast(cutoffs.region_code as varchar)
-    where legacy_months.fee_period <= cast(cutoffs.cutoff_period as varchar)
+        on legacy_months.region_code = cast(cutoffs.region_code as string)
+    where legacy_months.fee_period <= cast(cutoffs.cutoff_period as string)
 
 ),
 
@@ -214,7 +214,7 @@ final as (
 
     from ranked
     left join insurance_types
-        on ranked.insurance_type = cast(insurance_types.insurance_type as varchar)
+        on ranked.insurance_type = cast(insurance_types.insurance_type as string)
     where ranked.month_rank = 1
 
 )

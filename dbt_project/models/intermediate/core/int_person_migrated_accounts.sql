@@ -42,12 +42,12 @@ pension_spells as (
     select
         legacy_versions.person_id,
         legacy_versions.account_balance,
-        cast(cutoffs.cutoff_period as varchar) as cutoff_period
+        cast(cutoffs.cutoff_period as string) as cutoff_period
     from legacy_versions
     inner join insurance_types
-        on legacy_versions.insurance_type = cast(insurance_types.insurance_type as varchar)
+        on legacy_versions.insurance_type = cast(insurance_types.insurance_type as string)
     inner join cutoffs
-        on legacy_versions.region_code = cast(cutoffs.region_code as varchar)
+        on legacy_versions.region_code = cast(cutoffs.region_code as string)
     where legacy_versions.version_rank = 1 and insurance_types.is_pension
 
 ),

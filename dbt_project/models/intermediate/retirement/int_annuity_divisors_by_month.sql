@@ -38,7 +38,7 @@ interpolated as (
             'spans.divisor_months * spans.span_months - (spans.divisor_months - spans.next_divisor_months) * month_offsets.k',
             'spans.span_months', 1) }} as divisor_months
     from spans
-    cross join lateral (select unnest(range(spans.span_months)) as k) as month_offsets
+    {{ cross_join_series('0', 'spans.span_months', 'month_offsets', 'k') }}
 
 ),
 

@@ -5,7 +5,7 @@ with
 final as (
 
     select cast(months.m as date) as birth_month
-    from range(date '1940-01-01', date '2016-01-01', interval 1 month) as months (m)
+    from {{ month_series("date '1940-01-01'", "date '2016-01-01'", 'months', 'm') }}
 
 )
 

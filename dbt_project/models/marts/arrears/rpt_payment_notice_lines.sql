@@ -2,12 +2,18 @@
 -- insurance and contribution type the personal, unit, interest, late fee, other and total
 -- amounts. Lines without a notice number form one notice per unit and fee period.
 -- Incremental by fee period (macros/reports/incremental.sql; settings in dbt_project.yml).
-{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 
 -- read twice (fingerprints and lines): not materialized, so no copy of the ledger is made
-contributions as not materialized (
+contributions as {{ not_materialized() }} (
 
     select * from {{ ref('fct_contributions') }}
 

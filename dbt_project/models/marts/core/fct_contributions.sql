@@ -3,15 +3,18 @@
     and schema policy: dbt_project.yml, marts).
 
     Before the new rows are computed, a pre-hook deletes the lines that are no longer
-    current (their file was superseded by a corrected version). Then every fee period
-    holding a current line not yet in this table is recomputed as a whole (delete+insert
-    on fee_period). A run with no new loads deletes and inserts nothing. Changes to
-    reference data (rates, risk classes) need `dbt build --full-refresh -s fct_contributions`.
+    current (their file was superseded by a corrected version; on Spark, which cannot
+    delete, it drops the fee periods left without any current line). Then every fee period
+    holding a current line not yet in this table, or a line no longer current, is
+    recomputed as a whole (delete+insert on fee_period; insert_overwrite on Spark). A run
+    with no new loads deletes and inserts nothing. Changes to reference data (rates, risk
+    classes) need `dbt build --full-refresh -s fct_contributions`.
 #}
 {{
     config(
         materialized='incremental',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where ledger_line_id not in (select ledger_line_id from {{ ref('int_ledger_lines_current') }}){% endif %}"
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_ledger_lines() }}"
     )
 }}
 
@@ -38,6 +41,10 @@ touched_periods as (
     select distinct fee_period
     from current_lines
     where ledger_line_id not in (select ledger_line_id from {{ this }})
+    union
+    select distinct fee_period
+    from {{ this }}
+    where ledger_line_id not in (select ledger_line_id from current_lines)
 
 ),
 {% endif %}

@@ -18,12 +18,18 @@
     Incremental by fee period (macros/reports/incremental.sql): a month is rebuilt whole
     when its lines change; every flag is decided within its fee period.
 #}
-{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 
 -- read for the fingerprints and the lines: not materialized, so no copy of the ledger is made
-all_contributions as not materialized (
+all_contributions as {{ not_materialized() }} (
 
     select * from {{ ref('fct_contributions') }}
 
@@ -66,7 +72,7 @@ months as (
         person_id,
         unit_id,
         fee_period,
-        cast(insurance_type as varchar) as insurance_type,
+        cast(insurance_type as string) as insurance_type,
         min(fee_month) as fee_month,
         min(fee_year) as fee_year,
         min(region_code) as region_code,
@@ -82,7 +88,7 @@ months as (
         coalesce(sum(total_amount) filter (where not is_refund_line), 0) as amount_due,
         coalesce(sum(paid_amount), 0) as amount_paid
     from lines
-    group by person_id, unit_id, fee_period, cast(insurance_type as varchar)
+    group by person_id, unit_id, fee_period, cast(insurance_type as string)
 
 ),
 

@@ -3,7 +3,13 @@
 -- rounded to the region's unit. One row per line and finding, with the source file and
 -- row and a Chinese message. Incremental by fee period (macros/reports/incremental.sql;
 -- settings in dbt_project.yml).
-{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 
@@ -38,43 +44,43 @@ findings as (
     select
         *,
         'personal_amount_mismatch' as finding_type,
-        '个人缴费金额' || cast(personal_amount as varchar) || '元与基数×费率应缴'
-        || cast(expected_personal_amount as varchar) || '元相差'
-        || cast(personal_amount_diff as varchar) || '元' as message
+        '个人缴费金额' || cast(personal_amount as string) || '元与基数×费率应缴'
+        || cast(expected_personal_amount as string) || '元相差'
+        || cast(personal_amount_diff as string) || '元' as message
     from checks
     where abs(personal_amount_diff) > {{ amount_tolerance() }}
     union all
     select
         *,
         'unit_amount_mismatch' as finding_type,
-        '单位缴费金额' || cast(unit_amount as varchar) || '元与基数×费率应缴'
-        || cast(expected_unit_amount as varchar) || '元相差'
-        || cast(unit_amount_diff as varchar) || '元' as message
+        '单位缴费金额' || cast(unit_amount as string) || '元与基数×费率应缴'
+        || cast(expected_unit_amount as string) || '元相差'
+        || cast(unit_amount_diff as string) || '元' as message
     from checks
     where abs(unit_amount_diff) > {{ amount_tolerance() }}
     union all
     select
         *,
         'base_below_floor' as finding_type,
-        '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
-        || '元)低于' || cast(fee_year as varchar) || '年度下限' || cast(base_floor as varchar) || '元' as message
+        '缴费基数(个人' || cast(personal_base as string) || '元/单位' || cast(unit_base as string)
+        || '元)低于' || cast(fee_year as string) || '年度下限' || cast(base_floor as string) || '元' as message
     from checks
     where base_below_floor
     union all
     select
         *,
         'base_above_cap' as finding_type,
-        '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
-        || '元)高于' || cast(fee_year as varchar) || '年度上限' || cast(base_cap as varchar) || '元' as message
+        '缴费基数(个人' || cast(personal_base as string) || '元/单位' || cast(unit_base as string)
+        || '元)高于' || cast(fee_year as string) || '年度上限' || cast(base_cap as string) || '元' as message
     from checks
     where base_above_cap
     union all
     select
         *,
         'base_not_rounded' as finding_type,
-        '缴费基数(个人' || cast(personal_base as varchar) || '元/单位' || cast(unit_base as varchar)
-        || '元)未按' || cast(base_rounding_unit as varchar) || '元取整(应为个人'
-        || cast(personal_base_rounded as varchar) || '元/单位' || cast(unit_base_rounded as varchar) || '元)' as message
+        '缴费基数(个人' || cast(personal_base as string) || '元/单位' || cast(unit_base as string)
+        || '元)未按' || cast(base_rounding_unit as string) || '元取整(应为个人'
+        || cast(personal_base_rounded as string) || '元/单位' || cast(unit_base_rounded as string) || '元)' as message
     from checks
     where base_not_rounded
 

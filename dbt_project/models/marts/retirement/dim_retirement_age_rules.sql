@@ -43,10 +43,10 @@ ages as (
         g.group_label,
         g.original_age_years * 12 as original_age_months,
         case
-            when date_diff('month', g.start_birth_month, b.birth_month) < 0 then 0
+            when {{ months_between_starts('g.start_birth_month', 'b.birth_month') }} < 0 then 0
             else
                 least(
-                    date_diff('month', g.start_birth_month, b.birth_month) // g.step_birth_months + 1,
+                    {{ int_div(months_between_starts('g.start_birth_month', 'b.birth_month'), 'g.step_birth_months') }} + 1,
                     g.max_delay_months
                 )
         end as delay_months

@@ -78,14 +78,16 @@ bases as (
     select
         region_code,
         cast(year as integer) as year,
-        cast(benefit_base as decimal(18, 2)) as benefit_base
+        cast(benefit_base as decimal(18, 2)) as benefit_base,
+        -- a base holds from its year until the region's next one (an as-of lookup)
+        cast(lead(year) over (partition by region_code order by year) as integer) as next_year
     from pension_benefit_bases
 ),
 
 first_bases as (
     select
         region_code,
-        arg_min(benefit_base, year) as benefit_base
+        min_by(benefit_base, year) as benefit_base
     from bases
     group by region_code
 ),
@@ -97,7 +99,10 @@ indexed as (
         {{ div_half_up('m.personal_base', 'coalesce(b.benefit_base, fb.benefit_base)', 4) }} as month_index,
         row_number() over (partition by m.person_id order by m.fee_month desc) as recency
     from pension_months as m
-    asof left join bases as b on m.region_code = b.region_code and m.fee_year >= b.year
+    left join bases as b
+        on
+            m.region_code = b.region_code and m.fee_year >= b.year
+            and (b.next_year is null or m.fee_year < b.next_year)
     left join first_bases as fb on m.region_code = fb.region_code
 ),
 
@@ -126,7 +131,7 @@ latest as (
 balances as (
     select
         person_id,
-        arg_max(closing_balance, year) as account_balance
+        max_by(closing_balance, year) as account_balance
     from pension_account
     group by person_id
 ),
@@ -149,11 +154,10 @@ people as (
         coalesce(l.month_index, 0) as current_index,
         coalesce(bal.account_balance, 0) as account_balance,
         cast(greatest(
-            date_diff(
-                'month',
-                greatest({{ add_months('h.last_paid_month', 1) }}, {{ as_of_month() }}),
-                d.retirement_month
-            ),
+            {{ months_between_starts(
+                'greatest(' ~ add_months('h.last_paid_month', 1) ~ ', ' ~ as_of_month() ~ ')',
+                'd.retirement_month'
+            ) }},
             0
         ) as integer) as projected_remaining_months
     from retirement_due as d
@@ -169,8 +173,10 @@ projected as (
         case when p.last_paid_month is null then 0 else p.projected_remaining_months end as remaining_months,
         rb.benefit_base
     from people as p
-    asof left join bases as rb
-        on p.region_code = rb.region_code and year(p.retirement_month) >= rb.year
+    left join bases as rb
+        on
+            p.region_code = rb.region_code and year(p.retirement_month) >= rb.year
+            and (rb.next_year is null or year(p.retirement_month) < rb.next_year)
 ),
 
 computed as (

@@ -3,7 +3,7 @@
 -- months, each once), the minimum for the year the person reaches statutory age, and the
 -- flexible window (early only with the minimum met).
 with pension_types as (
-    select cast(insurance_type as varchar) as insurance_type
+    select cast(insurance_type as string) as insurance_type
     from {{ ref('insurance_types') }}
     where is_pension
 ),
@@ -19,7 +19,7 @@ current_enrolments as (
                 e.start_month desc, e.unit_id asc
         ) as rn
     from {{ ref('fct_enrolments') }} as e
-    left join pension_types as p on cast(e.insurance_type as varchar) = p.insurance_type
+    left join pension_types as p on cast(e.insurance_type as string) = p.insurance_type
     where e.is_current
 ),
 

@@ -54,7 +54,7 @@ person_years as (
         cast(coalesce(c.credits, 0) as decimal(18, 2)) as credits,
         r.credited_rate
     from spans as s
-    cross join lateral (select unnest(range(s.first_year, s.last_year + 1)) as year) as y
+    {{ cross_join_series('s.first_year', 's.last_year + 1', 'y', 'year') }}
     left join credits as c on s.person_id = c.person_id and y.year = c.year
     left join credited_interest_rates as r on y.year = cast(r.year as integer)
 ),

@@ -57,7 +57,7 @@ money as (
         person_id,
         insurance_type,
         period_start,
-        string_agg(distinct region_code, ',' order by region_code) as region_codes,
+        {{ ordered_string_agg('region_code', 'region_code', distinct=true) }} as region_codes,
         sum(personal_amount) as personal_amount,
         sum(unit_amount) as unit_amount,
         sum(account_credit) as account_credit,
@@ -73,8 +73,8 @@ units as (
         insurance_type,
         period_start,
         cast(count(*) as integer) as unit_count,
-        string_agg(unit_id, ',' order by unit_id) as unit_ids,
-        string_agg(coalesce(unit_name, unit_id), ',' order by unit_id) as unit_names
+        {{ ordered_string_agg('unit_id', 'unit_id') }} as unit_ids,
+        {{ ordered_string_agg('coalesce(unit_name, unit_id)', 'unit_id') }} as unit_names
     from (
         select distinct
             p.person_id,

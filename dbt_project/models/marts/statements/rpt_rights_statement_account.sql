@@ -61,7 +61,7 @@ monthly_credits as (
         c.fee_month,
         sum(c.personal_amount) as credits
     from contributions as c
-    inner join insurance_types as it on cast(c.insurance_type as varchar) = cast(it.insurance_type as varchar)
+    inner join insurance_types as it on cast(c.insurance_type as string) = cast(it.insurance_type as string)
     where it.is_pension and c.is_paid
     group by c.person_id, c.fee_month
 

@@ -2,12 +2,18 @@
 -- totals and the unit and personal amounts due (all contribution types except refunds, contribution_types.is_refund,
 -- which are shown as negative amounts only in the payment notice).
 -- Incremental by fee period (macros/reports/incremental.sql; settings in dbt_project.yml).
-{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 
 -- read twice (fingerprints and lines): not materialized, so no copy of the ledger is made
-contributions as not materialized (
+contributions as {{ not_materialized() }} (
 
     select * from {{ ref('fct_contributions') }}
 

@@ -5,12 +5,18 @@
     for the window the user picks, each insurance's last month with paid staff
     (paid-up-to), its paid headcount and its rates: the reader picks that row.
 #}
-{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 
 -- read for the fingerprints and the lines: not materialized, so no copy of the ledger is made
-all_contributions as not materialized (
+all_contributions as {{ not_materialized() }} (
 
     select * from {{ ref('fct_contributions') }}
 
@@ -55,7 +61,7 @@ rates as (
     select
         contributions.unit_id,
         contributions.fee_period,
-        cast(contributions.insurance_type as varchar) as insurance_type,
+        cast(contributions.insurance_type as string) as insurance_type,
         max(contributions.unit_rate) as unit_rate,
         max(contributions.personal_rate) as personal_rate,
         max(contributions.unit_fixed_amount) as unit_fixed_amount,
@@ -106,7 +112,7 @@ final as (
             and headcounts.fee_period = rates.fee_period
             and headcounts.insurance_type = rates.insurance_type
     left join insurance_types
-        on cast(insurance_types.insurance_type as varchar) = headcounts.insurance_type
+        on cast(insurance_types.insurance_type as string) = headcounts.insurance_type
 
 )
 

@@ -51,14 +51,14 @@ lines as (
             when ct.is_refund then '退收'
             else '正常'
         end as payment_type,
-        replace(coalesce(it.insurance_short_name, it.insurance_name, cast(c.insurance_type as varchar)), '保险', '')
+        replace(coalesce(it.insurance_short_name, it.insurance_name, cast(c.insurance_type as string)), '保险', '')
             as insurance_label,
         coalesce(it.sort_order, 999) as insurance_sort_order,
         f.source_fingerprint
     from all_contributions as c
     inner join fingerprints as f on c.fee_period = f.fee_period
     left join contribution_types as ct on c.contribution_type = ct.contribution_type
-    left join insurance_types as it on cast(c.insurance_type as varchar) = cast(it.insurance_type as varchar)
+    left join insurance_types as it on cast(c.insurance_type as string) = cast(it.insurance_type as string)
     where {{ fee_periods_to_build('c.fee_period', 'fingerprints') }}
 
 ),
@@ -75,7 +75,7 @@ final as (
         paid_status,
         payment_type,
         string_agg(
-            distinct cast(insurance_type as varchar), ',' order by cast(insurance_type as varchar)
+            distinct cast(insurance_type as string), ',' order by cast(insurance_type as string)
         ) as insurance_types,
         string_agg(insurance_label, '、' order by insurance_sort_order, insurance_label) as insurances,
         cast(count(*) as integer) as line_count,

@@ -5,12 +5,18 @@
     here (seed 004: other units' rows are absent). The reader filters a unit and a window
     and counts rows: months paid are the rows with is_paid.
 #}
-{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 
 -- read for the fingerprints and the lines: not materialized, so no copy of the ledger is made
-all_contributions as not materialized (
+all_contributions as {{ not_materialized() }} (
 
     select * from {{ ref('fct_contributions') }}
 
