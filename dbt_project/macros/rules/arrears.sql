@@ -17,8 +17,3 @@
             )
     end
 {%- endmacro %}
-
-{#- Whole days from one date to a later one (arrival date - due date, as-of date - due date). -#}
-{% macro days_between(start_date, end_date) -%}
-    cast({{ dbt.datediff(start_date, end_date, 'day') }} as integer)
-{%- endmacro %}

@@ -112,13 +112,13 @@ final as (
         s.end_date,
         s.charged_from,
         s.charged_to,
-        {{ days_between('s.charged_from', 's.charged_to') }} + 1 as days_overdue,
+        cast({{ days_between('s.charged_from', 's.charged_to') }} as integer) + 1 as days_overdue,
         s.rate_valid_from,
         s.daily_rate,
         s.legal_basis,
         {{ round_half_up(
             'cast(s.charged_amount as decimal(38, 2)) * s.daily_rate * ('
-            ~ days_between('s.charged_from', 's.charged_to') ~ ' + 1)'
+            ~ 'cast(' ~ days_between('s.charged_from', 's.charged_to') ~ ' as integer)' ~ ' + 1)'
         ) }} as late_fee,
         s.as_of_date
     from segments as s
