@@ -21,6 +21,14 @@ class DataError(LookupError):
     """The requested subject or period has nothing to print (message in Chinese)."""
 
 
+class NoticeNotChosen(DataError):
+    """A fee period with several payment notices and none chosen; `numbers` lists them."""
+
+    def __init__(self, message: str, numbers: list[str]):
+        super().__init__(message)
+        self.numbers = numbers
+
+
 @contextmanager
 def connect(warehouse: Path | str | None) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
@@ -44,7 +52,8 @@ def _one(con, sql: str, params: list, missing: str) -> dict:
 
 
 UNIT_SQL = """
-select unit_id, unit_name, uscc, unit_type, region_code, region_name, risk_class, work_injury_rate
+select unit_id, unit_name, uscc, unit_type, region_code, region_name, risk_class, work_injury_rate,
+    legal_representative
 from marts.dim_units where unit_id = ?
 """
 
@@ -83,8 +92,11 @@ order by i.sort_order, i.insurance_type
 """
 
 # One row per person with months due at this unit in the window: only this unit's rows
-# (seeds 000, 004); a month is paid when every insurance due in it arrived.
-UNIT_ROSTER_SQL = """
+# (seeds 000, 004); a month is paid when every insurance due in it arrived. The chosen
+# people (a list) or everyone (null).
+PERSONS_FILTER = "(?::varchar[] is null or list_contains(?::varchar[], person_id))"
+
+UNIT_ROSTER_SQL = f"""
 select
     person_id,
     any_value(name) as name,
@@ -93,32 +105,60 @@ select
     max(fee_period) as last_period,
     count(*) filter (where is_paid) as months_paid
 from marts.rpt_unit_roster_months
-where unit_id = ? and fee_period between ? and ? and is_due
+where unit_id = ? and fee_period between ? and ? and is_due and {PERSONS_FILTER}
 group by person_id
 order by min(fee_period), person_id
 """
 
-# Detail lines (seed 002's 10-person detail pages): per person, period, type and arrival
-# month, the base and the insurances paid on it.
-UNIT_DETAIL_SQL = """
+# Detail rows (seed 002's 10-person detail pages): the months of rpt_unit_proof_months in the
+# window, consecutive months with the same insurances, base, status, 缴费类型 and arrival
+# delay joined into one row with its period range.
+UNIT_DETAIL_SQL = f"""
+with months as (
+    select
+        *,
+        year(fee_month) * 12 + month(fee_month) as month_index,
+        case
+            when paid_period <> ''
+                then date_diff('month', fee_month, cast(strptime(paid_period || '01', '%Y%m%d') as date))
+        end as arrival_delay
+    from marts.rpt_unit_proof_months
+    where unit_id = ? and fee_period between ? and ? and {PERSONS_FILTER}
+),
+runs as (
+    select
+        *,
+        month_index - row_number() over (
+            partition by person_id, insurance_types, personal_base, paid_status, payment_type, arrival_delay
+            order by month_index
+        ) as run
+    from months
+)
 select
-    c.person_id,
-    p.name,
-    p.id_number_masked,
-    c.fee_period,
-    coalesce(strftime(c.paid_date, '%Y%m'), '') as paid_month,
-    c.personal_base,
-    c.paid_status,
-    c.contribution_type,
-    string_agg(replace(coalesce(it.insurance_short_name, it.insurance_name, cast(c.insurance_type as varchar)),
-                       '保险', ''), '、' order by it.sort_order) as insurances
-from marts.fct_contributions as c
-join marts.dim_persons as p on p.person_id = c.person_id
-left join reference.insurance_types as it on cast(it.insurance_type as varchar) = cast(c.insurance_type as varchar)
-where c.unit_id = ? and c.fee_period between ? and ?
-group by all
-order by c.person_id, c.fee_period, paid_month, c.contribution_type, c.personal_base
+    person_id,
+    min(fee_period) as first_period,
+    max(fee_period) as last_period,
+    count(*) as months,
+    min(nullif(paid_period, '')) as first_paid,
+    max(nullif(paid_period, '')) as last_paid,
+    personal_base,
+    any_value(insurances) as insurances,
+    paid_status,
+    payment_type
+from runs
+group by person_id, insurance_types, personal_base, paid_status, payment_type, arrival_delay, run
+order by person_id, first_period, payment_type, insurance_types
 """
+
+# Whom a proof may list: people with lines at the unit, and whether any fall in the window.
+UNIT_PERSONS_SQL = """
+select person_id, bool_or(fee_period between ? and ?) as in_window
+from marts.rpt_unit_roster_months
+where unit_id = ? and list_contains(?::varchar[], person_id)
+group by person_id
+"""
+
+PERSONS_KNOWN_SQL = "select person_id from marts.dim_persons where list_contains(?::varchar[], person_id)"
 
 # Summary proof (seed 000): per person and insurance, this unit's paid months and amounts.
 SUMMARY_SQL = """
@@ -143,7 +183,7 @@ order by pm.person_id, it.sort_order
 """
 
 # Staff with a paid insurance month, fully paid person-months and the money that arrived.
-SUMMARY_TOTALS_SQL = """
+SUMMARY_TOTALS_SQL = f"""
 select
     count(distinct person_id) filter (where has_paid_insurance) as headcount,
     count(*) filter (where is_paid) as person_months,
@@ -151,7 +191,7 @@ select
     coalesce(sum(unit_amount), 0) as unit_amount,
     coalesce(sum(total_amount), 0) as total_amount
 from marts.rpt_unit_roster_months
-where unit_id = ? and fee_period between ? and ?
+where unit_id = ? and fee_period between ? and ? and {PERSONS_FILTER}
 """
 
 PERIOD_BOUNDS_SQL = """
@@ -167,8 +207,9 @@ where r.person_id = ? and r.statement_period = ?
 order by it.sort_order, r.insurance_type
 """
 
-PENSION_ACCOUNT_SQL = """
-select * from marts.rpt_pension_account where person_id = ? and year <= ? order by year
+# The account within the statement period (opening, credits, interest of closed years, closing).
+STATEMENT_ACCOUNT_SQL = """
+select * from marts.rpt_rights_statement_account where person_id = ? and statement_period = ?
 """
 
 PENSION_ESTIMATE_SQL = "select * from marts.rpt_pension_estimate where person_id = ?"
@@ -230,17 +271,40 @@ def person(con, person_id: str) -> dict:
     return _one(con, PERSON_SQL, [person_id], f"个人编号 {person_id} 不存在")
 
 
-def unit_proof(con, unit_id: str, start: str, end: str) -> dict:
-    roster = _rows(con, UNIT_ROSTER_SQL, [unit_id, start, end])
+def check_persons(con, unit_id: str, start: str, end: str, persons: list[str]) -> None:
+    """Refuse, by number, a person who does not exist, never had lines at this unit, or none in the window."""
+    known = {r["person_id"] for r in _rows(con, PERSONS_KNOWN_SQL, [persons])}
+    at_unit = {r["person_id"]: r["in_window"] for r in _rows(con, UNIT_PERSONS_SQL, [start, end, unit_id, persons])}
+    for person_id in persons:
+        if person_id not in known:
+            raise DataError(f"个人编号 {person_id} 不存在")
+        if person_id not in at_unit:
+            raise DataError(f"个人编号 {person_id} 不是单位 {unit_id} 的参保人员，不能列入本单位的证明")
+        if not at_unit[person_id]:
+            raise DataError(f"个人编号 {person_id} 在 {start} 至 {end} 期间没有在单位 {unit_id} 的缴费记录")
+
+
+def unit_proof(con, unit_id: str, start: str, end: str, persons: list[str] | None = None) -> dict:
+    """The proof's figures for everyone at the unit in the window, or for the chosen people only."""
+    unit_row = unit(con, unit_id)
+    if persons:
+        check_persons(con, unit_id, start, end, persons)
+    chosen = [unit_id, start, end, persons, persons]
+    roster = _rows(con, UNIT_ROSTER_SQL, chosen)
     if not roster:
         raise DataError(f"单位 {unit_id} 在 {start} 至 {end} 期间没有缴费记录")
     return {
-        "unit": unit(con, unit_id),
+        "unit": unit_row,
         "rates": _rows(con, UNIT_RATES_SQL, [unit_id, start, end]),
         "roster": roster,
-        "details": _rows(con, UNIT_DETAIL_SQL, [unit_id, start, end]),
-        "totals": _one(con, SUMMARY_TOTALS_SQL, [unit_id, start, end], "无汇总"),
+        "details": _rows(con, UNIT_DETAIL_SQL, chosen),
+        "totals": _one(con, SUMMARY_TOTALS_SQL, chosen, "无汇总"),
     }
+
+
+def last_period(con, unit_id: str) -> str:
+    """The unit's latest fee period with lines: the end of a proof's default range."""
+    return period_bounds(con, unit_id)[1]
 
 
 def period_bounds(con, unit_id: str) -> tuple[str, str]:
@@ -257,7 +321,7 @@ def summary_proof(con, unit_id: str, start: str, end: str) -> dict:
     return {
         "unit": unit(con, unit_id),
         "rows": rows,
-        "totals": _one(con, SUMMARY_TOTALS_SQL, [unit_id, start, end], "无汇总"),
+        "totals": _one(con, SUMMARY_TOTALS_SQL, [unit_id, start, end, None, None], "无汇总"),
     }
 
 
@@ -265,12 +329,12 @@ def rights_statement(con, person_id: str, period: str) -> dict:
     rows = _rows(con, RIGHTS_SQL, [person_id, period])
     if not rows:
         raise DataError(f"个人 {person_id} 没有 {period} 期次的权益记录")
-    account = _rows(con, PENSION_ACCOUNT_SQL, [person_id, int(period[:4])])
+    account = _rows(con, STATEMENT_ACCOUNT_SQL, [person_id, period])
     estimate = _rows(con, PENSION_ESTIMATE_SQL, [person_id])
     return {
         "person": person(con, person_id),
         "rows": rows,
-        "account": account,
+        "account": account[0] if account else None,
         "estimate": estimate[0] if estimate else None,
     }
 
@@ -284,13 +348,20 @@ def contribution_record(con, unit_id: str, person_id: str, start: str, end: str)
     }
 
 
+def payment_notices(con, unit_id: str, period: str) -> list[dict]:
+    """The unit's notices of one fee period (seed 004 lists them, each printable), by number."""
+    return _rows(con, NOTICE_SQL, [unit_id, period, None, None])
+
+
 def payment_notice(con, unit_id: str, period: str, notice_no: str | None = None) -> dict:
     notices = _rows(con, NOTICE_SQL, [unit_id, period, notice_no, notice_no])
     if not notices:
         raise DataError(f"单位 {unit_id} 没有 {period} 费款所属期的征集缴费通知单")
     if len(notices) > 1:
-        numbers = "、".join(str(n["notice_no"]) for n in notices)
-        raise DataError(f"单位 {unit_id} 在 {period} 有多张通知单（{numbers}），请用 --notice 指定通知单号")
+        numbers = [str(n["notice_no"]) for n in notices]
+        raise NoticeNotChosen(
+            f"单位 {unit_id} 在 {period} 有多张通知单（{'、'.join(numbers)}），请指定其中一张的通知单号", numbers
+        )
     notice = notices[0]
     lines = _rows(con, NOTICE_LINES_SQL, [unit_id, notice["notice_key"]])
     return {"unit": unit(con, unit_id), "lines": lines, "notice": notice}

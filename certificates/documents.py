@@ -7,14 +7,18 @@ Figures come straight from the marts; nothing here computes a business figure.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from certificates import data
-from certificates.render import money, period_zh
+from certificates.render import date_zh, money, period_zh, plain_money
 
 PERIOD_RE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])$")
+PERSON_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+DETAIL_PAGE_PERSONS = 10  # seed 002: 10人明细 per detail page
+DEFAULT_MONTHS = 12  # a unit proof without a range covers the unit's last 12 months
 
 
 class DocumentError(ValueError):
@@ -92,9 +96,13 @@ def mask_name(name: str | None) -> str:
 
 
 def check_period(value: str | None, label: str) -> str:
-    if not value or not PERIOD_RE.match(str(value)):
-        raise DocumentError(f"{label}格式应为YYYYMM，例如202301：{value!r}")
-    return str(value)
+    """YYYYMM, or YYYY-MM as the dashboards and other commands write it."""
+    text = str(value or "").strip()
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        text = text.replace("-", "")
+    if not PERIOD_RE.match(text):
+        raise DocumentError(f"{label}格式应为YYYYMM或YYYY-MM，例如202301：{value!r}")
+    return text
 
 
 def _range(params: dict) -> tuple[str, str]:
@@ -116,26 +124,88 @@ def _unit_facts(unit: dict) -> dict:
     return {"单位名称": unit["unit_name"], "统一社会信用代码": unit["uscc"], "单位编号": unit["unit_id"]}
 
 
+def shift_period(period: str, months: int) -> str:
+    index = int(period[:4]) * 12 + int(period[4:]) - 1 + months
+    return f"{index // 12:04d}{index % 12 + 1:02d}"
+
+
+def chosen_persons(params: dict) -> list[str] | None:
+    """params["persons"]: a list of 个人编号 or one string separated by commas; none means everyone."""
+    value = params.get("persons")
+    if not value:
+        return None
+    items = re.split(r"[,，、\s]+", value) if isinstance(value, str) else [str(v) for v in value]
+    persons = list(dict.fromkeys(p.strip() for p in items if p and p.strip()))
+    if not persons:
+        return None
+    for person_id in persons:
+        if not PERSON_RE.match(person_id):
+            raise DocumentError(f"个人编号格式不正确：{person_id!r}")
+    return persons
+
+
+def selection_subject(unit_id: str, persons: list[str] | None) -> str:
+    """The registry's subject: the unit, or the unit and a digest of the chosen set, so
+    re-issuing or voiding one selection never touches another."""
+    if not persons:
+        return unit_id
+    digest = hashlib.sha256(",".join(sorted(persons)).encode()).hexdigest()[:10]
+    return f"{unit_id}/{len(persons)}人-{digest}"
+
+
+def _detail_pages(roster: list[dict], details: list[dict]) -> list[list[dict]]:
+    """Detail rows in roster order, DETAIL_PAGE_PERSONS people to a page (seed 002)."""
+    by_person: dict[str, list[dict]] = {}
+    for row in details:
+        by_person.setdefault(row["person_id"], []).append(row)
+    pages = []
+    for i in range(0, len(roster), DETAIL_PAGE_PERSONS):
+        rows = []
+        for person in roster[i : i + DETAIL_PAGE_PERSONS]:
+            for row in by_person.get(person["person_id"], []):
+                rows.append(dict(row, name=person["name"], id_number_masked=person["id_number_masked"]))
+        pages.append(rows)
+    return pages
+
+
 def unit_proof(con, params: dict) -> Document:
     unit_id = _required(params, "unit", "单位编号")
-    start, end = _range(params)
-    d = data.unit_proof(con, unit_id, start, end)
+    persons = chosen_persons(params)
+    if params.get("from") and params.get("to"):
+        start, end = _range(params)
+    else:  # the default range: the last 12 months up to the unit's latest fee period (or `to`)
+        end = check_period(params["to"], "结束期号") if params.get("to") else data.last_period(con, unit_id)
+        start = (
+            check_period(params["from"], "起始期号") if params.get("from") else shift_period(end, 1 - DEFAULT_MONTHS)
+        )
+        _range({"from": start, "to": end})
+    d = data.unit_proof(con, unit_id, start, end, persons)
     label = f"{period_zh(start)} 至 {period_zh(end)}"
     totals = d["totals"]
     paid_to = max((r["paid_to"] for r in d["rates"] if r["paid_to"]), default="")
+    facts = {
+        **_unit_facts(d["unit"]),
+        "缴费期间": label,
+        "缴费人数": f"{totals['headcount']}人",
+        "缴费人月": str(totals["person_months"]),
+        "缴费截止时间": paid_to,
+    }
+    if persons:
+        facts["证明范围"] = f"所选{len(persons)}人"
     return Document(
         KINDS["unit-proof"],
-        unit_id,
+        selection_subject(unit_id, persons),
         f"{start}-{end}",
-        dict(d, start=start, end=end, period_label=label),
+        dict(
+            d,
+            start=start,
+            end=end,
+            period_label=label,
+            scope_label=f"本证明列出所选{len(persons)}人" if persons else "",
+            detail_pages=_detail_pages(d["roster"], d["details"]),
+        ),
         {"n": totals["headcount"], "pm": totals["person_months"], "to": paid_to},
-        {
-            **_unit_facts(d["unit"]),
-            "缴费期间": label,
-            "缴费人数": f"{totals['headcount']}人",
-            "缴费人月": str(totals["person_months"]),
-            "缴费截止时间": paid_to,
-        },
+        facts,
         NOTES_PROOF + [NOTE_VERIFY],
     )
 
@@ -150,12 +220,17 @@ def summary_proof(con, params: dict) -> Document:
         label = f"{period_zh(start)} 至 {period_zh(end)}"
     d = data.summary_proof(con, unit_id, start, end)
     totals = d["totals"]
+    number, previous = 0, None
+    for row in d["rows"]:  # numbered by person, printed on the person's first row
+        row["first"] = row["person_id"] != previous
+        number += row["first"]
+        row["number"], previous = number, row["person_id"]
     return Document(
         KINDS["summary-proof"],
         unit_id,
         f"{start}-{end}",
         dict(d, start=start, end=end, period_label=label),
-        {"n": totals["headcount"], "pm": totals["person_months"], "t": money(totals["total_amount"])},
+        {"n": totals["headcount"], "pm": totals["person_months"], "t": plain_money(totals["total_amount"])},
         {
             **_unit_facts(d["unit"]),
             "缴费期间": label,
@@ -183,12 +258,21 @@ def rights_statement(con, params: dict) -> Document:
     for key, label in ESTIMATE_LABELS:
         if estimate.get(key) is not None:
             value = estimate[key]
-            items.append((label, value.strftime("%Y年%m月") if hasattr(value, "strftime") else str(value)))
+            if hasattr(value, "strftime"):
+                value = value.strftime("%Y年%m月")
+            items.append((label, money(value) if "元" in label else str(value)))
     return Document(
         KINDS["rights-statement"],
         person_id,
         period,
-        dict(d, period=period, unit_names="、".join(units), estimate_items=items),
+        dict(
+            d,
+            period=period,
+            unit_names="、".join(units),
+            estimate_items=items,
+            minimum_note=_minimum_note(estimate),
+            account_note=_account_note(d["account"]),
+        ),
         {"nm": mask_name(person["name"]), "m": pension["months_paid"], "cm": pension["cumulative_months"]},
         {
             "姓名": mask_name(person["name"]),
@@ -204,6 +288,33 @@ def rights_statement(con, params: dict) -> Document:
             NOTE_VERIFY,
         ],
     )
+
+
+def _years(months) -> str:
+    years = f"{months / 12:.1f}"
+    return years[:-2] if years.endswith(".0") else years
+
+
+def _minimum_note(estimate: dict) -> str:
+    """The estimate's verdict on the minimum years (rpt_pension_estimate.meets_minimum), in words."""
+    if not estimate or estimate.get("meets_minimum") is None or estimate["meets_minimum"]:
+        return ""
+    required = _years(estimate["required_months"])
+    return (
+        f"缴费年限不足{required}年：预计至法定退休年龄累计缴费{estimate['projected_contribution_years']}年，"
+        f"不满足按月领取基本养老金条件（须累计缴费满{required}年）；以下金额仅为按现有缴费测算的参考值。"
+    )
+
+
+def _account_note(account: dict | None) -> str:
+    """Which year's interest the period holds, at what rate, and whether that rate is assumed."""
+    if not account:
+        return ""
+    if account["interest_year"] is None:
+        return "本期内无已结息年度（个人账户每年12月31日结息），本期利息为0。"
+    rate = f"{account['credited_rate'] * 100:.2f}%"
+    note = f"本期利息为{account['interest_year']}年度结息，记账利率{rate}"
+    return note + ("（演示用假设利率）。" if account["is_demo_rate"] else "。")
 
 
 def contribution_record(con, params: dict) -> Document:
@@ -234,16 +345,22 @@ def payment_notice(con, params: dict) -> Document:
     period = check_period(params.get("period"), "费款所属期")
     d = data.payment_notice(con, unit_id, period, params.get("notice"))
     notice = d["notice"]
+    periods = sorted((notice.get("fee_periods") or period).split(","))
+    contiguous = [shift_period(periods[0], i) for i in range(len(periods))] == periods
+    periods_label = (
+        periods[0] if len(periods) == 1 else (f"{periods[0]} 至 {periods[-1]}" if contiguous else "、".join(periods))
+    )
     return Document(
         KINDS["payment-notice"],
         f"{unit_id}/{notice['notice_no']}",
         period,
-        dict(d, period=period),
-        {"t": money(notice["total_amount"]), "l": len(d["lines"])},
+        dict(d, period=period, periods_label=periods_label, due_date=date_zh(notice.get("due_date"))),
+        {"t": plain_money(notice["total_amount"]), "l": len(d["lines"])},
         {
             **_unit_facts(d["unit"]),
             "通知单号": notice["notice_no"],
-            "费款所属期": period,
+            "费款所属期": periods_label,
+            "缴费截止日期": date_zh(notice.get("due_date")),
             "核定征集总额": f"{money(notice['total_amount'])}元",
             "核定征集总额(大写)": notice["total_amount_capital"],
         },

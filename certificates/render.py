@@ -14,7 +14,7 @@ import math
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import jinja2
@@ -27,7 +27,8 @@ MM = 72 / 25.4  # PDF points per millimetre
 # Page geometry shared with the PAdES signature widget (pades.py): the seal sits at a
 # fixed place on page 1, so the signature field can cover it exactly.
 PAGE_W_MM, PAGE_H_MM = 210, 297
-MARGIN_TOP_MM, MARGIN_SIDE_MM, MARGIN_BOTTOM_MM = 14, 15, 18
+MARGIN_TOP_MM, MARGIN_SIDE_MM, MARGIN_BOTTOM_MM = 14, 15, 22
+PRINTER_MARGIN_MM = 10  # nothing is printed closer to the paper's edge (tests/test_document_layout.py)
 QR_MM = 34
 SEAL_MM = 38
 SEAL_LEFT_MM, SEAL_TOP_MM = 86, 3  # inside the page area, from its top-left corner
@@ -44,9 +45,24 @@ def seal_box_points() -> tuple[int, int, int, int]:
 
 
 def money(value) -> str:
+    """An amount as every document prints it: half-up to the fen, thousands separated (17,164,870.30)."""
     if value is None:
         return ""
-    return f"{Decimal(value).quantize(Decimal('0.01')):f}"
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,f}"
+
+
+def plain_money(value) -> str:
+    """The same amount without separators, for the compact figures a token carries."""
+    if value is None:
+        return ""
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
+
+
+def period_range(first: str | None, last: str | None) -> str:
+    """202401-202412 for a run of months, 202401 for one month, empty for none."""
+    if not first:
+        return ""
+    return first if not last or last == first else f"{first}-{last}"
 
 
 def rate(value) -> str:
@@ -107,7 +123,7 @@ _env = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
 )
-_env.filters.update(money=money, rate=rate, period_zh=period_zh, date_zh=date_zh)
+_env.filters.update(money=money, rate=rate, period_zh=period_zh, date_zh=date_zh, period_range=period_range)
 
 
 @dataclass(frozen=True)

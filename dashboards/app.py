@@ -1,8 +1,9 @@
 """shebao dashboard entry point: `streamlit run dashboards/app.py` (or `shebao serve dashboard`).
 
-A router (st.navigation) that registers only the pages the session's role may open:
-analysts see everything (IDs masked), employers only their own unit's pages, everyone the
-verification page. Pages live in dashboards/views/.
+A router (st.navigation) that registers only the pages the session's account may open:
+analysts see everything (IDs masked); an employer account only its own unit's pages, and of
+those only the services its level or grants allow (seed 003); everyone the verification page.
+Pages live in dashboards/views/; each page checks the account again itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboards import ui  # noqa: E402
+from dashboards import auth, ui, users  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 VIEWS = HERE / "views"
@@ -45,19 +46,24 @@ elif user.role == "analyst":
         "其他": [verify, page("logout", "退出登录", ":material/logout:")],
     }
 else:
+    unit_pages: list[tuple[str, str, str]] = []
+    if user.can(users.VIEW):
+        unit_pages += [
+            ("unit_roster", "花名册", ":material/groups:"),
+            ("unit_contributions", "缴费明细", ":material/receipt_long:"),
+            ("unit_arrears", "欠费", ":material/account_balance_wallet:"),
+            ("unit_retirement", "退休到龄", ":material/elderly:"),
+        ]
+    if user.can(users.DOWNLOAD):
+        unit_pages.append(("unit_documents", "证明下载", ":material/picture_as_pdf:"))
+    unit_pages.append(("unit_accounts", "账号管理" if user.manages else "我的账号", ":material/manage_accounts:"))
     pages = {
-        "本单位": [
-            page("unit_roster", "花名册", ":material/groups:", default=True),
-            page("unit_contributions", "缴费明细", ":material/receipt_long:"),
-            page("unit_arrears", "欠费", ":material/account_balance_wallet:"),
-            page("unit_retirement", "退休到龄", ":material/elderly:"),
-            page("unit_documents", "证明下载", ":material/picture_as_pdf:"),
-        ],
+        "本单位": [page(*spec, default=i == 0) for i, spec in enumerate(unit_pages)],
         "其他": [verify, page("logout", "退出登录", ":material/logout:")],
     }
 
 if user is not None:
-    who = f"单位 {user.unit_id}" if user.role == "employer" else f"分析员 {user.username}"
-    st.sidebar.caption(f"当前登录：{who}")
+    st.sidebar.caption(f"当前登录：{user.label}")
+auth.sync_cookie()
 
 st.navigation(pages).run()

@@ -34,12 +34,19 @@ class Verdict:
     facts: dict = field(default_factory=dict)
 
 
-# Documents an employer may download: (type code, Chinese title, needs a period range)
+# Documents an employer may download (every type the CLI issues), in the order the page offers them
 EMPLOYER_DOCUMENTS = (
-    ("unit-proof", "单位参保证明", True),
-    ("summary-proof", "缴费人员汇总参保证明", True),
-    ("payment-notice", "征集缴费通知单", False),
+    ("unit-proof", "单位参保证明"),
+    ("summary-proof", "缴费人员汇总参保证明"),
+    ("contribution-record", "个人缴费记录明细"),
+    ("rights-statement", "个人权益记录单"),
+    ("payment-notice", "征集缴费通知单"),
 )
+_EMPLOYER_TYPES = {code for code, _ in EMPLOYER_DOCUMENTS}
+
+
+class NotThisUnit(ValueError):
+    """A person asked for on a document is not of the logged-in unit (message in Chinese)."""
 
 
 def _import(name: str):
@@ -59,39 +66,83 @@ def ready() -> bool:
     return True
 
 
-def _document_key(doc_type: str, unit_id: str, period_from: str, period_to: str) -> tuple[str, str, str]:
-    """(registry type code, period, subject) as certificates.documents records them."""
-    kind = _import("documents").KINDS[doc_type]
-    if doc_type == "payment-notice":
-        return kind.code, period_to, f"{unit_id}/"
-    return kind.code, f"{period_from}-{period_to}", unit_id
+def _warehouse(warehouse):
+    if warehouse is None:
+        from dashboards.db import warehouse_path
+
+        return warehouse_path()
+    return warehouse
 
 
-def previous_valid(doc_type: str, unit_id: str, period_from: str, period_to: str) -> list[str]:
-    """Numbers of this unit's valid certificates for the same document and period (what a
-    re-issue would void if the employer asks it to)."""
-    if doc_type not in {code for code, _, _ in EMPLOYER_DOCUMENTS}:
-        return []
-    code, period, subject = _document_key(doc_type, unit_id, period_from, period_to)
+def employer_params(doc_type: str, unit_id: str, params: dict) -> dict:
+    """The CLI's parameters for a document, bound to the logged-in unit whatever the page sent."""
+    if doc_type not in _EMPLOYER_TYPES:
+        raise ValueError(f"不支持的证明类型：{doc_type}")
+    params = {k: v for k, v in params.items() if v not in (None, "", [], False)}
+    if doc_type != "rights-statement":
+        params["unit"] = unit_id
+    return params
+
+
+def check_own_people(doc_type: str, unit_id: str, params: dict, warehouse=None) -> None:
+    """Refuse, by ID, any person on the document who never paid at this unit."""
+    wanted = list(params.get("persons") or []) + ([params["person"]] if params.get("person") else [])
+    if not wanted:
+        return
+    from foundation.serving import connect
+
+    with connect(_warehouse(warehouse)) as con:
+        found = {
+            row[0]
+            for row in con.execute(
+                "select distinct person_id from marts.fct_contributions where unit_id = ? and person_id in "
+                f"({', '.join('?' * len(wanted))})",
+                [unit_id, *wanted],
+            ).fetchall()
+        }
+    foreign = [p for p in wanted if p not in found]
+    if foreign:
+        raise NotThisUnit(f"以下人员不是本单位的参保人员：{'、'.join(map(str, foreign))}")
+
+
+def document_key(doc_type: str, unit_id: str, params: dict, warehouse=None) -> tuple[str, str, str]:
+    """(registry type code, period, subject) of the document these parameters give, as the
+    certificates package itself builds it (so a chosen set of people is part of the key)."""
+    params = employer_params(doc_type, unit_id, params)
+    check_own_people(doc_type, unit_id, params, warehouse)
+    doc = _import("documents").build(doc_type, params, _warehouse(warehouse))
+    return doc.kind.code, doc.period, doc.subject
+
+
+def previous_valid(doc_type: str, unit_id: str, params: dict, warehouse=None) -> list[str]:
+    """Numbers of the valid certificates for the same document (what a re-issue would void if
+    the employer asks it to)."""
+    code, period, subject = document_key(doc_type, unit_id, params, warehouse)
     return [r.id for r in _import("registry").Registry().find_valid(code, period, subject)]
 
 
 def issue(
-    doc_type: str, unit_id: str, period_from: str, period_to: str, warehouse=None, *, void_previous: bool = False
+    doc_type: str,
+    unit_id: str,
+    period_from: str | None = None,
+    period_to: str | None = None,
+    warehouse=None,
+    *,
+    params: dict | None = None,
+    void_previous: bool = False,
+    actor: str | None = None,
 ) -> Issued:
-    """Issue through certificates.issue.issue_document (what `shebao cert issue` runs) for this unit only."""
-    issue_mod = _import("issue")
-    if doc_type not in {code for code, _, _ in EMPLOYER_DOCUMENTS}:
-        raise ValueError(f"不支持的证明类型：{doc_type}")
-    if doc_type == "payment-notice":
-        params = {"unit": unit_id, "period": period_to}
-    else:
-        params = {"unit": unit_id, "from": period_from, "to": period_to}
-    if warehouse is None:
-        from dashboards.db import warehouse_path
+    """Issue through certificates.issue.issue_document (what `shebao cert issue` runs) for this unit only.
 
-        warehouse = warehouse_path()
-    actor = f"dashboard:{unit_id}"  # an employer's login is its unit number
+    `params` are the CLI's (persons, person, period, notice, from, to, all); without them a
+    range document for period_from..period_to (or the notice of period_to)."""
+    issue_mod = _import("issue")
+    if params is None:
+        params = {"period": period_to} if doc_type == "payment-notice" else {"from": period_from, "to": period_to}
+    params = employer_params(doc_type, unit_id, params)
+    warehouse = _warehouse(warehouse)
+    check_own_people(doc_type, unit_id, params, warehouse)
+    actor = actor or f"dashboard:{unit_id}"
     cert = issue_mod.issue_document(doc_type, params, warehouse, void_previous=void_previous, actor=actor)
     pdf = cert.path.read_bytes()
     _audit("download", actor, cert.id, channel="dashboard", file=cert.path.name)

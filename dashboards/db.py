@@ -1,22 +1,30 @@
-"""Read-only access to the serving copy (serving.duckdb beside the warehouse).
+"""Read-only access to the serving copy (the latest version named by serving/CURRENT).
 
-The pipeline holds the warehouse's write lock, so the app reads only the snapshot the
-pipeline publishes with an atomic rename. One connection per published file (keyed on its
-mtime, so a new snapshot is picked up on the next rerun) and one cursor per session,
-because DuckDB connections are not safe to share between threads.
+The pipeline holds the warehouse's write lock, so the app reads only the snapshots the
+pipeline publishes. The pointer is read on every rerun: a session moves to a new build on
+its next interaction, with no restart. One connection per published version is shared by
+the process (one cursor per session, because DuckDB connections are not safe to share
+between threads); the current and the previous version stay open, so a session in the
+middle of a rerun across a publish finishes on the version it started with, and older ones
+are closed, releasing their lock so the next publish can remove them.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from foundation import paths
-from foundation.serving import ServingUnavailable, open_read_only
+from foundation.serving import ServingUnavailable, Snapshot, open_snapshot
 
-__all__ = ["Reader", "ServingUnavailable", "open_read_only", "serving_file", "warehouse_path"]
+__all__ = ["Reader", "ServingUnavailable", "current_snapshot", "serving_file", "warehouse_path"]
+
+KEEP_OPEN = 2
+_open: dict[Path, Snapshot] = {}  # oldest first
+_open_guard = threading.Lock()
 
 
 def warehouse_path() -> Path:
@@ -25,6 +33,19 @@ def warehouse_path() -> Path:
 
 def serving_file() -> Path:
     return paths.serving_path()
+
+
+def current_snapshot() -> Snapshot:
+    """The process's connection to the latest published version, opened when a newer one appears."""
+    with _open_guard:
+        path = serving_file()
+        snapshot = _open.get(path)
+        if snapshot is None:
+            snapshot = open_snapshot(path=path)
+            _open[path] = snapshot
+            while len(_open) > KEEP_OPEN:
+                _open.pop(next(iter(_open))).close()
+        return snapshot
 
 
 class Reader:

@@ -2,47 +2,35 @@
 
 from __future__ import annotations
 
-import io
-import secrets
-import threading
-import time
 from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, db, users
-
-SESSION_TTL_S = 8 * 3600
-AUTH_KEY = "_shebao_auth_token"
-
+from dashboards import auth, data, db, users
+from foundation import exports
 
 # ---------------------------------------------------------------- data access
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _connection(path: str, mtime_ns: int):
-    """One read-only connection per published snapshot (a new mtime means a new file)."""
-    return db.open_read_only(db.Path(path))
-
-
 def reader() -> db.Reader:
-    """This session's cursor on the current snapshot; stops the page with a message if there is none."""
+    """This session's cursor on the latest published build; stops the page with a message if there is none.
+
+    The pointer is read on every rerun, so a session sees a new build on its next interaction.
+    """
     path = db.serving_file()
-    try:
-        mtime = path.stat().st_mtime_ns
-    except FileNotFoundError:
+    if not path.exists():
         st.error(f"尚无数据副本（{path}）。请先运行 `shebao run` 或 `shebao demo`。")
         st.stop()
     try:
-        con = _connection(str(path), mtime)
+        snapshot = db.current_snapshot()
     except db.ServingUnavailable as exc:
         st.error(str(exc))
         st.stop()
     key = "_shebao_cursor"
     held = st.session_state.get(key)
-    if not held or held[0] != (str(path), mtime):
-        held = ((str(path), mtime), db.Reader(con.cursor()))
+    if not held or held[0] != snapshot.path:
+        held = (snapshot.path, db.Reader(snapshot.con.cursor()))
         st.session_state[key] = held
     return held[1]
 
@@ -51,7 +39,7 @@ def stamp(r: db.Reader) -> None:
     """The "数据截至" line every page shows."""
     info = data.build_info(r)
     as_of = info["as_of"].isoformat() if info["as_of"] else "未知"
-    published = info["published_at"].strftime("%Y-%m-%d %H:%M") if info["published_at"] else "未知"
+    published = info["published_at"].strftime("%Y-%m-%d %H:%M:%S") if info["published_at"] else "未知"
     st.caption(f"数据截至 {as_of}（数据副本发布于 {published}）")
 
 
@@ -70,19 +58,7 @@ def money_columns(df: pd.DataFrame, columns: list[str]) -> dict:
 
 
 def _xlsx(df: pd.DataFrame, money: list[str]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
-        out = df.copy()
-        for c in money:
-            if c in out.columns:
-                out[c] = out[c].map(lambda v: None if v is None or pd.isna(v) else float(v))
-        out.to_excel(writer, index=False, sheet_name="数据")
-        sheet = writer.sheets["数据"]
-        fmt = writer.book.add_format({"num_format": "#,##0.00"})
-        for i, c in enumerate(out.columns):
-            width = max(10, min(40, len(str(c)) * 2 + 2))
-            sheet.set_column(i, i, width, fmt if c in money else None)
-    return buf.getvalue()
+    return exports.xlsx_bytes(df, money)
 
 
 def table(df: pd.DataFrame, name: str, money: list[str] | None = None, key: str | None = None, **kwargs):
@@ -91,11 +67,14 @@ def table(df: pd.DataFrame, name: str, money: list[str] | None = None, key: str 
     event = st.dataframe(
         df, hide_index=True, width="stretch", column_config=money_columns(df, money), key=key, **kwargs
     )
+    user = auth.current_user()
+    if user is None or not user.can(users.EXPORT):
+        return event
     c1, c2, _ = st.columns([1, 1, 4])
     key = key or name
     c1.download_button(
         "导出 CSV",
-        df.to_csv(index=False).encode("utf-8-sig"),
+        exports.csv_bytes(df),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"csv_{key}",
@@ -112,55 +91,14 @@ def table(df: pd.DataFrame, name: str, money: list[str] | None = None, key: str 
     return event
 
 
-# ---------------------------------------------------------------- login state
-# The session holds only a random token; who it belongs to lives server-side, so neither the
-# URL nor a value placed in session state can make a session into another unit's.
+# ---------------------------------------------------------------- login state (dashboards/auth.py)
+
+current_user, require, logout = auth.current_user, auth.require, auth.logout
 
 
-@st.cache_resource(show_spinner=False)
-def _sessions() -> tuple[dict, threading.Lock]:
-    return {}, threading.Lock()
-
-
-def login(user: users.User) -> None:
-    store, lock = _sessions()
-    token = secrets.token_urlsafe(32)
-    with lock:
-        store[token] = (user, time.time() + SESSION_TTL_S)
-    st.session_state[AUTH_KEY] = token
-
-
-def logout() -> None:
-    token = st.session_state.pop(AUTH_KEY, None)
-    store, lock = _sessions()
-    with lock:
-        store.pop(token, None)
-
-
-def current_user() -> users.User | None:
-    token = st.session_state.get(AUTH_KEY)
-    if not isinstance(token, str):
-        return None
-    store, lock = _sessions()
-    with lock:
-        entry = store.get(token)
-        if entry is None or entry[1] < time.time():
-            store.pop(token, None)
-            return None
-    return entry[0]
-
-
-def require(role: str) -> users.User:
-    """Stop the page unless the session is logged in with this role."""
-    user = current_user()
-    if user is None or user.role != role:
-        st.error("请先以相应身份登录。")
-        st.stop()
-    return user
-
-
-def employer_unit() -> str:
-    """The unit of the logged-in employer: the only source of the unit id on employer pages."""
-    user = require("employer")
+def employer_unit(service: str = users.VIEW) -> str:
+    """The unit of the logged-in employer (the only source of the unit id on employer pages),
+    provided the account may use `service`."""
+    user = auth.employer(service)
     assert user.unit_id
     return user.unit_id

@@ -14,7 +14,14 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 REFERENCE_SEEDS_DIR = DBT_PROJECT_DIR / "seeds" / "reference"
 
 WAREHOUSE_FILE = "warehouse.duckdb"
-SERVING_FILE = "serving.duckdb"
+# The serving copy: one file per publish in serving/, the current one named by serving/CURRENT.
+SERVING_DIR = "serving"
+SERVING_POINTER = "CURRENT"
+SERVING_PREFIX = "serving-"
+SERVING_SUFFIX = ".duckdb"
+LEGACY_SERVING_FILE = "serving.duckdb"  # the single file of earlier layouts, migrated by the next run
+# The key of the serving copy's ID-number hash: beside the warehouse, never in the serving copy.
+ID_HASH_KEY_FILE = "id-hash.key"
 
 
 def shebao_home() -> Path:
@@ -39,6 +46,27 @@ def default_landing() -> Path:
     return Path(os.environ.get("SHEBAO_LANDING", shebao_home() / "landing")).resolve()
 
 
+def serving_dir(warehouse: Path | str | None = None) -> Path:
+    return warehouse_or_default(warehouse).parent / SERVING_DIR
+
+
 def serving_path(warehouse: Path | str | None = None) -> Path:
-    """The read-only copy for dashboards, certificates and queries sits beside the warehouse."""
-    return warehouse_or_default(warehouse).parent / SERVING_FILE
+    """The latest published serving copy beside the warehouse, as serving/CURRENT names it now.
+
+    Read on every call: each publish is a new file, so DuckDB's per-path instance cache can
+    never hand an old build back. Before the first publish of this layout the legacy single
+    file is served; with neither, the (missing) pointer is returned so messages name it.
+    """
+    folder = serving_dir(warehouse)
+    try:
+        name = (folder / SERVING_POINTER).read_text("utf-8").strip()
+    except FileNotFoundError:
+        legacy = folder.parent / LEGACY_SERVING_FILE
+        return legacy if legacy.exists() else folder / SERVING_POINTER
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"数据副本指针 {folder / SERVING_POINTER} 内容无效：{name!r}")
+    return folder / name
+
+
+def id_hash_key_path(warehouse: Path | str | None = None) -> Path:
+    return warehouse_or_default(warehouse).parent / ID_HASH_KEY_FILE

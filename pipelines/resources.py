@@ -22,6 +22,7 @@ import duckdb
 
 from foundation import paths as settings
 from foundation.settings import duckdb_config
+from pipelines.defs.serving import versions
 
 WAIT_ENV = "SHEBAO_WRITER_WAIT_SECONDS"
 DEFAULT_WAIT_SECONDS = 600.0
@@ -126,9 +127,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         acquire_writer(self.file, self.wait_seconds)
-        # Holding the lock, any half-written serving copy beside ours is a dead run's.
-        for leftover in self.serving_file.parent.glob(self.serving_file.name + ".tmp-*"):
-            leftover.unlink(missing_ok=True)
+        # Holding the lock, any half-written or unpublished serving copy is a dead run's.
+        versions.clean_leftovers(self.file)
+        versions.migrate_legacy(self.file)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         release_writer(self.file)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
+
+from foundation import exports
 
 COLUMNS = ["seq", "at", "event", "actor", "subject", "details", "prev", "hash"]
 
@@ -43,10 +44,10 @@ def cmd_export(args) -> int:
     entries = AuditLog().entries()
     out = Path(args.out)
     with out.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        for e in entries:
-            writer.writerow([json.dumps(e.get(c), ensure_ascii=False) if c == "details" else e.get(c) for c in COLUMNS])
+        rows = (
+            [json.dumps(e.get(c), ensure_ascii=False) if c == "details" else e.get(c) for c in COLUMNS] for e in entries
+        )
+        exports.write_csv(fh, COLUMNS, rows)
     print(f"已导出 {len(entries)} 条审计记录到 {out}")
     return 0
 

@@ -21,13 +21,14 @@ def _params(args) -> dict:
             "period": getattr(args, "period", None),
             "all": getattr(args, "all", False),
             "notice": getattr(args, "notice", None),
+            "persons": getattr(args, "persons", None),
         }.items()
         if v
     }
 
 
 def cmd_issue(args) -> int:
-    from certificates.data import DataError
+    from certificates.data import DataError, NoticeNotChosen
     from certificates.documents import DocumentError
     from certificates.issue import issue_document
     from certificates.limits import IssueLimitReached
@@ -36,7 +37,8 @@ def cmd_issue(args) -> int:
     try:
         cert = issue_document(args.kind, _params(args), args.warehouse, out=args.out, void_previous=args.void_previous)
     except (DataError, DocumentError, IssueLimitReached) as exc:
-        print(f"开具失败：{exc}", file=sys.stderr)
+        hint = "（用 --notice 指定）" if isinstance(exc, NoticeNotChosen) else ""
+        print(f"开具失败：{exc}{hint}", file=sys.stderr)
         return 2
     print(
         f"证明编号: {cert.id}\n校验码: {cert.code}\n有效期至: {local_date(cert.expires_at)}\n"
@@ -192,7 +194,7 @@ def add_parser(subparsers) -> None:
     issue = sub.add_parser("issue", help="issue one document as a signed PDF")
     kinds = issue.add_subparsers(dest="kind", required=True)
     specs = {
-        "unit-proof": ("单位参保证明", ["unit", "from", "to"]),
+        "unit-proof": ("单位参保证明（不指定期间即最近12个月）", ["unit", "from?", "to?", "persons"]),
         "summary-proof": ("缴费人员汇总参保证明（不指定期间即全部）", ["unit", "from?", "to?", "all"]),
         "rights-statement": ("个人权益记录单", ["person", "period"]),
         "contribution-record": ("个人缴费记录明细（仅本单位）", ["unit", "person", "from", "to"]),
@@ -206,6 +208,12 @@ def add_parser(subparsers) -> None:
                 p.add_argument("--all", action="store_true", help="全部期间")
             elif name == "from":
                 p.add_argument("--from", dest="from_", required=required, metavar="YYYYMM")
+            elif name == "persons":
+                p.add_argument(
+                    "--persons",
+                    metavar="P001,P003",
+                    help="只列出所选人员（个人编号，逗号分隔）；不指定即全部人员",
+                )
             elif name == "notice":
                 p.add_argument("--notice", required=False, help="通知单号（同一期有多张通知单时）")
             elif name in ("to", "period"):

@@ -77,10 +77,9 @@ def dashboard_env(warehouse: Path | str | None) -> dict[str, str]:
 
 
 def serve_dashboard(port: int = 8501, warehouse: Path | str | None = None) -> int:
-    """Run the dashboard in the foreground until interrupted; returns streamlit's exit code."""
+    """Run the dashboard until it exits or SIGINT/SIGTERM stops it (then 128 + the signal, one Chinese line)."""
+    from shebao.services import Services, supervise
+
     served = paths.serving_path(warehouse) if warehouse else "默认"
-    print(f"仪表盘：http://127.0.0.1:{port}/ （数据副本：{served}）")
-    try:
-        return subprocess.call(dashboard_command(port), env=dashboard_env(warehouse))
-    except KeyboardInterrupt:
-        return 0
+    print(f"仪表盘：http://127.0.0.1:{port}/ （数据副本：{served}）", flush=True)
+    return supervise(Services(), lambda s: s.start("仪表盘", dashboard_command(port), env=dashboard_env(warehouse)))

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from foundation import paths as settings
 from shebao.options import iso_date
+from shebao.services import Services, Stopped, stop_on_signals, stopped_line, supervise
 
 VERIFY_PORT = 8765  # the port certificates' default verification URL points at
 DASHBOARD_PORT = 8501
 
 
-def _first_units(serving: Path, n: int) -> list[str]:
-    import duckdb
+def _first_units(warehouse: Path, n: int) -> list[str]:
+    from foundation import serving
 
-    con = duckdb.connect(str(serving), read_only=True)
-    try:
+    with serving.connect(warehouse) as con:
         return [
             u
             for (u,) in con.execute(
@@ -29,8 +27,6 @@ def _first_units(serving: Path, n: int) -> list[str]:
                 [n],
             ).fetchall()
         ]
-    finally:
-        con.close()
 
 
 def _issue_sample(warehouse: Path, unit_id: str) -> None:
@@ -41,17 +37,19 @@ def _issue_sample(warehouse: Path, unit_id: str) -> None:
     print(f"  its QR code opens: {cert.url}")
 
 
-def start_services(warehouse: Path) -> list[subprocess.Popen]:
+def start_services(services: Services, warehouse: Path, verify_port: int, dashboard_port: int) -> None:
+    """The verification service and the dashboards, each in its own process group (shebao/services.py)."""
     from shebao.dashboard_cli import dashboard_command, dashboard_env
 
-    verify = subprocess.Popen([sys.executable, "-m", "shebao.cli", "serve", "verify", "--port", str(VERIFY_PORT)])
-    dashboard = subprocess.Popen(dashboard_command(DASHBOARD_PORT), env=dashboard_env(warehouse))
-    return [verify, dashboard]
+    services.start("验证服务", [sys.executable, "-m", "shebao.cli", "serve", "verify", "--port", str(verify_port)])
+    services.start("仪表盘", dashboard_command(dashboard_port), env=dashboard_env(warehouse))
+    print(f"Verification service: http://127.0.0.1:{verify_port}/  (lookup by number and code: /lookup)")
+    print(f"Dashboards:           http://127.0.0.1:{dashboard_port}/")
+    print("Press Ctrl-C to stop the services.", flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dashboards.users import ensure_demo_accounts
-    from pipelines.run import dagster_home, run_pipeline
+    from pipelines.run import RunInterrupted, run_pipeline
     from shebao.generate import generate_landing
 
     home = settings.shebao_home()
@@ -66,12 +64,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     generate_landing(landing, persons=args.persons, months=(start, end), seed=args.seed, inject_errors=True)
     print(f"Running every asset into {warehouse} ...")
-    summary = run_pipeline(landing, warehouse, args.as_of)
+    try:
+        summary = run_pipeline(landing, warehouse, args.as_of)
+    except RunInterrupted as exc:
+        print(f"已停止：{exc}", file=sys.stderr)
+        return exc.exit_code
     print("\n".join(summary.lines()))
     if not summary.success:
         return 1
+    try:
+        with stop_on_signals():
+            return _after_build(args, home, landing, warehouse)
+    except Stopped as stop:
+        print(stopped_line(stop.signum), file=sys.stderr)
+        return 128 + stop.signum
+
+
+def _after_build(args: argparse.Namespace, home: Path, landing: Path, warehouse: Path) -> int:
+    from dashboards.users import ensure_demo_accounts
+    from pipelines.run import dagster_home
+
     serving = settings.serving_path(warehouse)
-    units = _first_units(serving, 2)
+    units = _first_units(warehouse, 2)
     print()
     print("What was built:")
     print(f"  warehouse:     {warehouse}")
@@ -82,27 +96,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("Dashboard accounts (passwords are new on every demo run):")
     for username, role, password in ensure_demo_accounts(units):
         print(f"  {role:<9} {username:<14} password {password}")
-    print("Dagster UI (assets, checks, lineage, runs of this instance):")
-    print(f"  SHEBAO_HOME={home} DAGSTER_HOME={dagster_home()} .venv/bin/dagster dev -m pipelines.definitions")
+    print("Dagster UI (assets, checks, lineage, runs of this instance; the wrapper stops it on SIGTERM too):")
+    print(
+        f"  SHEBAO_HOME={home} DAGSTER_HOME={dagster_home()} "
+        ".venv/bin/python -m shebao.services -- .venv/bin/dagster dev -m pipelines.definitions"
+    )
     print("Queries, e.g.:  .venv/bin/shebao query arrears --unit " + units[0])
     if args.no_serve:
         print("Services not started (--no-serve): .venv/bin/shebao serve verify | .venv/bin/shebao serve dashboard")
         return 0
-    processes = start_services(warehouse)
-    print(f"Verification service: http://127.0.0.1:{VERIFY_PORT}/  (lookup by number and code: /lookup)")
-    print(f"Dashboards:           http://127.0.0.1:{DASHBOARD_PORT}/")
-    print("Press Ctrl-C to stop the services.")
-    try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for p in processes:
-            p.terminate()
-        for p in processes:
-            p.wait(timeout=10)
-    return 0
+    return supervise(Services(), lambda s: start_services(s, warehouse, args.verify_port, args.dashboard_port))
 
 
 def add_parser(subparsers) -> None:
@@ -114,4 +117,6 @@ def add_parser(subparsers) -> None:
         "--as-of", default=None, type=iso_date, help="ISO date arrears and ages are computed as of (default today)"
     )
     p.add_argument("--no-serve", action="store_true", help="build and print, without starting the services")
+    p.add_argument("--verify-port", type=int, default=VERIFY_PORT, help="验证服务的端口（默认 8765）")
+    p.add_argument("--dashboard-port", type=int, default=DASHBOARD_PORT, help="仪表盘的端口（默认 8501）")
     p.set_defaults(func=cmd_demo)

@@ -2,7 +2,7 @@
 
 The rules (ages, minimum months, late fees, statement periods) live in the dbt marts; this
 module only selects from them, masks nothing itself (the marts carry masked IDs only) and
-renders a table, CSV or JSON. It opens serving.duckdb beside the warehouse, read-only.
+renders a table, CSV or JSON. It opens the latest serving copy beside the warehouse, read-only.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from foundation import exports, id_hash, serving
 from foundation import paths as settings
-from foundation import serving
 from shebao.options import add_warehouse_option
 
 FORMATS = ("table", "csv", "json")
@@ -54,16 +55,16 @@ class Result:
 # ---------------------------------------------------------------- connection and parsing
 
 
-def serving_file(args: argparse.Namespace) -> Path:
+@contextmanager
+def connect(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The latest published serving copy beside the warehouse, held for the query."""
     warehouse = Path(args.warehouse or settings.default_warehouse()).resolve()
-    return settings.serving_path(warehouse)
-
-
-def connect(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
     try:
-        return serving.open_read_only(serving_file(args))
+        snapshot = serving.open_snapshot(warehouse)
     except serving.ServingUnavailable as exc:
         raise QueryError(str(exc)) from exc
+    with snapshot:
+        yield snapshot.con
 
 
 def parse_month(text: str, option: str) -> dt.date:
@@ -123,10 +124,8 @@ def render(result: Result, fmt: str, out=None) -> None:
         out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([label for _, label in result.columns])
-        for row in result.rows:
-            writer.writerow([_text(row.get(key)) for key, _ in result.columns])
+        rows = ([row.get(key) for key, _ in result.columns] for row in result.rows)
+        exports.write_csv(out, [label for _, label in result.columns], rows, text=_text, lineterminator="\n")
         return
     if result.title:
         out.write(result.title + "\n")
@@ -239,46 +238,48 @@ def build_as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 
 def query_arrears(con: duckdb.DuckDBPyConnection, unit: str | None, as_of: dt.date | None) -> Result:
-    """Arrears as served. Late fees and days depend on the as-of date and are computed by dbt
-    (fct_arrears); a different date is refused rather than approximated here."""
+    """Arrears as served (fct_arrears, rpt_unit_arrears). Late fees and days depend on the as-of date and
+    are computed by dbt; a different date is refused rather than approximated here."""
     built = build_as_of(con)
     if as_of is not None and built is not None and as_of != built:
         raise QueryError(
             f"服务副本中的欠费和滞纳金按 {built.isoformat()} 计算，不能改按 {as_of.isoformat()} 查询；"
             f"请运行 shebao run --as-of {as_of.isoformat()} 重新计算后再查询"
         )
+    where, params = ("where a.unit_id = ?", [unit]) if unit else ("", [])
     rows = fetch(
         con,
         f"""
         select a.unit_id, u.unit_name, a.fee_period, a.insurance_type,
                coalesce(it.insurance_name, a.insurance_type) as insurance_name, a.amount_due, a.amount_paid,
-               a.outstanding, a.due_date, a.days_overdue, a.late_fee
+               a.outstanding, a.due_date, a.days_overdue, a.late_fee_on_owed, a.late_fee_on_paid_late
         from marts.fct_arrears as a
         left join reference.insurance_types as it on it.insurance_type = a.insurance_type
         left join marts.dim_units as u on u.unit_id = a.unit_id
-        {"where a.unit_id = ?" if unit else ""}
-        order by a.unit_id, a.fee_period, a.insurance_type""",
-        [unit] if unit else [],
+        {where} order by a.unit_id, a.fee_period, a.insurance_type""",
+        params,
     )
-    outstanding = sum((r["outstanding"] for r in rows), decimal.Decimal("0.00"))
-    late_fee = sum((r["late_fee"] for r in rows), decimal.Decimal("0.00"))
-    scope = f"单位 {unit} " if unit else ""
+    t = fetch(  # totals and units in arrears as every page counts them
+        con,
+        f"""select count(*) filter (where is_owing) as owing, count(*) filter (where not is_owing) as late,
+                   coalesce(sum(outstanding), 0) as o, coalesce(sum(late_fee_on_owed), 0) as fo,
+                   coalesce(sum(late_fee_on_paid_late), 0) as fl from marts.rpt_unit_arrears as a {where}""",
+        params,
+    )[0]
+    keys = "unit_id unit_name fee_period insurance_name amount_due amount_paid outstanding due_date days_overdue"
+    labels = "单位编号 单位名称 费款所属期 险种 应缴金额 到账金额 欠缴本金 缴费截止日期 逾期天数"
     return Result(
-        title=f"{scope}欠费查询（计算日 {built.isoformat() if built else '未知'}）",
+        title=f"{f'单位 {unit} ' if unit else ''}欠费查询（计算日 {built.isoformat() if built else '未知'}）",
         columns=[
-            ("unit_id", "单位编号"),
-            ("unit_name", "单位名称"),
-            ("fee_period", "费款所属期"),
-            ("insurance_name", "险种"),
-            ("amount_due", "应缴金额"),
-            ("amount_paid", "到账金额"),
-            ("outstanding", "欠费金额"),
-            ("due_date", "缴费截止日"),
-            ("days_overdue", "逾期天数"),
-            ("late_fee", "滞纳金"),
+            *zip(keys.split(" "), labels.split(" ")),
+            ("late_fee_on_owed", "欠费滞纳金"),
+            ("late_fee_on_paid_late", "逾期缴费滞纳金"),
         ],
         rows=rows,
-        notes=[f"欠费合计 {outstanding:.2f} 元，滞纳金合计 {late_fee:.2f} 元。"],
+        notes=[
+            f"欠费单位 {t['owing']} 家，逾期缴费单位 {t['late']} 家；欠缴本金合计 {t['o']:.2f} 元，"
+            f"欠费滞纳金合计 {t['fo']:.2f} 元，逾期缴费滞纳金合计 {t['fl']:.2f} 元。"
+        ],
     )
 
 
@@ -340,8 +341,8 @@ def _run(args: argparse.Namespace) -> int:
             elif args.query == "arrears":
                 result = query_arrears(con, args.unit, parse_date(args.as_of, "--as-of") if args.as_of else None)
             else:
-                result = query_statement(con, args.person, args.period)
-    except QueryError as exc:
+                result = query_statement(con, id_hash.person_number(con, args.person, args.warehouse), args.period)
+    except (QueryError, id_hash.IdLookupError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     except duckdb.CatalogException:

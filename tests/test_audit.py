@@ -12,7 +12,7 @@ from certificates import audit
 from certificates.issue import issue_document
 from certificates.keys import KeyStore
 from certificates.service import create_app
-from dashboards import users
+from dashboards import signin, users
 from shebao import cli
 
 pytestmark = pytest.mark.unit
@@ -183,9 +183,9 @@ def test_every_action_is_audited(home, capsys, tmp_path, built_warehouse):
     assert cli.main(["cert", "revoke", b.id, "--reason", "单位申请作废"]) == 0
     assert cli.main(["keys", "rotate"]) == 0
     assert cli.main(["cert", "verify", a.token]) == 1  # superseded
-    users.add_user("U001", "correct-horse", "employer", "U001")
-    assert users.verify_user("U001", "correct-horse") is not None
-    assert users.verify_user("U001", "wrong-password") is None
+    users.add_unit_account("U001", "法人", "correct-horse", unit_exists=lambda u: users.registered_unit(u, warehouse))
+    assert signin.attempt("employer", "法人", "correct-horse", "U001").user is not None
+    assert signin.attempt("employer", "法人", "wrong-password", "U001").user is None
     app = create_app()
     client = TestClient(app)
     assert client.get(f"/api/verify/{b.token}").json()["reason"] == "revoked"
@@ -199,7 +199,7 @@ def test_every_action_is_audited(home, capsys, tmp_path, built_warehouse):
     assert events[2:4] == [("issue", b.id), ("void", a.id)]
     assert events[4] == ("revoke", b.id)
     assert events[5][0] == "key_rotate" and events[6] == ("verify", a.id)
-    assert events[7:9] == [("login_ok", "U001"), ("login_failed", "U001")]
+    assert events[7:9] == [("login_ok", "U001/法人"), ("login_failed", "U001/法人")]
     assert events[9] == ("verify", b.id)
     assert events[10:] == [("issue", issued.cert_id), ("download", issued.cert_id)]
     entries = audit.AuditLog().entries()
@@ -207,7 +207,7 @@ def test_every_action_is_audited(home, capsys, tmp_path, built_warehouse):
         "reason": "revoked",
         "channel": "api",
     }
-    assert entries[8]["details"] == {"detail": "wrong password"}
+    assert entries[8]["details"] == {"reason": "wrong_password_or_account", "address": "unknown", "failures": 1}
     assert audit.AuditLog().verify() == []
     out = tmp_path / "audit.csv"
     assert cli.main(["audit", "export", "--out", str(out)]) == 0

@@ -70,7 +70,7 @@ EXPECTED = {
         # paid for the pension but is not a fully paid person-month (fct_person_months)
         "缴费人月合计：35",
         masked("P002"),
-        "9805.00",  # P008's base
+        "9,805.00",  # P008's base
         "补收",  # P008's 202401
         "未到账",  # P002's 202409 medical
         "单位：元",
@@ -83,9 +83,9 @@ EXPECTED = {
         "缴费人数：3人",
         "缴费人月：38",  # P001 9 (202407-202503) + P005 14 (202401-202502) + P007 15
         # 9 x 3984.00 + 14 x 4980.00 + 15 x 3320.00 + 0.05 (P007's 800.05) = 35856 + 69720 + 49800.05
-        "缴费总额：155376.05元",
-        "8640.00",  # P001 pension personal 9 x 960.00
-        "17280.00",  # P001 pension unit 9 x 1920.00
+        "缴费总额：155,376.05元",
+        "8,640.00",  # P001 pension personal 9 x 960.00
+        "17,280.00",  # P001 pension unit 9 x 1920.00
         "参保单位只能打印本单位缴纳社保和公积金的参保人员在本单位的汇总缴费情况。",
     ],
     "rights-statement": [
@@ -94,13 +94,12 @@ EXPECTED = {
         masked("P001"),
         "2023年07月01日 至 2024年06月30日",  # SZ_SIP statement year July-June
         "苏州甲科技有限公司",  # only U001 in 202401-202406
-        "7680.00",  # pension unit 6 x 1280.00
-        "3840.00",  # pension personal 6 x 640.00
-        # account 2024: credits 6 x 640 + 6 x 960 = 9600.00 (by fee year, both units);
-        # interest 9600 x 2.62 % x 1.083 / 12 = 22.70; closing 9622.70
-        "9600.00",
-        "22.70",
-        "9622.70",
+        "7,680.00",  # pension unit 6 x 1280.00
+        "3,840.00",  # pension personal 6 x 640.00
+        # the account within the period 2023-07-01..2024-06-30 (rpt_rights_statement_account):
+        # nothing before it, 6 x 640.00 credited at U001, no year closed inside it with interest
+        "0.00 3,840.00 0.00 3,840.00",
+        "本期内无已结息年度",
         "养老金测算（估算值",
         "不作为计发社会保险待遇的依据",
     ],
@@ -110,22 +109,23 @@ EXPECTED = {
         masked("P001"),
         "202401 至 202503",
         "640.00",  # 8000 x 8 %
-        "1280.00",  # 8000 x 16 %
+        "1,280.00",  # 8000 x 16 %
         "仅可打印该职工在本单位下的缴费记录明细",
     ],
     "payment-notice": [
         "征集缴费通知单",
         "N-U001-202503",
-        "2528.80",  # pension unit: P002 960.00 + P008 1568.80
-        "1264.40",  # pension personal: 480.00 + 784.40
+        "2,528.80",  # pension unit: P002 960.00 + P008 1568.80
+        "1,264.40",  # pension personal: 480.00 + 784.40
         "79.03",  # unemployment each side: 30.00 + 49.03
         "948.30",  # medical unit: 360.00 + 588.30
         "63.22",  # work injury: 24.00 + 39.22
-        "1659.53",  # personal subtotal
-        "3619.35",  # unit subtotal
-        "5278.88",  # 2004.00 + 3274.88
+        "1,659.53",  # personal subtotal
+        "3,619.35",  # unit subtotal
+        "5,278.88",  # 2004.00 + 3274.88
         "伍仟贰佰柒拾捌圆捌角捌分",  # 5278.88 in capital numerals: 5 仟 2 佰 7 拾 8 圆 8 角 8 分
         "正常应缴",
+        "缴费截止日期 2025年03月31日",  # SZ_SIP: the last day of the fee period (due_date_rules)
     ],
 }
 
@@ -152,10 +152,10 @@ def test_detail_pages_print_every_line_once(issued):
     assert detail_pages
     for page in detail_pages:
         assert "缴费类型" in page  # the table header on every detail page
-    rows = sum(len(re.findall(r"3205\*{10}[\dX]{4} 202[45]\d\d (?:202[45]\d\d )?\d+\.\d{2}", p)) for p in detail_pages)
-    # one detail row per person, month, arrival and status: P001 6, P002 15 + 1 (202409's unpaid
-    # medical is its own row), P008 15
-    assert rows == 37
+    rows = sum(len(re.findall(r"3205\*{10}[\dX]{4} 202[45]\d\d", p)) for p in detail_pages)
+    # one row per unchanged run of months (37 person-month rows before): P001 1, P002 4 (202401-08,
+    # 202409's arrived part, its unpaid medical line, 202410-202503), P008 2 (its 补收 month, then the rest)
+    assert rows == 7
 
 
 def test_rights_statement_prints_the_estimate_of_the_mart(issued):
@@ -166,7 +166,7 @@ def test_rights_statement_prints_the_estimate_of_the_mart(issued):
             "select estimated_monthly_pension from marts.rpt_pension_estimate where person_id = 'P001'"
         ).fetchone()[0]
     assert estimate > 0
-    assert f"{estimate:.2f}" in _all(issued[0]["rights-statement"][1])
+    assert f"{estimate:,.2f}" in _all(issued[0]["rights-statement"][1])
 
 
 def test_fonts_embedded_and_subset(issued):
@@ -200,12 +200,12 @@ def test_tenant_isolation_for_a_person_who_moved(issued):
     # the U001 documents never show what P001 paid at U002 (base 12000 from 202407)
     for kind in ("unit-proof", "contribution-record"):
         text = _all(issued[0][kind][1])
-        assert "12000.00" not in text and "苏州乙软件有限公司" not in text
+        assert "12,000.00" not in text and "苏州乙软件有限公司" not in text
     record_text = _all(issued[0]["contribution-record"][1]).replace("202401 至 202503", "")
     assert "202406" in record_text and not re.search(r"\b20240[7-9]\b|\b20241[0-2]\b|\b20250[1-3]\b", record_text)
     summary = _all(issued[0]["summary-proof"][1])  # U002: P001 only from 202407, none of U001's months
-    assert "苏州甲科技有限公司" not in summary and "8000.00" not in summary
-    assert f"张伟 {masked('P001')} 企业职工基本养老保险 202407 202503 9 8640.00 17280.00" in summary
+    assert "苏州甲科技有限公司" not in summary and "8,000.00" not in summary
+    assert f"1 张伟 {masked('P001')} 企业职工基本养老保险 202407 202503 9 8,640.00 17,280.00" in summary
     with data.connect(warehouse) as con:
         u002 = data.contribution_record(con, "U002", "P001", "202401", "202503")
         assert {line["fee_period"] for line in u002["lines"]} == {

@@ -1,7 +1,8 @@
-"""Layout of a large unit's proof: pagination with the table header repeated on every detail page.
+"""Layout of a large unit's proof: seed 002's detail pages of 10 people, the header on each.
 
 The unit is tests/support/warehouse.py's large-unit landing (one unit, 150 people, 2025 Q1)
-run through the real pipeline: 150 x 3 = 450 detail lines, one per person and month.
+run through the real pipeline: 150 x 3 = 450 person-months, one unchanged run per person,
+so 150 detail rows on 15 detail pages.
 """
 
 from __future__ import annotations
@@ -34,15 +35,15 @@ def proof_pages(tmp_path_factory):
 
 def test_large_roster_paginates_with_repeated_headers(proof_pages):
     pages = proof_pages
-    detail_line = r"\*{10}[\dX]{4} 2025\d\d 2025\d\d \d+\.\d{2}"  # masked ID, period, arrival month, base
+    # masked ID, the run's fee periods and arrival months, 3 months, the base with its separator
+    detail_line = r"\*{10}[\dX]{4} 202501-202503 202501-202503 3 \d,\d{3}\.\d{2}"
     detail_pages = [p for p in pages if re.search(detail_line, p)]
-    assert len(detail_pages) >= 3
+    assert [len(re.findall(detail_line, p)) for p in detail_pages] == [10] * 15  # 10 people a page
     for page in detail_pages:
-        # thead repeated on every page (narrow cells may wrap 费款所属期 and 缴费到账时间 over two lines)
-        assert "社会保障号" in page and "缴费基数" in page and "缴费类型" in page
+        # thead repeated on every page, each label whole
+        assert "证件号码" in page and "缴费基数" in page and "缴费类型" in page and "缴费到账时间" in page
     for n, page in enumerate(pages, 1):
         assert f"第{n}页/共{len(pages)}页" in page
-    assert sum(len(re.findall(detail_line, p)) for p in detail_pages) == ROSTER * 3  # every line printed once
     roster_rows = sum(len(re.findall(r"\*{10}[\dX]{4} 202501 202503 3\b", p)) for p in pages)
     assert roster_rows == ROSTER  # each person once on the roster: first, last period, 3 months paid
     assert "期间内缴费人数合计：150人；缴费人月合计：450" in "".join(pages).replace("\n", "")

@@ -71,7 +71,7 @@ def test_round_trip_scan_service_offline(env):
 
     client = TestClient(create_app())
     page = client.get(f"/C/{token}")
-    assert page.status_code == 200 and "有效" in page.text and "5278.88" in page.text
+    assert page.status_code == 200 and "有效" in page.text and "5,278.88" in page.text
     assert "viewport" in page.text
     api = client.get(f"/api/verify/{token}").json()
     assert (api["valid"], api["status"], api["status_zh"], api["cert_id"]) == (True, "valid", "有效", cert.id)
@@ -159,7 +159,7 @@ def genuine_rerender(env):
 
 @pytest.fixture
 def text_edited(env):
-    return pades.sign_pdf(_forged_pdf(env, NOTICE, env["notice"], edit=("5278.88", "5978.88")), env["notice"].id)
+    return pades.sign_pdf(_forged_pdf(env, NOTICE, env["notice"], edit=("5,278.88", "5,978.88")), env["notice"].id)
 
 
 @pytest.fixture
@@ -239,8 +239,8 @@ def test_batch_issue_with_progress(env, capsys):
     with pdfplumber.open(out / "payment-notice-U002.pdf") as pdf:  # U002's own notice only
         text = pdf.pages[0].extract_text()
     # P001 3984.00 + P007 3320.00 (P005 left after 202502)
-    assert "N-U002-202503" in text and "7304.00" in text and "柒仟叁佰零肆圆整" in text
-    assert "5278.88" not in text and "苏州甲科技有限公司" not in text
+    assert "N-U002-202503" in text and "7,304.00" in text and "柒仟叁佰零肆圆整" in text
+    assert "5,278.88" not in text and "苏州甲科技有限公司" not in text
     rc = cli.main(
         ["cert", "batch-issue", "--unit-type", "机关事业单位", "--kind", "payment-notice", "--period", "202312", *wh]
     )

@@ -7,11 +7,12 @@ each person's monthly lines); the arithmetic is in the comments.
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
 
-from tests.support.dashboard import app_test, frame, login, metrics, open_page, prepare_home, stamp_shown
+from tests.support.dashboard import app_test, fill_login, frame, login, metrics, open_page, prepare_home, stamp_shown
 
 pytestmark = pytest.mark.dbt
 
@@ -35,11 +36,11 @@ def home(tmp_path_factory, built_warehouse):
 def test_login_rejects_a_wrong_password(home):
     at = app_test()
     at.run()
-    at.text_input(key="login_username").input("U001")
-    at.text_input(key="login_password").input("wrong-password")
-    at.button[0].click().run()
-    assert [e.value for e in at.error] == ["账号或密码不正确。"]
+    fill_login(at, "U001", "wrong-password")
+    assert [e.value for e in at.error] == ["单位编号、用户名或密码不正确。"]
     assert at.title[0].value == "登录"
+    fill_login(at, "ana", "unit-one-pass")  # a unit's password never opens an analyst account
+    assert [e.value for e in at.error] == ["用户名或密码不正确。"]
 
 
 def test_overview_figures(home):
@@ -52,9 +53,13 @@ def test_overview_figures(home):
     # 202503 arrived 18875.48 - 4284.00 (U003) = 14591.48 -> 77.30 %; 202502 19571.48 / 23855.48 = 82.04 %
     assert m["到账率"] == ("77.30%", "-4.74 个百分点")
     # outstanding: U001 202409 medical 480.00 + U003 202502 4284.00; 202503 is due 2025-04-15, not overdue yet
-    assert m["欠费余额"] == ("¥4,764.00", "本月新增 0.00 元")
-    # insured now: 8 people less P005; owing: U001, U003; late fees 217.78 + 47.28 + 61.42 + 66.40
-    assert any("当前参保人数 7 人；欠费单位 2 家；滞纳金合计 ¥392.88" in c.value for c in at.caption)
+    assert m["欠缴本金"] == ("¥4,764.00", "本月新增 0.00 元")
+    # insured now: 8 people less P005; owing: U001, U003; U002 only paid late. Late fees on money still
+    # owed 47.28 + 66.40; on money paid late 217.78 (U001's 补收, 133 days) + 61.42 (U002, 10 days)
+    assert any(
+        "当前参保人数 7 人；欠费单位 2 家，逾期缴费单位 1 家；欠费滞纳金 ¥113.68，逾期缴费滞纳金 ¥279.20。" in c.value
+        for c in at.caption
+    )
     monthly = frame(at)
     assert list(monthly["费款所属期"]) == [f"2024{m:02d}" for m in range(4, 13)] + ["202501", "202502", "202503"]
     assert [str(v) for v in monthly["应缴金额"]] == [H1_2024] * 3 + [H2_2024] * 6 + [M202501, H2_2024, M202503]
@@ -102,32 +107,42 @@ def test_arrears_ageing_top_units_and_drill_down(home):
     at = open_page(login("ana"), "arrears")
     assert stamp_shown(at)
     m = metrics(at)
-    assert m["欠费余额"][0] == "¥4,764.00"
-    assert m["滞纳金"][0] == "¥392.88"
-    assert m["涉及单位数"][0] == "3"  # U002 owes nothing but paid 202412 late
+    assert m["欠缴本金"][0] == "¥4,764.00"
+    assert (m["欠费滞纳金"][0], m["逾期缴费滞纳金"][0]) == ("¥113.68", "¥279.20")  # 392.88 together
+    # the same units as 总览: U001 and U003 still owe; U002 owes nothing but paid 202412 late
+    assert (m["欠费单位数"][0], m["逾期缴费单位数"][0]) == ("2", "1")
     ageing = frame(at, index=0)
-    # U002 202412 10 days late; U003 202502 31 days; U001 202401 (补收) 133 days; U001 202409 197 days
-    assert list(ageing["账龄"]) == ["30天以内", "31-90天", "91-180天", "181-365天"]
-    assert [str(v) for v in ageing["欠费金额"]] == ["0.00", "4284.00", "0.00", "480.00"]
-    # 12284 x 0.05 % x 10 per line: 44.40 + 1.85 + 14.80 + 0.37; 4284 x 0.05 % x 31: 44.64 + 1.86 + 18.60 + 1.30;
-    # 3274.88 x 0.05 % x 133: 156.49 + 6.52 + 52.16 + 2.61; 480 x 0.05 % x 197 = 47.28
-    assert [str(v) for v in ageing["滞纳金"]] == ["61.42", "66.40", "217.78", "47.28"]
+    # money still owed only: U003 202502 31 days; U001 202409 197 days (money paid late is not owed)
+    assert list(ageing["账龄"]) == ["31-90天", "181-365天"]
+    assert [str(v) for v in ageing["欠缴本金"]] == ["4284.00", "480.00"]
+    # 4284 x 0.05 % x 31 per line: 44.64 + 1.86 + 18.60 + 1.30; 480 x 0.05 % x 197 = 47.28
+    assert [str(v) for v in ageing["欠费滞纳金"]] == ["66.40", "47.28"]
     top = frame(at, index=1)
-    assert list(top["单位编号"]) == ["U003", "U001", "U002"]
-    assert [str(v) for v in top["欠费金额"]] == ["4284.00", "480.00", "0.00"]
+    assert list(zip(top["单位编号"], top["类别"])) == [
+        ("U003", "欠费单位"),
+        ("U001", "欠费单位"),
+        ("U002", "逾期缴费单位"),
+    ]
+    assert [str(v) for v in top["欠缴本金"]] == ["4284.00", "480.00", "0.00"]
+    # 12284 x 0.05 % x 10 per line: 44.40 + 1.85 + 14.80 + 0.37; 3274.88 x 0.05 % x 133: 156.49 + 6.52 + 52.16 + 2.61
+    assert [str(v) for v in top["逾期缴费滞纳金"]] == ["0.00", "217.78", "61.42"]
+    assert list(top["最长逾期缴费天数"].fillna(0)) == [0, 133, 10]
     # drill-down: U003 -> its periods -> the lines of 202502 pension
     periods = frame(at, index=2)
     assert list(zip(periods["费款所属期"], periods["险种代码"])) == [
         ("202502", c) for c in ("110", "210", "310", "410")
     ]
-    lines = frame(at, index=3)
+    fees = frame(at, index=3)  # U003's late fees: 202502, 31 days, still owed
+    assert [str(v) for v in fees["滞纳金"]] == ["44.64", "1.86", "18.60", "1.30"]
+    lines = frame(at, index=4)
     assert list(lines["姓名"]) == ["王芳", "赵强"]
     assert [str(v) for v in lines["应缴金额"]] == ["1680.00", "1200.00"]  # 7000 x 24 %, 5000 x 24 %
     at.selectbox(key="drill_unit").set_value("U001").run()
     periods = frame(at, index=2)
     assert list(periods["费款所属期"]) == ["202401"] * 4 + ["202409"]
-    assert str(periods["欠费金额"].iloc[-1]) == "480.00" and str(periods["滞纳金"].iloc[-1]) == "47.28"
-    lines = frame(at, index=3)  # 202401 pension: two regular lines and P008's 补收
+    assert str(periods["欠缴本金"].iloc[-1]) == "480.00" and str(periods["欠费滞纳金"].iloc[-1]) == "47.28"
+    assert [str(v) for v in periods["逾期缴费滞纳金"]] == ["156.49", "6.52", "52.16", "2.61", "0.00"]
+    lines = frame(at, index=4)  # 202401 pension: two regular lines and P008's 补收
     assert list(zip(lines["姓名"], lines["缴费类型"])) == [("张伟", "正常应缴"), ("李娜", "正常应缴"), ("吴婷", "补收")]
     assert [str(v) for v in lines["应缴金额"]] == ["1920.00", "1440.00", "2353.20"]
 
@@ -168,35 +183,47 @@ def test_data_quality_page(home):
     assert m["隔离行数"][0] == "2"
     assert m["已接收文件数"][0] == "18"  # employers, persons, enrolments and 15 monthly ledgers
     by_reason = frame(at, index=0)
-    assert [r.split("：")[1].split("，")[0] for r in by_reason["原因"]] == [
-        "证件号码校验位错误（应为2）",
-        "年月无效（应为YYYYMM格式",
+    # grouped by the quality mart's categories (seed quality_reasons), Chinese labels only
+    assert list(zip(by_reason["问题类别"], by_reason["问题"], by_reason["行数"], by_reason["数据源"])) == [
+        ("证件号码与信用代码校验", "证件号码校验位错误", 1, "缴费明细"),
+        ("格式错误", "年月格式错误", 1, "缴费明细"),
     ]
-    assert list(by_reason["行数"]) == [1, 1]
     assert len(frame(at, index=2)) == 2
-    fee_period_reason = next(r for r in by_reason["原因"] if "费款所属期" in r)
-    at.selectbox(key="q_pick_reason").set_value(fee_period_reason).run()
+    at.selectbox(key="q_pick_reason").set_value("年月格式错误").run()
     rows = frame(at, index=2)
-    assert list(zip(rows["文件"], rows["行号"], rows["值"])) == [("ledgers/202503.csv", 31, "2025-13")]
+    assert list(zip(rows["文件"], rows["行号"], rows["问题类别"], rows["值"])) == [
+        ("ledgers/202503.csv", 31, "格式错误", "2025-13")
+    ]
+    at.selectbox(key="q_pick_reason").set_value("证件号码校验位错误").run()
+    rows = frame(at, index=2)
+    assert list(rows["值"]) == ["3205**********0710"]  # the bad ID number, masked
     files = frame(at, index=3)
     row = files[files["文件"] == "ledgers/202503.csv"].iloc[0]
     # 7 people x 4 lines, then the 2 bad rows (sheet rows 30 and 31 under the header)
     assert (row["读取行数"], row["入库行数"], row["隔离行数"]) == (30, 28, 2)
     gx = frame(at, index=4)
     assert dict(zip(gx["检查"], zip(gx["级别"], gx["结果"]))) == {
-        "gx_employers": ("阻断", "通过"),
-        "gx_persons": ("阻断", "通过"),
-        "gx_enrolments": ("阻断", "通过"),
-        "gx_ledgers": ("阻断", "通过"),
-        "gx_contribution_amounts": ("仅报告", "未通过"),
+        "单位信息入库校验": ("阻断", "通过"),
+        "人员信息入库校验": ("阻断", "通过"),
+        "参保登记入库校验": ("阻断", "通过"),
+        "缴费明细入库校验": ("阻断", "通过"),
+        "缴费金额与基数核对": ("仅报告", "未通过"),
     }
+    soft_gx = gx[gx["检查"] == "缴费金额与基数核对"].iloc[0]
+    assert soft_gx["校验规则"] == "缴费金额与基数核对规则"
+    assert "1 行未通过" in soft_gx["未通过详情"] and "{" not in soft_gx["未通过详情"]
     soft = frame(at, index=5)
     # ledgers/202501.csv row 18: P007's pension (the 17th line after the header), 10000 x 8 % = 800.00
-    assert list(zip(soft["文件"], soft["行号"], soft["问题类型"])) == [
-        ("ledgers/202501.csv", 18, "personal_amount_mismatch")
+    assert list(zip(soft["文件"], soft["行号"], soft["问题类型"], soft["险种"])) == [
+        ("ledgers/202501.csv", 18, "个人缴费金额与基数×费率不符", "企业职工基本养老保险")
     ]
     assert [str(v) for v in soft["个人缴费"]] == ["800.05"]
     assert [str(v) for v in soft["按费率应为（个人）"]] == ["800.00"]
+    # no frame on the page (nor its export) shows a full ID number, an English code, "None" or JSON
+    shown = [str(v) for df in (frame(at, index=i) for i in range(len(at.dataframe))) for v in df.to_numpy().ravel()]
+    assert not [v for v in shown if re.search(r"[0-9]{17}[0-9Xx]|[0-9]{15}", v)]
+    codes = ("gx_", "raw_", "_mismatch", "id_number", "invalid_", "None", "{", "expect_")
+    assert not [v for v in shown if any(code in v for code in codes)]
 
 
 def test_exports_are_the_filtered_view(home):

@@ -244,7 +244,7 @@ def dbt(warehouse: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-REPORT_UNIT_TESTS = 11  # dbt unit tests of the report marts and their intermediate models
+REPORT_UNIT_TESTS = 19  # dbt unit tests of the report marts and their intermediate models
 
 
 @pytest.fixture(scope="module")
@@ -391,6 +391,88 @@ def test_arrears_and_late_fees_as_of_fixed_date(built):
     ]
     # P2's Hubei line arrived before its due date (2024-07-15): no arrears for U3
     assert rows(warehouse, "select count(*) from marts.fct_arrears where unit_id = 'U3'") == [(0,)]
+    # the two late fees kept apart: 202405 paid late, 202406 still owed
+    assert rows(
+        warehouse,
+        """select fee_period, insurance_type, late_fee_on_owed, late_fee_on_paid_late, days_owed, days_paid_late
+           from marts.fct_arrears where unit_id = 'U2' order by fee_period, insurance_type""",
+    ) == [
+        ("202405", "110", D("0.00"), D("11.78"), None, 15),
+        ("202406", "110", D("7.85"), D("0.00"), 10, None),
+        ("202406", "310", D("2.62"), D("0.00"), 10, None),
+        ("202406", "330", D("0.03"), D("0.00"), 10, None),
+        ("202406", "610", D("0.00"), D("0.00"), 10, None),
+    ]
+
+
+def test_each_late_fee_at_the_grain_a_clerk_checks(built):
+    """fct_late_fees: one row per fee with amount, due date, arrival date, days and rate; none for the housing fund."""
+    warehouse, _, _ = built
+    got = rows(
+        warehouse,
+        """select fee_period, insurance_type, contribution_type, fee_kind_label, charged_amount, due_date, arrival_date,
+                  days_overdue, daily_rate, late_fee
+           from marts.fct_late_fees where unit_id = 'U2' order by fee_period, insurance_type""",
+    )
+    assert got == [
+        (
+            "202405",
+            "110",
+            "正常应缴",
+            "逾期缴费滞纳金",
+            D("1570.32"),
+            dt.date(2024, 5, 31),
+            dt.date(2024, 6, 15),
+            15,
+            D("0.000500"),
+            D("11.78"),
+        ),
+        (
+            "202406",
+            "110",
+            "正常应缴",
+            "欠费滞纳金",
+            D("1570.32"),
+            dt.date(2024, 6, 30),
+            None,
+            10,
+            D("0.000500"),
+            D("7.85"),
+        ),
+        (
+            "202406",
+            "310",
+            "正常应缴",
+            "欠费滞纳金",
+            D("523.44"),
+            dt.date(2024, 6, 30),
+            None,
+            10,
+            D("0.000500"),
+            D("2.62"),
+        ),
+        (
+            "202406",
+            "330",
+            "正常应缴",
+            "欠费滞纳金",
+            D("5.00"),
+            dt.date(2024, 6, 30),
+            None,
+            10,
+            D("0.000500"),
+            D("0.03"),
+        ),
+    ]
+    for _, _, _, _, amount, due, arrival, days, rate, fee in got:
+        assert days == ((arrival or dt.date(2024, 7, 10)) - due).days
+        assert fee == (amount * rate * days).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+    # U2 still owes: a 欠费单位, with both kinds of late fee
+    assert rows(
+        warehouse,
+        """select unit_id, arrears_status_label, outstanding, late_fee_on_owed, late_fee_on_paid_late, total_payable
+           from marts.rpt_unit_arrears order by unit_id""",
+    ) == [("U2", "欠费单位", D("3407.36"), D("10.50"), D("11.78"), D("3429.64"))]
 
 
 def test_payment_notice_total_and_capital_numerals(built):
@@ -487,7 +569,13 @@ def test_dbt_unit_tests_of_the_reports_pass(built):
         "retirement_age_men",
         "retirement_age_female_cadre",
         "retirement_age_female_worker",
-        "late_fee_across_2011_07_01_late_arrival_and_housing_fund",
+        "arrears_lines_due_dates_arrivals_and_refunds",
+        "late_fee_by_hand_paid_late_133_days",
+        "late_fee_across_2011_07_01_housing_fund_and_half_up",
+        "arrears_keep_owed_money_and_both_late_fees_apart",
+        "unit_arrears_owing_apart_from_paid_late",
+        "quarantine_reasons_classified_by_first_problem",
+        "quarantine_reasons_counted_by_category",
         "rights_statement_unit_change_and_june_july_boundary",
         "pension_account_two_years_by_hand",
         "payment_notices_seed_004_totals_and_capital_numerals",
@@ -495,6 +583,8 @@ def test_dbt_unit_tests_of_the_reports_pass(built):
         "arrival_rate_half_up",
         "roster_month_paid_only_when_every_insurance_arrived",
         "quarantine_current_rows_masked_and_labelled",
+        "unit_proof_months_back_payment_type",
+        "rights_statement_account_within_the_statement_period",
     ):
         assert any(name in line for line in passed), name
 

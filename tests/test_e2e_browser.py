@@ -46,7 +46,9 @@ def shots(tmp_path_factory) -> Path:
 def server(tmp_path_factory, built_warehouse):
     home = tmp_path_factory.mktemp("e2e_home")
     users.add_user("ana", PASSWORDS["ana"], role="analyst", path=users.users_db_path(home))
-    users.add_user("U001", PASSWORDS["U001"], path=users.users_db_path(home))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEBAO_WAREHOUSE", str(built_warehouse))  # accounts only for registered units
+        users.add_user("U001", PASSWORDS["U001"], path=users.users_db_path(home))
     port = _free_port()
     env = cli.dashboard_env(built_warehouse)
     env["SHEBAO_HOME"] = str(home)
@@ -97,9 +99,21 @@ def assert_no_error(page, where: str) -> None:
 def login(page, base: str, username: str) -> None:
     page.goto(base + "/")
     settle(page)
-    page.get_by_label("单位编号 / 账号").fill(username)
+    if username.startswith("U"):  # a unit's 法人
+        page.get_by_role("textbox", name="单位编号").fill(username)
+        page.get_by_role("textbox", name="用户名").fill("法人")
+    else:
+        page.get_by_text("分析人员", exact=True).click()  # 登录身份
+        settle(page)
+        page.get_by_role("textbox", name="用户名").fill(username)
     page.get_by_label("密码", exact=True).fill(PASSWORDS[username])
     page.get_by_role("button", name="登录").click()
+    # done when a page other than the login shows, or the form shows its error
+    page.wait_for_function(
+        "document.querySelector('[data-testid=\"stAlertContentError\"]') !== null"
+        " || (document.querySelector('h1') && document.querySelector('h1').innerText !== '登录')",
+        timeout=30000,
+    )
     settle(page)
 
 
@@ -161,7 +175,7 @@ def test_employer_logs_in_and_downloads_a_verifiable_proof(server, browser, shot
     monkeypatch.setenv("SHEBAO_HOME", str(server["home"]))  # the keys the server signed with
     verdict = certs.verify_pdf(pdf)
     assert verdict.ok, verdict
-    # the default range is all of U001's fee periods: P001 6 + P002 14 + P008 15 person-months
-    # (P002's 202409 medical never arrived: not a fully paid person-month)
-    assert (verdict.facts["单位编号"], verdict.facts["缴费人数"], verdict.facts["缴费人月"]) == ("U001", "3人", "35")
+    # the default range is the last 12 months, 202404-202503: P001 3 (left in 202406) + P002 11 + P008 12
+    # person-months (P002's 202409 medical never arrived: not a fully paid person-month)
+    assert (verdict.facts["单位编号"], verdict.facts["缴费人数"], verdict.facts["缴费人月"]) == ("U001", "3人", "26")
     assert verdict.facts["缴费截止时间"] == "202503"

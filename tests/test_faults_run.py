@@ -3,7 +3,8 @@
 Every run is a subprocess on a small generated landing folder, bounded by timeouts, with no
 network. After each fault no dbt process of that warehouse may survive, the next run must
 finish without waiting on anything the dead run left (no lock, no Dagster concurrency slot),
-and its serving copy must hold marts equal, row for row, to an uninterrupted build's.
+and its serving copy must hold marts equal, row for row, to an uninterrupted build's. A reader
+holding an earlier serving version keeps it through the faults and the re-publishes.
 """
 
 from __future__ import annotations
@@ -23,14 +24,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from foundation import paths, serving
+from pipelines.defs.serving import versions
+
 pytestmark = pytest.mark.slow
 
 AS_OF = "2025-07-15"
 RUN_TIMEOUT = 900  # seconds for one whole run on a loaded 2-core machine
 SHEBAO = str(Path(sys.executable).with_name("shebao"))
 # Bookkeeping of when a file was loaded, different in every warehouse by design: the load id and time, and the
-# incremental marts' per-fee-period hash of the contribution rows that include them. Every other column is compared.
-PER_LOAD_COLUMNS = {"load_id", "loaded_at", "source_fingerprint"}
+# incremental marts' per-fee-period hash of the contribution rows that include them; and the keyed ID hash, since
+# each home has its own key by design. Every other column is compared.
+PER_LOAD_COLUMNS = {"load_id", "loaded_at", "source_fingerprint", "id_number_hash"}
 FIGURES = {"faults injected": 0, "runs recovered": 0, "tables compared": 0, "rows compared": 0, "differences": 0}
 
 
@@ -162,8 +167,24 @@ def recover(home: Path, landing: Path, baseline: Path) -> None:
     assert code == 0, run.text[-4000:]
     assert "Result: success" in run.text
     assert_no_dbt_survives(home / "warehouse.duckdb", within=1)
-    assert_marts_equal(home / "serving.duckdb", baseline)
+    assert_marts_equal(served(home), baseline)
     FIGURES["runs recovered"] += 1
+
+
+def served(home: Path) -> Path:
+    """The serving version CURRENT names in `home`."""
+    path = paths.serving_path(home / "warehouse.duckdb")
+    assert path.parent == home / "serving" and path.exists(), path
+    return path
+
+
+def unpublish(home: Path) -> None:
+    """Drop the pointer, so the next run builds and publishes again over the same loaded files."""
+    (home / "serving" / paths.SERVING_POINTER).unlink()
+
+
+def temporary_files(home: Path) -> list[Path]:
+    return list((home / "serving").glob("*.tmp-*"))
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +202,7 @@ def corpus() -> Iterator[dict[str, Path]]:
         home = root / "baseline"
         run = Run.start(home, landing)
         assert run.finish() == 0, run.text[-4000:]
-        yield {"root": root, "landing": landing, "baseline": home / "serving.duckdb"}
+        yield {"root": root, "landing": landing, "baseline": served(home)}
         print("\nfault suite figures: " + ", ".join(f"{k} {v}" for k, v in FIGURES.items()))
 
 
@@ -198,7 +219,7 @@ def wait_for_dbt(run: Run, warehouse: Path) -> list[int]:
 def test_kill_at_every_stage_and_sigterm_then_recover(corpus: dict[str, Path]) -> None:
     """One warehouse through every fault; each recovery is compared with the uninterrupted build.
 
-    Removing the serving copy makes the next run build and publish again over the same loaded
+    Removing the serving pointer makes the next run build and publish again over the same loaded
     files, so the dbt and serving-copy stages can be faulted without loading everything anew.
     """
     home, landing, baseline = corpus["root"] / "faults", corpus["landing"], corpus["baseline"]
@@ -217,26 +238,35 @@ def test_kill_at_every_stage_and_sigterm_then_recover(corpus: dict[str, Path]) -
     assert "Running dbt command" not in run.text
     recover(home, landing, baseline)
 
-    (home / "serving.duckdb").unlink()
+    reader = serving.open_snapshot(path=served(home))  # a dashboard on the first good build
+    rows_read = reader.con.execute("select count(*) from marts.fct_contributions").fetchone()
+    unpublish(home)
     run = Run.start(home, landing, "--wait", "5")  # kill -9 while dbt builds
     wait_for_dbt(run, warehouse)
     time.sleep(3)  # some models built, others not
     assert kill(run) == -signal.SIGKILL
     assert_no_dbt_survives(warehouse)
-    assert not (home / "serving.duckdb").exists()
+    assert not (home / "serving" / paths.SERVING_POINTER).exists()
     recover(home, landing, baseline)
+    # The reader's version was neither removed nor changed under it; a new version is current.
+    assert reader.path.exists() and served(home) != reader.path
+    assert reader.con.execute("select count(*) from marts.fct_contributions").fetchone() == rows_read
+    reader.close()
 
-    (home / "serving.duckdb").unlink()
+    unpublish(home)
     run = Run.start(home, landing, "--wait", "5")  # kill -9 while the serving copy is written
     run.wait_for(step_started("serving_copy"))
     deadline = time.monotonic() + 5
-    while not list(home.glob("serving.duckdb.tmp-*")) and time.monotonic() < deadline:
+    while not temporary_files(home) and time.monotonic() < deadline:
         time.sleep(0.005)
     assert kill(run) == -signal.SIGKILL
     recover(home, landing, baseline)
-    assert not list(home.glob("serving.duckdb.tmp-*"))  # the dead run's half-written copy is gone
+    assert not temporary_files(home)  # the dead run's half-written copy is gone
+    folder = home / "serving"
+    assert versions.versions(folder)[-1] == served(home).name  # nothing newer than the pointer is left
+    assert len(versions.versions(folder)) <= versions.KEEP_VERSIONS
 
-    (home / "serving.duckdb").unlink()
+    unpublish(home)
     run = Run.start(home, landing, "--wait", "5")  # SIGTERM while dbt builds
     wait_for_dbt(run, warehouse)
     time.sleep(2)
@@ -268,5 +298,5 @@ def test_two_runs_at_once_wait_or_fail_with_a_chinese_message(corpus: dict[str, 
     assert first.finish() == 0, first.text[-4000:]
     assert patient.finish() == 0, patient.text[-4000:]
     assert "Result: success" in patient.text
-    assert_marts_equal(home / "serving.duckdb", baseline)
+    assert_marts_equal(served(home), baseline)
     FIGURES["runs recovered"] += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from foundation import paths
 from pipelines.run import run_pipeline
 from shebao.generate import generate_landing
 
@@ -127,8 +128,8 @@ def _not_utf8(path: Path) -> bool:
 
 
 def test_serving_copy_holds_the_marts_and_build_info(built):
-    serving = built["warehouse"].parent / "serving.duckdb"
-    assert serving.exists()
+    serving = paths.serving_path(built["warehouse"])
+    assert serving.exists() and serving.parent == built["warehouse"].parent / "serving"
     assert _fetch(serving, "select as_of from meta.build_info")[0][0].isoformat() == AS_OF
     schemas = {s for (s,) in _fetch(serving, "select distinct schema_name from duckdb_tables()")}
     assert schemas == {"marts", "reference", "meta"}  # no raw schema: quarantine and load files are marts
@@ -137,7 +138,7 @@ def test_serving_copy_holds_the_marts_and_build_info(built):
 
 
 def test_rerun_changes_nothing_and_is_not_blocked_by_a_reader(built):
-    wh, serving = built["warehouse"], built["warehouse"].parent / "serving.duckdb"
+    wh, serving = built["warehouse"], paths.serving_path(built["warehouse"])
     before = _fetch(wh, "select count(*), sum(total_amount) from marts.fct_contributions")[0]
     quarantined_before = _fetch(wh, "select count(*) from raw.quarantine")[0][0]
     reader = duckdb.connect(str(serving), read_only=True)  # a dashboard holding the serving copy open
@@ -145,6 +146,7 @@ def test_rerun_changes_nothing_and_is_not_blocked_by_a_reader(built):
         summary = run_pipeline(built["landing"], wh, AS_OF)
         assert summary.success, summary.lines()
         assert reader.execute("select count(*) from marts.fct_contributions").fetchone()[0] == before[0]
+        assert paths.serving_path(wh) == serving  # nothing new was published
     finally:
         reader.close()
     assert _fetch(wh, "select count(*), sum(total_amount) from marts.fct_contributions")[0] == before
@@ -159,11 +161,13 @@ def test_rerun_changes_nothing_and_is_not_blocked_by_a_reader(built):
 
 def test_new_as_of_date_rebuilds_and_republishes(built):
     """Arrears and ages move with the date: a new as-of is a new build even with no new file."""
-    wh, serving = built["warehouse"], built["warehouse"].parent / "serving.duckdb"
+    wh, before = built["warehouse"], paths.serving_path(built["warehouse"])
     summary = run_pipeline(built["landing"], wh, "2026-11-30")
     try:
         assert summary.success, summary.lines()
         assert not summary.notes
+        serving = paths.serving_path(wh)
+        assert serving != before and before.exists()  # a new version; the previous one is kept
         assert _fetch(serving, "select as_of from meta.build_info")[0][0].isoformat() == "2026-11-30"
         assert {d.isoformat() for (d,) in _fetch(wh, "select distinct as_of_date from marts.fct_arrears")} == {
             "2026-11-30"

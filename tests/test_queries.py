@@ -47,11 +47,19 @@ def warehouse(tmp_path):
     con.execute("""
         create table marts.fct_arrears as select * from (values
           ('U1', '201105', '110', 'SZ_SIP', 1000.00::decimal(18,2), 0.00::decimal(18,2), 1000.00::decimal(18,2),
-           0.00::decimal(18,2), date '2011-05-31', null::date, 40, 65.00::decimal(18,2), true, date '2011-07-10'),
+           0.00::decimal(18,2), date '2011-05-31', null::date, 40, 65.00::decimal(18,2), 0.00::decimal(18,2),
+           65.00::decimal(18,2), true, date '2011-07-10'),
           ('U2', '201104', '210', 'HB_PROV', 177.80::decimal(18,2), 177.80::decimal(18,2), 0.00::decimal(18,2),
-           177.80::decimal(18,2), date '2011-05-15', date '2011-06-20', 36, 12.80::decimal(18,2), true, date '2011-07-10'))
+           177.80::decimal(18,2), date '2011-05-15', date '2011-06-20', 36, 0.00::decimal(18,2),
+           12.80::decimal(18,2), 12.80::decimal(18,2), true, date '2011-07-10'))
         t(unit_id, fee_period, insurance_type, region_code, amount_due, amount_paid, outstanding, late_paid_amount,
-          due_date, last_late_arrival_date, days_overdue, late_fee, has_late_fee, as_of_date)""")
+          due_date, last_late_arrival_date, days_overdue, late_fee_on_owed, late_fee_on_paid_late, late_fee,
+          has_late_fee, as_of_date)""")
+    con.execute("""
+        create table marts.rpt_unit_arrears as select * from (values
+          ('U1', true, 1000.00::decimal(18,2), 65.00::decimal(18,2), 0.00::decimal(18,2)),
+          ('U2', false, 0.00::decimal(18,2), 0.00::decimal(18,2), 12.80::decimal(18,2)))
+        t(unit_id, is_owing, outstanding, late_fee_on_owed, late_fee_on_paid_late)""")
     con.execute("""
         create table marts.rpt_rights_statement as select * from (values
           ('P1', '202006', date '2019-07-01', date '2020-06-30', '110', 4, 5500.00::decimal(18,2),
@@ -129,14 +137,19 @@ def test_retirement_window_and_unit_filter(warehouse, capsys):
 def test_arrears_table_csv_and_totals(warehouse, capsys):
     code, out, _ = run(capsys, "arrears", "--warehouse", str(warehouse))
     assert code == 0
-    assert "计算日 2011-07-10" in out and "欠费合计 1000.00 元，滞纳金合计 77.80 元" in out
+    assert "计算日 2011-07-10" in out
+    assert (
+        "欠费单位 1 家，逾期缴费单位 1 家；欠缴本金合计 1000.00 元，欠费滞纳金合计 65.00 元，逾期缴费滞纳金合计 12.80 元。"
+        in out
+    )
     code, out, _ = run(
         capsys, "arrears", "--unit", "U1", "--format", "csv", "--as-of", "2011-07-10", "--warehouse", str(warehouse)
     )
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and len(rows) == 1
     assert rows[0]["险种"] == "企业职工基本养老保险"
-    assert rows[0]["欠费金额"] == "1000.00" and rows[0]["滞纳金"] == "65.00" and rows[0]["逾期天数"] == "40"
+    assert rows[0]["欠缴本金"] == "1000.00" and rows[0]["欠费滞纳金"] == "65.00" and rows[0]["逾期天数"] == "40"
+    assert rows[0]["逾期缴费滞纳金"] == "0.00" and rows[0]["缴费截止日期"] == "2011-05-31"
 
 
 def test_arrears_other_as_of_is_refused(warehouse, capsys):

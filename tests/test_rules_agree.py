@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from certificates import data as cert_data
@@ -168,7 +169,7 @@ def served(tmp_path_factory) -> Path:
     stdout = _dbt(warehouse, tmp, "build", "--vars", json.dumps({"as_of": AS_OF}))
     # The rule's own dbt unit test (a month with one line arrived and another not) ran and passed.
     assert re.search(r"PASS fct_person_months::person_month_one_line_arrived_another_not", stdout), stdout[-3000:]
-    publish_serving_copy(warehouse, paths.serving_path(warehouse), AS_OF)
+    publish_serving_copy(warehouse, AS_OF)
     return warehouse
 
 
@@ -270,9 +271,10 @@ def test_dashboard_quality_page_reads_the_quality_marts(served):
         arrival = dash_data.overview(r)
     finally:
         con.close()
-    assert rows[["数据源", "文件", "行号", "字段"]].values.tolist() == [
-        ["人员信息", "persons/persons.csv", 4, "id_number"]
+    assert rows[["数据源", "文件", "行号", "问题类别", "问题", "字段"]].values.tolist() == [
+        ["人员信息", "persons/persons.csv", 4, "证件号码与信用代码校验", "证件号码校验位错误", "证件号码"]
     ]
+    assert "(id_number)" not in rows["原因"].iloc[0]  # Chinese labels only
     masked = BAD_ID[:4] + "*" * 10 + BAD_ID[-4:]
     assert rows["值"].tolist() == [masked]
     assert f"值为“{masked}”" in rows["原因"].iloc[0] and BAD_ID not in rows["原因"].iloc[0]
@@ -290,9 +292,37 @@ def test_dashboard_quality_page_reads_the_quality_marts(served):
     assert arrival["previous"]["persons"] == 2
 
 
+def test_overview_arrears_page_and_query_agree_on_units_in_arrears(served, capsys):
+    """总览, 欠费 and `shebao query arrears` read one mart and say the same: U1 owes P1's 202403 medical."""
+    from shebao import cli
+
+    con = duckdb.connect(str(paths.serving_path(served)), read_only=True)
+    try:
+        r = Reader(con)
+        overview, totals = dash_data.overview(r), dash_data.arrears_totals(r)
+        units, fees = dash_data.arrears_units(r), dash_data.late_fees(r, "U1")
+    finally:
+        con.close()
+    assert overview["units_owing"] == totals["units_owing"] == len(units[units["类别"] == "欠费单位"]) == 1
+    assert overview["units_paid_late"] == totals["units_paid_late"] == 0
+    # 8000 x 8 % = 640.00 due 2024-03-31, owed 111 days on 2024-07-20: 640.00 x 0.0005 x 111 = 35.52
+    assert overview["arrears_outstanding"] == totals["outstanding"] == D("640.00")
+    assert overview["late_fee_on_owed"] == totals["late_fee_on_owed"] == D("35.52")
+    assert [
+        (str(a), pd.Timestamp(d).date(), n, str(rate), str(fee))
+        for a, d, n, rate, fee in fees[["计费金额", "缴费截止日期", "逾期天数", "日费率", "滞纳金"]].values.tolist()
+    ] == [("640.00", dt.date(2024, 3, 31), 111, "0.000500", "35.52")]
+    assert cli.main(["query", "arrears", "--warehouse", str(served)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "欠费单位 1 家，逾期缴费单位 0 家；欠缴本金合计 640.00 元，欠费滞纳金合计 35.52 元，逾期缴费滞纳金合计 0.00 元。"
+        in out
+    )
+
+
 def test_incremental_rerun_changes_no_figure(served, tmp_path):
     """A second, incremental dbt run over the same lines rebuilds nothing and moves no figure."""
     before = _proof_figures(served)
     _dbt(served, tmp_path, "run", "--vars", json.dumps({"as_of": AS_OF}))
-    publish_serving_copy(served, paths.serving_path(served), AS_OF)
+    publish_serving_copy(served, AS_OF)
     assert _proof_figures(served) == before

@@ -80,7 +80,7 @@ def env(tmp_path_factory, built_warehouse):
             html = document_html(doc, stamp)
             return render.pdf(html.replace(*edit) if edit else html)
 
-        edited = rerender(notice, edit=("5278.88", "5978.88"))
+        edited = rerender(notice, edit=("5,278.88", "5,978.88"))
         foreign = pades.PadesMaterial(home / "forger-pades")  # a look-alike CA and seal of a forger
         cases = {
             "genuine": genuine,

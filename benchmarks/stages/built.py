@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from benchmarks import data
@@ -10,7 +11,7 @@ from benchmarks.harness import AS_OF, Context
 
 
 def built_home(ctx: Context, scale: float) -> Path:
-    """SHEBAO_HOME holding warehouse.duckdb and serving.duckdb built by the full pipeline at `scale`."""
+    """SHEBAO_HOME holding warehouse.duckdb and its serving copy built by the full pipeline at `scale`."""
     from pipelines.run import run_pipeline
 
     home = ctx.scratch / "built" / f"sf{scale:g}"
@@ -32,3 +33,16 @@ def built_home(ctx: Context, scale: float) -> Path:
         raise RuntimeError("pipeline failed: " + "; ".join(summary.failures[:5]))
     (home / ".done").write_text("ok")
     return home
+
+
+def copy_serving(src_home: Path, dst_home: Path) -> Path:
+    """Publish `src_home`'s current serving copy in `dst_home` (same layout: serving/<version> and CURRENT)."""
+    from foundation import paths
+    from pipelines.defs.serving import versions
+
+    src = paths.serving_path(src_home / paths.WAREHOUSE_FILE)
+    folder = paths.serving_dir(dst_home / paths.WAREHOUSE_FILE)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, folder / src.name)
+    versions.swap_pointer(folder, src.name)
+    return folder / src.name

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.harness import Context, Metric, PeakRSS, StageResult, check_target, repeat, summarise
-from benchmarks.stages.built import built_home
+from benchmarks.stages.built import built_home, copy_serving
 
 
 def _pages(pdf: Path) -> int | None:
@@ -82,13 +82,13 @@ def run(ctx: Context, result: StageResult) -> None:
     home = ctx.scratch / "homes" / "certificates"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    shutil.copyfile(src_home / "serving.duckdb", home / "serving.duckdb")
+    serving = copy_serving(src_home, home)
     os.environ["SHEBAO_HOME"] = str(home)
     out_dir = home / "out"
     out_dir.mkdir()
 
-    QUARTER = quarter(home / "serving.duckdb")
-    units = _units(home / "serving.duckdb", *QUARTER)
+    QUARTER = quarter(serving)
+    units = _units(serving, *QUARTER)
     small = units[0][0]
     params = {"unit": small, "from": QUARTER[0], "to": QUARTER[1]}
     first = _issue(str(home), params, str(out_dir / "warmup.pdf"))

@@ -18,7 +18,7 @@ import subprocess
 import time
 
 from benchmarks.harness import Context, Metric, PeakRSS, StageResult, check_target, summarise
-from benchmarks.stages.built import built_home
+from benchmarks.stages.built import built_home, copy_serving
 
 PAGES = ["总览", "缴费趋势", "欠费", "退休到龄", "数据质量", "证书"]
 FLOOR_PAGE = "验证"
@@ -58,7 +58,7 @@ def run(ctx: Context, result: StageResult) -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     # scale 0 (smoke runs): the tests' small landing folder built by the real pipeline
-    shutil.copyfile(built_home(ctx, scale) / "serving.duckdb", home / "serving.duckdb")
+    copy_serving(built_home(ctx, scale), home)
     users.add_user("bench", PASSWORD, role="analyst", path=users.users_db_path(home))
     port = _free_port()
     env = cli.dashboard_env(home / "warehouse.duckdb")
@@ -76,9 +76,13 @@ def run(ctx: Context, result: StageResult) -> None:
                 page = browser.new_page(viewport={"width": 1400, "height": 1500}, locale="zh-CN")
                 page.goto(base + "/")
                 settle(page)
-                page.get_by_label("单位编号 / 账号").fill("bench")
+                page.get_by_text("分析人员", exact=True).click()  # 登录身份
+                settle(page)
+                page.get_by_role("textbox", name="用户名").fill("bench")
                 page.get_by_label("密码", exact=True).fill(PASSWORD)
                 page.get_by_role("button", name="登录").click()
+                # logged in once the analyst pages are in the sidebar
+                page.locator("[data-testid='stSidebarNav'] a").filter(has_text=PAGES[0]).first.wait_for(timeout=60000)
                 settle(page)
                 for title in [FLOOR_PAGE] + PAGES:
                     sec = open_nav(page, title)

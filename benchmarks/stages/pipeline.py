@@ -35,6 +35,7 @@ import duckdb
 
 from benchmarks import data
 from benchmarks.harness import AS_OF, Context, Metric, PeakRSS, StageResult, check_target, summarise
+from benchmarks.stages.built import copy_serving
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 RAW_TABLES = ("employers", "persons", "enrolments", "ledgers", "quarantine", "load_files", "expectation_results")
@@ -340,8 +341,8 @@ def run(ctx: Context, result: StageResult) -> None:
         built = ctx.scratch / "built" / f"sf{scale:g}"  # reused by the certificate/verify/dashboard stages
         if not (built / ".done").exists():
             built.mkdir(parents=True, exist_ok=True)
-            for name in ("warehouse.duckdb", "serving.duckdb"):
-                shutil.copyfile(warehouse.parent / name, built / name)
+            shutil.copyfile(warehouse, built / "warehouse.duckdb")
+            copy_serving(warehouse.parent, built)
             (built / ".done").write_text("ok")
         base = prepare_limit_base(warehouse, ctx.scratch / "limit" / f"sf{scale:g}-base")
         manifest, compile_s = compile_dbt(base, ctx.scratch / "limit" / f"sf{scale:g}-target")
@@ -363,7 +364,7 @@ def run(ctx: Context, result: StageResult) -> None:
                 parts["transforms"].append(sql["transforms"])
                 parts["tests"].append(sql["tests"])
                 t0 = time.perf_counter()
-                publish_serving_copy(wh, work / "serving.duckdb", AS_OF)
+                publish_serving_copy(wh, AS_OF)
                 parts["serving copy"].append(time.perf_counter() - t0)
             result.memory[f"plain SQL SF {scale:g}"] = mem.as_dict()
         limit_total = [

@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.harness import Context, Metric, StageResult, summarise
-from benchmarks.stages.built import built_home
+from benchmarks.stages.built import built_home, copy_serving
 
 LUA = """
 local d = tonumber(os.getenv("WRK_DELAY_MS") or "0")
@@ -85,13 +85,13 @@ def run(ctx: Context, result: StageResult) -> None:
     home = ctx.scratch / "homes" / "verify"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    shutil.copyfile(src / "serving.duckdb", home / "serving.duckdb")
+    serving = copy_serving(src, home)
     os.environ["SHEBAO_HOME"] = str(home)
     from benchmarks.stages.certificates import _units, quarter
     from certificates.issue import issue_document
 
-    start, end = quarter(home / "serving.duckdb")
-    unit = _units(home / "serving.duckdb", start, end)[0][0]
+    start, end = quarter(serving)
+    unit = _units(serving, start, end)[0][0]
     cert = issue_document(
         "unit-proof", {"unit": unit, "from": start, "to": end}, home / "warehouse.duckdb", out=home / "cert.pdf"
     )

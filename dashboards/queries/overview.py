@@ -31,10 +31,15 @@ def overview(r: Reader) -> dict:
     arrears = r.rows(
         """select coalesce(sum(outstanding), 0),
                   coalesce(sum(outstanding) filter (where fee_period = ?), 0),
-                  coalesce(sum(late_fee), 0),
-                  count(distinct unit_id) filter (where outstanding > 0)
+                  coalesce(sum(late_fee_on_owed), 0),
+                  coalesce(sum(late_fee_on_paid_late), 0)
            from marts.fct_arrears""",
         [current],
+    )[0]
+    # units in arrears as the 欠费 page counts them (rpt_unit_arrears)
+    units = r.rows(
+        """select count(*) filter (where is_owing), count(*) filter (where not is_owing)
+           from marts.rpt_unit_arrears"""
     )[0]
     insured_now = r.scalar("select count(distinct person_id) from marts.fct_enrolments where is_current")
     return {
@@ -45,8 +50,10 @@ def overview(r: Reader) -> dict:
         "insured_now": insured_now,
         "arrears_outstanding": Decimal(arrears[0]),
         "arrears_new": Decimal(arrears[1]),
-        "late_fee_total": Decimal(arrears[2]),
-        "units_owing": arrears[3],
+        "late_fee_on_owed": Decimal(arrears[2]),
+        "late_fee_on_paid_late": Decimal(arrears[3]),
+        "units_owing": units[0],
+        "units_paid_late": units[1],
     }
 
 

@@ -1,8 +1,8 @@
-"""Ends the session's login and returns to the login page."""
+"""Ends the session server-side, clears its cookie and returns to the login page."""
 
 import streamlit as st
 
-from dashboards import ui
+from dashboards import auth
 
-ui.logout()
+auth.logout()
 st.rerun()

@@ -26,11 +26,12 @@ if cur["arrival_rate"] is not None:
 else:
     c4.metric("到账率", "—")
 c5.metric(
-    "欠费余额", ui.yuan(k["arrears_outstanding"]), delta=f"本月新增 {k['arrears_new']:,.2f} 元", delta_color="inverse"
+    "欠缴本金", ui.yuan(k["arrears_outstanding"]), delta=f"本月新增 {k['arrears_new']:,.2f} 元", delta_color="inverse"
 )
 st.caption(
-    f"当前参保人数 {k['insured_now']:,} 人；欠费单位 {k['units_owing']:,} 家；"
-    f"滞纳金合计 {ui.yuan(k['late_fee_total'])}。"
+    f"当前参保人数 {k['insured_now']:,} 人；欠费单位 {k['units_owing']:,} 家，"
+    f"逾期缴费单位 {k['units_paid_late']:,} 家；欠费滞纳金 {ui.yuan(k['late_fee_on_owed'])}，"
+    f"逾期缴费滞纳金 {ui.yuan(k['late_fee_on_paid_late'])}。"
 )
 
 monthly = data.monthly_totals(r)

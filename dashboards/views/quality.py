@@ -9,23 +9,23 @@ r = ui.reader()
 st.title("数据质量")
 ui.stamp(r)
 
-by_reason = data.quarantine_by_reason(r)
+by_reason = data.quarantine_by_category(r)
 by_file = data.quarantine_by_file(r)
 c1, c2 = st.columns(2)
 c1.metric("隔离行数", f"{int(by_reason['行数'].sum()) if len(by_reason) else 0:,}")
 files = data.load_files(r)
 c2.metric("已接收文件数", f"{len(files):,}")
 
-st.subheader("按原因")
-ui.table(by_reason, "隔离原因", key="q_reason")
+st.subheader("按问题类别")
+ui.table(by_reason, "隔离问题类别", key="q_reason")
 st.subheader("按文件")
 ui.table(by_file, "隔离文件", key="q_file")
 
 st.subheader("隔离行")
 reason = st.selectbox(
-    "原因",
-    [""] + sorted(by_reason["原因"].unique()) if len(by_reason) else [""],
-    format_func=lambda v: v or "全部原因",
+    "问题",
+    [""] + list(by_reason["问题"]) if len(by_reason) else [""],
+    format_func=lambda v: v or "全部问题",
     key="q_pick_reason",
 )
 file_ = st.selectbox(

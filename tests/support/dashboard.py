@@ -29,15 +29,27 @@ def app_test() -> Any:
     return AppTest.from_file(APP, default_timeout=30)
 
 
-def login(username: str, password: str | None = None) -> Any:
-    """An AppTest session logged in through the real login form."""
+def login(username: str, password: str | None = None, user: str | None = None) -> Any:
+    """An AppTest session logged in through the real login form: `username` is an analyst's name
+    or a unit number (then `user` is that unit's account, by default its 法人)."""
     at = app_test()
     at.run()
-    at.text_input(key="login_username").input(username)
-    at.text_input(key="login_password").input(password or PASSWORDS[username])
-    at.button[0].click().run()
+    fill_login(at, username, password or PASSWORDS[username], user)
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def fill_login(at: Any, username: str, password: str, user: str | None = None) -> Any:
+    """Submit the login form: analysts by name ("ana"), unit accounts by unit number and user name."""
+    if username in PASSWORDS and not username.startswith("U"):
+        at.radio(key="login_role").set_value("分析人员").run()
+        at.text_input(key="login_username").input(username)
+    else:
+        at.radio(key="login_role").set_value("参保单位").run()
+        at.text_input(key="login_unit").input(username)
+        at.text_input(key="login_username").input(user or "法人")
+    at.text_input(key="login_password").input(password)
+    return at.button[0].click().run()
 
 
 def open_page(at: Any, name: str) -> Any:

@@ -258,7 +258,7 @@ def write_landing(landing: Path) -> Path:
 def build_test_warehouse(directory: Path, as_of: dt.date | str = AS_OF) -> Path:
     """Write the landing folder into `directory` and run the real pipeline on it; returns the warehouse path.
 
-    The serving copy (serving.duckdb) sits beside the warehouse, as in production.
+    The serving copy (serving/, the version serving/CURRENT names) sits beside the warehouse, as in production.
     """
     directory = Path(directory)
     landing = write_landing(directory / "landing")

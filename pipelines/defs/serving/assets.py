@@ -1,8 +1,9 @@
 """The serving copy: a read-only snapshot of the marts that readers open instead of the warehouse.
 
 DuckDB allows one writer and no reader beside it, so dashboards, certificates and queries
-read `serving.duckdb`, which is rebuilt after each successful build and swapped in with an
-atomic rename: readers never block the pipeline and never see a half-built state.
+read a serving copy, written anew after each successful build as a new version file and
+published by swapping the `serving/CURRENT` pointer (`versions.py`): readers never block the
+pipeline, never see a half-built state and always open the latest build.
 
 It carries the marts, the reference seeds and `meta` (build info and the latest GX result
 of each check), never the raw schema: quarantine and load files are served as dbt marts
@@ -11,20 +12,25 @@ exists in every copy, so no reader needs to probe the schema.
 """
 
 import datetime as dt
-import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from foundation import id_hash, paths
 from foundation.settings import duckdb_config
+from pipelines.defs.serving import versions
 from pipelines.resources import WarehouseResource
 from pipelines.run_tags import AS_OF_TAG
 
 # Schemas copied whole, less the columns no reader may see: no full ID number leaves the
-# warehouse (readers use id_number_masked).
+# warehouse. Readers show id_number_masked and find a person by full number through
+# id_number_hash, the keyed hash that replaces it (foundation/id_hash.py).
 SERVED_SCHEMAS = ("marts", "reference")
 WITHHELD_COLUMNS = {("marts", "dim_persons"): ("id_number",)}
+HASHED_COLUMNS = {("marts", "dim_persons"): (("id_number", "id_number_hash"),)}
+HASH_FUNCTION = "shebao_id_number_hash"
 # The latest result of each GX check, for the data-quality page (the pipeline's checks append
 # to raw.expectation_results; the copy is empty with these columns until a check has run).
 EXPECTATION_RESULTS_COLUMNS = (
@@ -38,15 +44,53 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
-def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = None) -> dict[str, int]:
-    """Copy the served tables into a fresh file, then atomically replace the old copy."""
-    tmp = serving.with_name(serving.name + f".tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
+@dataclass
+class Published:
+    path: Path  # the new version, now named by serving/CURRENT
+    counts: dict[str, int]  # rows per served table
+    removed: list[str]  # old versions pruned
+    held: list[str]  # old versions kept because a reader still holds them
+
+
+def _warehouse_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    built = _count(
+        con,
+        "select count(*) from duckdb_tables() where database_name = 'wh' "
+        "and schema_name = 'meta' and table_name = 'dbt_build_state'",
+    )
+    if not built:
+        return None
+    row = con.execute("select fingerprint from wh.meta.dbt_build_state order by built_at desc limit 1").fetchone()
+    return row[0] if row else None
+
+
+def _select_list(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    withheld = WITHHELD_COLUMNS.get((schema, table))
+    columns = f"* exclude ({', '.join(withheld)})" if withheld else "*"
+    for source, target in HASHED_COLUMNS.get((schema, table), ()):
+        columns += f', {HASH_FUNCTION}("{source}") as "{target}"'
+    return columns
+
+
+def publish_serving_copy(warehouse: Path, as_of: str | None = None) -> Published:
+    """Copy the served tables into a new version file, then make it the current one."""
+    warehouse = Path(warehouse).resolve()
+    versions.migrate_legacy(warehouse)
+    folder = paths.serving_dir(warehouse)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = id_hash.load_key(warehouse, create=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(tmp), config=duckdb_config())
+    con = duckdb.connect(config=duckdb_config())
+    con.execute("set enable_progress_bar = false")  # no bar on the run's console
     try:
         # A path may hold quotes, spaces and Chinese: quote it as a SQL string literal.
         con.execute("attach '" + str(warehouse).replace("'", "''") + "' as wh (read_only)")
+        final = folder / versions.version_name(_warehouse_fingerprint(con))
+        tmp = versions.temporary_path(final)
+        tmp.unlink(missing_ok=True)
+        con.execute("attach '" + str(tmp).replace("'", "''") + "' as copy")
+        con.execute("use copy")
+        con.execute(id_hash.sql_macro(HASH_FUNCTION, key))
         tables = con.execute(
             """select schema_name, table_name from duckdb_tables()
                where database_name = 'wh' and schema_name in (select unnest(?))
@@ -56,28 +100,17 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
         for schema in sorted({s for s, _ in tables}):
             con.execute(f'create schema if not exists "{schema}"')
         for schema, table in tables:
-            withheld = WITHHELD_COLUMNS.get((schema, table))
-            columns = f"* exclude ({', '.join(withheld)})" if withheld else "*"
+            columns = _select_list(con, schema, table)
             con.execute(f'create table "{schema}"."{table}" as select {columns} from wh."{schema}"."{table}"')
             counts[f"{schema}.{table}"] = _count(con, f'select count(*) from "{schema}"."{table}"')
         con.execute("create schema if not exists meta")
-        built = _count(
-            con,
-            "select count(*) from duckdb_tables() where database_name = 'wh' "
-            "and schema_name = 'meta' and table_name = 'dbt_build_state'",
-        )
-        fingerprint = (
-            con.execute("select fingerprint from wh.meta.dbt_build_state order by built_at desc limit 1").fetchone()
-            if built
-            else None
-        )
         con.execute(
             "create table meta.build_info as select ?::timestamp as published_at, ?::date as as_of, "
             "?::varchar as inputs_fingerprint",
             [
                 dt.datetime.now().replace(microsecond=0),
                 as_of or dt.date.today().isoformat(),
-                fingerprint[0] if fingerprint else None,
+                _warehouse_fingerprint(con),
             ],
         )
         con.execute(f"create table meta.expectation_results ({EXPECTATION_RESULTS_COLUMNS})")
@@ -91,11 +124,14 @@ def publish_serving_copy(warehouse: Path, serving: Path, as_of: str | None = Non
                              select *, row_number() over (partition by check_name order by checked_at desc) as rn
                              from wh.raw.expectation_results) where rn = 1 order by check_name""")
         con.execute("detach wh")
-        con.execute("checkpoint")
+        con.execute("checkpoint copy")
+        con.execute("use memory")
+        con.execute("detach copy")
     finally:
         con.close()
-    os.replace(tmp, serving)
-    return counts
+    versions.install(tmp, final)
+    removed, held = versions.prune(folder)
+    return Published(final, counts, removed, held)
 
 
 def build_serving_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -104,13 +140,20 @@ def build_serving_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         group_name="serving",
         deps=mart_keys,
         kinds={"duckdb"},
-        description="Read-only snapshot of the marts (serving.duckdb) for dashboards, certificates and queries.",
+        description="Read-only snapshot of the marts (a new serving/serving-*.duckdb, named by serving/CURRENT) "
+        "for dashboards, certificates and queries.",
     )
     def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         as_of = context.run.tags.get(AS_OF_TAG) if context.run else None
-        counts = publish_serving_copy(warehouse.file, warehouse.serving_file, as_of)
+        published = publish_serving_copy(warehouse.file, as_of)
         return dg.MaterializeResult(
-            metadata={"path": str(warehouse.serving_file), "tables": counts, "dagster/row_count": sum(counts.values())}
+            metadata={
+                "path": str(published.path),
+                "tables": published.counts,
+                "dagster/row_count": sum(published.counts.values()),
+                "old versions removed": published.removed,
+                "old versions still read": published.held,
+            }
         )
 
     return serving_copy
