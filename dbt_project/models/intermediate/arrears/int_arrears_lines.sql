@@ -118,9 +118,13 @@ final as (
         case when late_paid_amount > 0 then paid_date end as late_arrival_date,
         owed_amount > 0 and as_of_date > due_date as is_owed_overdue,
         case
-            when owed_amount > 0 and as_of_date > due_date then cast({{ days_between('due_date', 'as_of_date') }} as integer)
+            when owed_amount > 0 and as_of_date > due_date
+                then cast({{ days_between('due_date', 'as_of_date') }} as integer)
         end as days_owed,
-        case when late_paid_amount > 0 then cast({{ days_between('due_date', 'paid_date') }} as integer) end as days_paid_late
+        case
+            when late_paid_amount > 0
+                then cast({{ days_between('due_date', 'paid_date') }} as integer)
+        end as days_paid_late
     from measured
 
 )

@@ -77,7 +77,10 @@ final as (
         n.other_amount,
         n.total_amount,
         n.total_amount_capital,
-        cast({{ contribution_due_date(fee_period_to_month('n.fee_period'), 'r.due_month_offset', 'r.due_day') }} as date) as due_date
+        cast(
+            {{ contribution_due_date(fee_period_to_month('n.fee_period'), 'r.due_month_offset', 'r.due_day') }}
+            as date
+        ) as due_date
     from notices as n
     left join due_rules as r on n.region_code = r.region_code
 

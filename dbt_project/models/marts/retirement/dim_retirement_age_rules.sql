@@ -46,7 +46,10 @@ ages as (
             when {{ months_between_starts('g.start_birth_month', 'b.birth_month') }} < 0 then 0
             else
                 least(
-                    {{ int_div(months_between_starts('g.start_birth_month', 'b.birth_month'), 'g.step_birth_months') }} + 1,
+                    {{ int_div(
+                        months_between_starts('g.start_birth_month', 'b.birth_month'),
+                        'g.step_birth_months'
+                    ) }} + 1,
                     g.max_delay_months
                 )
         end as delay_months
