@@ -149,8 +149,8 @@ def selection_subject(unit_id: str, persons: list[str] | None) -> str:
     re-issuing or voiding one selection never touches another."""
     if not persons:
         return unit_id
-    digest = hashlib.sha256(",".join(sorted(persons)).encode()).hexdigest()[:10]
-    return f"{unit_id}/{len(persons)}人-{digest}"
+    digest = hashlib.sha256(",".join(sorted(persons)).encode()).hexdigest()[:8]
+    return f"{unit_id}/{digest}"  # the headcount travels in the figures; the QR has no room twice
 
 
 def _detail_pages(roster: list[dict], details: list[dict]) -> list[list[dict]]:

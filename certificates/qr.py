@@ -16,7 +16,7 @@ from certificates import config
 
 PATH_PREFIX = "/C/"
 ALNUM_RE = re.compile(r"[0-9A-Z $%*+\-./:]+")
-MAX_VERSION = 15  # 77 modules: at 34 mm printed (quiet zone included) each module is >= 0.4 mm
+MAX_VERSION = 16  # 81 modules: at 34 mm printed (quiet zone included) each module is >= 0.38 mm
 
 
 class QrError(ValueError):
