@@ -287,7 +287,7 @@ def test_rights_statement_with_migrated_history(legacy_statement):
     flat = re.sub(r"\s+", "", text)
     for expected in (
         "2024年01月01日 至 2024年12月31日",  # Hubei: calendar statement year
-        "累计缴费月数含历史缴费（系统迁移前的缴费记录）348个月，本系统缴费12个月。",
+        "企业职工基本养老保险累计缴费月数360个月，含历史缴费（系统迁移前的缴费记录）348个月、本系统缴费12个月。",
         # opening = the migrated balance on 2024-01-01; credits; 2024's interest; closing
         f"{migrated:,} {credits_2024:,} {interest_2024:,} {closing_2024:,}",
         f"{closing_2025:,}",  # 预计个人账户储存额 of the estimate

@@ -386,9 +386,9 @@ def test_personal_account_opens_with_the_migrated_balance(built):
         "from marts.rpt_rights_statement_account where person_id = 'P1' and statement_period = '202406'",
     ) == [("202406", D("0.00"), migrated, credit_202405, D("0.00"), migrated + credit_202405)]
     # the estimate's account balance is the latest closing: 30,079.24
-    assert rows(
-        warehouse, "select current_account_balance from marts.rpt_pension_estimate where person_id = 'P1'"
-    ) == [(D("30079.24"),)]
+    assert rows(warehouse, "select current_account_balance from marts.rpt_pension_estimate where person_id = 'P1'") == [
+        (D("30079.24"),)
+    ]
 
 
 def test_arrears_and_late_fees_as_of_fixed_date(built):

@@ -126,6 +126,14 @@ joined as (
             and m.period_start = un.period_start
 ),
 
+statement_ends as (
+    select distinct
+        person_id,
+        insurance_type,
+        period_end
+    from joined
+),
+
 cumulative as (
     select
         j.person_id,
@@ -133,12 +141,12 @@ cumulative as (
         j.period_end,
         count(im.fee_period) as cumulative_months,
         sum(case when im.is_migrated then 1 else 0 end) as cumulative_migrated_months
-    from (select distinct person_id, insurance_type, period_end from joined) as j
+    from statement_ends as j
     left join insured_months as im
         on
             j.person_id = im.person_id
             and j.insurance_type = im.insurance_type
-            and im.fee_month <= j.period_end
+            and j.period_end >= im.fee_month
     group by j.person_id, j.insurance_type, j.period_end
 )
 
