@@ -302,7 +302,7 @@ def query_statement(con: duckdb.DuckDBPyConnection, person: str, period: str) ->
             ("unit_amount", "单位缴费"),
             ("back_paid_months", "补缴月数"),
             ("months_in_arrears", "欠缴月数"),
-            ("cumulative_months", "截至期末累计实缴月数"),
+            ("cumulative_months", "截至期末累计缴费月数（含历史缴费）"),
             ("unit_ids", "缴费单位编号"),
             ("unit_names", "缴费单位"),
         ],

@@ -242,3 +242,57 @@ def test_a_unit_with_two_notices_in_a_month_must_name_one(issued):
     # P008 base 9805: 1568.80 + 784.40 + 49.03 + 49.03 + 588.30 + 196.10 + 39.22
     assert str(back["notice"]["total_amount"]) == "3274.88"
     assert back["notice"]["total_amount_capital"] == "叁仟贰佰柒拾肆圆捌角捌分"
+
+
+@pytest.fixture(scope="module")
+def legacy_statement(tmp_path_factory):
+    """The test landing with P004's legacy history (LEGACY_SPELLS), and P004's rights statement 202412."""
+    from tests.support.warehouse import build_test_warehouse
+
+    home = tmp_path_factory.mktemp("legacy")
+    warehouse = build_test_warehouse(home / "build", legacy=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEBAO_HOME", str(home))
+        mp.delenv("SHEBAO_VERIFY_BASE", raising=False)
+        cert = issue_document(
+            "rights-statement", {"person": "P004", "period": "202412"}, warehouse, out=home / "rs.pdf"
+        )
+        with pdfplumber.open(cert.path) as pdf:
+            text = "\n".join(p.extract_text() or "" for p in pdf.pages)
+    return warehouse, text
+
+
+def test_rights_statement_with_migrated_history(legacy_statement):
+    """P004's 348 migrated months count in 累计缴费月数, and the account opens with the migrated 52,345.60."""
+    warehouse, text = legacy_statement
+
+    def fen(x: Decimal) -> Decimal:
+        return x.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+
+    # Hubei cut-off 202312 (December): the balance earns interest from 2024-01 at 2.62 %, with 12 x 400.00
+    # credited in 2024 (base 5000 x 8 %) and 400.00 for 202501 at 1.50 % (202502-03 have not arrived).
+    migrated, credits_2024, credit_2025 = Decimal("52345.60"), Decimal("4800.00"), Decimal("400.00")
+    interest_2024 = fen(migrated * Decimal("0.0262") + credits_2024 * Decimal("0.0262") * Decimal("1.083") / 12)
+    closing_2024 = migrated + credits_2024 + interest_2024
+    interest_2025 = fen(closing_2024 * Decimal("0.0150") + credit_2025 * Decimal("0.0150") * Decimal("1.083") / 12)
+    closing_2025 = closing_2024 + credit_2025 + interest_2025
+    assert (interest_2024, closing_2024, closing_2025) == (Decimal("1382.80"), Decimal("58528.40"), Decimal("59806.87"))
+    with data.connect(warehouse) as con:
+        estimate = con.execute(
+            "select contribution_months_to_date, current_account_balance, projected_account_balance "
+            "from marts.rpt_pension_estimate where person_id = 'P004'"
+        ).fetchone()
+    # 348 migrated + 13 ledger months (202401-202501); retiring 2025-04, nothing is projected beyond them
+    assert estimate == (361, closing_2025, closing_2025)  # without the history: 13 months, 5,284.06
+    flat = re.sub(r"\s+", "", text)
+    for expected in (
+        "2024年01月01日 至 2024年12月31日",  # Hubei: calendar statement year
+        "企业职工基本养老保险累计缴费月数360个月，含历史缴费（系统迁移前的缴费记录）348个月、本系统缴费12个月。",
+        # opening = the migrated balance on 2024-01-01; credits; 2024's interest; closing
+        f"{migrated:,} {credits_2024:,} {interest_2024:,} {closing_2024:,}",
+        f"{closing_2025:,}",  # 预计个人账户储存额 of the estimate
+    ):
+        assert re.sub(r"\s+", "", expected) in flat, expected
+    assert "历史缴费转入" not in text  # the migration (202312) is before this period
+    pension_row = re.search(r"企业职工基本养老保险 12 ([\d,.]+) .* (\d+)\n", text)
+    assert pension_row and pension_row.group(2) == "360", text  # 累计缴费月数: 348 + 12

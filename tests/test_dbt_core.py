@@ -403,6 +403,7 @@ def test_build_passes_models_data_and_unit_tests(built):
         "test_paid_amount_follows_paid_status",
         "test_retirement_group_and_masking",
         "test_enrolment_is_current_as_of",
+        "pension_credits_after_the_cut_off_and_the_migrated_balance",
     } <= unit_tests
     assert "model.shebao.fct_contributions" in statuses
     assert "test.shebao.assert_fct_contributions_matches_current_ledger" in statuses

@@ -268,7 +268,7 @@ def dbt(warehouse: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-REPORT_UNIT_TESTS = 19  # dbt unit tests of the report marts and their intermediate models
+REPORT_UNIT_TESTS = 20  # dbt unit tests of the report marts and their intermediate models
 
 
 @pytest.fixture(scope="module")
@@ -318,10 +318,13 @@ def test_rights_statement_person_changing_units(built):
         warehouse,
         """
         select statement_period, period_start, period_end, months_paid, avg_base, personal_amount, unit_amount,
-               months_in_arrears, cumulative_months, unit_ids, unit_names
+               months_in_arrears, cumulative_months, cumulative_migrated_months, unit_ids, unit_names
         from marts.rpt_rights_statement where person_id = 'P1' and insurance_type = '110'
         order by statement_period""",
     )
+    # cumulative months count the insured months to the period end, migrated history included
+    # (fill_legacy: 200001-202312): to 2020-06, 234 migrated months (200001-201906) + 12 ledger months = 246;
+    # to 2024-06, 288 - 12 (the ledger months inside the spell count once) = 276 migrated + 13 ledger = 289.
     assert got == [
         # 2019-07..2020-06: 6 x 400 + 6 x 480, 6 x 800 + 6 x 960, average base (6 x 5000 + 6 x 6000) / 12
         (
@@ -333,7 +336,8 @@ def test_rights_statement_person_changing_units(built):
             D("5280.00"),
             D("10560.00"),
             0,
-            12,
+            246,
+            234,
             "U1,U2",
             "甲公司,乙公司",
         ),
@@ -347,10 +351,43 @@ def test_rights_statement_person_changing_units(built):
             D("523.44"),
             D("1046.88"),
             1,
-            13,
+            289,
+            276,
             "U2",
             "乙公司",
         ),
+    ]
+
+
+def test_personal_account_opens_with_the_migrated_balance(built):
+    """P1's history carried 28,800.00 at the cut-off 202312; the ledger months before it are inside that balance."""
+    warehouse, _, _ = built
+
+    def fen(x: D) -> D:
+        return x.quantize(D("0.01"), rounding="ROUND_HALF_UP")
+
+    migrated, credit_202405 = D("28800.00"), D("523.44")  # 202406 has not arrived
+    interest_2024 = fen(migrated * D("0.0262") + credit_202405 * D("0.0262") * D("1.083") / 12)  # 755.797700
+    assert interest_2024 == D("755.80")
+    assert rows(
+        warehouse,
+        "select year, opening_balance, migrated_balance, credits, interest, closing_balance "
+        "from marts.rpt_pension_account where person_id = 'P1' order by year",
+    ) == [
+        # December cut-off: no month of 2023 is left for interest on it
+        (2023, D("0.00"), migrated, D("0.00"), D("0.00"), migrated),
+        (2024, migrated, D("0.00"), credit_202405, interest_2024, migrated + credit_202405 + interest_2024),
+    ]
+    # statement 2023-07..2024-06: opens at 0.00 (the account's history is the migrated balance), takes in
+    # 28,800.00 and 523.44; 2023 (closed inside the period) earned 0.00 on it
+    assert rows(
+        warehouse,
+        "select statement_period, opening_balance, migrated_balance, credits, interest, closing_balance "
+        "from marts.rpt_rights_statement_account where person_id = 'P1' and statement_period = '202406'",
+    ) == [("202406", D("0.00"), migrated, credit_202405, D("0.00"), migrated + credit_202405)]
+    # the estimate's account balance is the latest closing: 30,079.24
+    assert rows(warehouse, "select current_account_balance from marts.rpt_pension_estimate where person_id = 'P1'") == [
+        (D("30079.24"),)
     ]
 
 
@@ -615,6 +652,7 @@ def test_dbt_unit_tests_of_the_reports_pass(built):
         "quarantine_reasons_counted_by_category",
         "rights_statement_unit_change_and_june_july_boundary",
         "pension_account_two_years_by_hand",
+        "pension_account_opens_with_the_migrated_balance",
         "payment_notices_seed_004_totals_and_capital_numerals",
         "annuity_divisor_interpolated_by_month",
         "arrival_rate_half_up",

@@ -32,6 +32,10 @@ Everything arrives on the 15th of its fee month (before the due date) except:
     133 days after the due date 2024-01-31 (late fee);
   - P007 202501 pension personal amount is written 800.05 instead of 800.00 (a soft finding);
   - two more ledger rows are quarantined (a bad check character, a fee period 2025-13).
+
+With legacy=True the landing also holds a legacy history (历史缴费记录, LEGACY_HISTORY): P004's
+pension 199501-202312 (348 months, base 3000) migrated with a personal account of 52,345.60 at
+Hubei's cut-off 202312. The shared test warehouse is built without it.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from foundation.landing.identifiers import id_check_char, uscc_check_char
-from foundation.landing.schema import EMPLOYERS, ENROLMENTS, LEDGERS, PERSONS, Source
+from foundation.landing.schema import EMPLOYERS, ENROLMENTS, LEDGERS, LEGACY_HISTORY, PERSONS, Source
 
 AS_OF = dt.date(2025, 4, 15)
 PERIODS = [f"2024{m:02d}" for m in range(1, 13)] + ["202501", "202502", "202503"]
@@ -95,6 +99,8 @@ UNPAID_UNIT_PERIODS = {("U003", "202502"), ("U003", "202503")}
 LATE_ARRIVAL = {("U002", "202412"): "2025-01-10"}
 WRONG_PERSONAL = {("P007", "202501", "110"): "800.05"}
 BACK_CHARGE = ("P008", "202401", "2024-06-12", "B-U001-202401")  # a month charged later (补收)
+# person, former unit, insurance, start, end, months, base, migrated personal account, region (legacy=True)
+LEGACY_SPELLS = [("P004", "湖北省某机械厂", "110", "199501", "202312", "348", "3000.00", "52345.60", "湖北省本级")]
 
 
 def id_number(person_id: str) -> str:
@@ -201,7 +207,7 @@ def _write(path: Path, source: Source, rows: list[dict[str, str]]) -> None:
             writer.writerow([row.get(c.name, "") for c in source.columns])
 
 
-def write_landing(landing: Path) -> Path:
+def write_landing(landing: Path, legacy: bool = False) -> Path:
     """The landing folder of the module docstring, in the landing contract's Chinese headers."""
     employers = [
         {
@@ -252,16 +258,30 @@ def write_landing(landing: Path) -> Path:
     for period in PERIODS:
         rows = ledger_rows(period) + (quarantined_rows() if period == PERIODS[-1] else [])
         _write(landing / "ledgers" / f"{period}.csv", LEDGERS, rows)
+    if legacy:
+        history = [
+            dict(
+                zip(
+                    ("person_id", "unit_name", "insurance_type", "start_period", "end_period", "month_count",
+                     "base", "account_balance", "region"),
+                    spell,
+                    strict=True,
+                ),
+                name=_person(spell[0])[1],
+            )
+            for spell in LEGACY_SPELLS
+        ]  # fmt: skip
+        _write(landing / "legacy_history" / "history.csv", LEGACY_HISTORY, history)
     return landing
 
 
-def build_test_warehouse(directory: Path, as_of: dt.date | str = AS_OF) -> Path:
+def build_test_warehouse(directory: Path, as_of: dt.date | str = AS_OF, legacy: bool = False) -> Path:
     """Write the landing folder into `directory` and run the real pipeline on it; returns the warehouse path.
 
     The serving copy (serving/, the version serving/CURRENT names) sits beside the warehouse, as in production.
     """
     directory = Path(directory)
-    landing = write_landing(directory / "landing")
+    landing = write_landing(directory / "landing", legacy=legacy)
     return _run(directory, landing, str(as_of))
 
 

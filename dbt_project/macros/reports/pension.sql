@@ -3,11 +3,22 @@
   section 3): opening balance x rate + the year's credits x rate x 1.083 / 12, half-up to the
   fen. 1.083 / 12 = 0.09025 exactly, written as a multiplication so no float is involved.
 #}
-{% macro pension_account_interest(opening, credits, rate) -%}
+{% macro pension_account_interest(opening, credits, rate, migrated_weight=none) -%}
+{%- if migrated_weight is none -%}
 {{ round_half_up(
     'cast(' ~ opening ~ ' as decimal(38, 2)) * cast(' ~ rate ~ ' as decimal(12, 6))'
     ~ ' + cast(' ~ credits ~ ' as decimal(38, 2)) * cast(' ~ rate ~ ' as decimal(12, 6)) * cast(0.09025 as decimal(6, 5))'
 ) }}
+{%- else -%}
+{#- the same rule x 12, plus a migrated balance x rate x its months after the cut-off (the
+    weight), then / 12 half-up; x 100000 keeps the exact numerator within 6 decimals -#}
+{{ div_half_up(
+    'cast(12 * cast(' ~ opening ~ ' as decimal(18, 2)) * cast(' ~ rate ~ ' as decimal(9, 6))'
+    ~ ' + cast(' ~ credits ~ ' as decimal(18, 2)) * cast(' ~ rate ~ ' as decimal(9, 6)) * cast(1.083 as decimal(4, 3))'
+    ~ ' + cast(' ~ migrated_weight ~ ' as decimal(18, 2)) * cast(' ~ rate ~ ' as decimal(9, 6)) as decimal(38, 11)) * 100000',
+    '1200000', 2
+) }}
+{%- endif -%}
 {%- endmacro %}
 
 {#

@@ -3,9 +3,16 @@
 -- in period_start_month (SZ_SIP: 7, so '202006' covers 2019-07-01..2020-06-30), named by the
 -- YYYYMM of its last month. Months paid and in arrears per insurance are those of
 -- fct_person_months (the one month-paid rule). Amounts are those of arrived lines.
--- Not incremental: cumulative_months runs over all earlier periods.
+-- cumulative_months counts the person's insured months of the insurance up to the period end
+-- (int_person_insured_months: ledger months paid and migrated legacy-history months, each
+-- once), so 累计缴费年限 includes 历史缴费; cumulative_migrated_months is the migrated part.
+-- Not incremental: the cumulative counts run over all earlier months.
 with person_months as (
     select * from {{ ref('fct_person_months') }}
+),
+
+insured_months as (
+    select * from {{ ref('int_person_insured_months') }}
 ),
 
 conventions as (
@@ -117,6 +124,30 @@ joined as (
         on m.person_id = un.person_id
             and m.insurance_type = un.insurance_type
             and m.period_start = un.period_start
+),
+
+statement_ends as (
+    select distinct
+        person_id,
+        insurance_type,
+        period_end
+    from joined
+),
+
+cumulative as (
+    select
+        j.person_id,
+        j.insurance_type,
+        j.period_end,
+        count(im.fee_period) as cumulative_months,
+        sum(case when im.is_migrated then 1 else 0 end) as cumulative_migrated_months
+    from statement_ends as j
+    left join insured_months as im
+        on
+            j.person_id = im.person_id
+            and j.insurance_type = im.insurance_type
+            and j.period_end >= im.fee_month
+    group by j.person_id, j.insurance_type, j.period_end
 )
 
 select
@@ -133,14 +164,16 @@ select
     j.account_credit,
     j.back_paid_months,
     j.months_in_arrears,
-    cast(sum(j.months_paid) over (
-        partition by j.person_id, j.insurance_type
-        order by j.period_end
-        rows between unbounded preceding and current row
-    ) as integer) as cumulative_months,
+    cast(cu.cumulative_months as integer) as cumulative_months,
+    cast(coalesce(cu.cumulative_migrated_months, 0) as integer) as cumulative_migrated_months,
     j.unit_count,
     j.unit_ids,
     j.unit_names,
     j.first_fee_month,
     j.last_fee_month
 from joined as j
+left join cumulative as cu
+    on
+        j.person_id = cu.person_id
+        and j.insurance_type = cu.insurance_type
+        and j.period_end = cu.period_end

@@ -3,12 +3,14 @@
 -- rpt_rights_statement:
 --   opening  = the account at the period start: the opening balance of the year the period
 --              starts in (rpt_pension_account; the previous closing when that year has no row)
---              plus the credits of that year's fee months before the period start;
+--              plus that year's credits and migrated balance of months before the period start;
+--   migrated = the balance migrated with the legacy history when its cut-off month falls in
+--              the period (int_pension_account_credits, the one crediting rule);
 --   credits  = personal pension contributions arrived for the fee months of the period
---              (the crediting rule of rpt_pension_account, by month);
+--              (after the cut-off for a person with migrated history);
 --   interest = interest of the years that close (31 December) inside the period and are
 --              closed as of as_of; a year still open earns nothing yet;
---   closing  = opening + credits + interest.
+--   closing  = opening + migrated + credits + interest.
 -- For a calendar-year period this is that year's row of rpt_pension_account.
 with
 
@@ -24,15 +26,9 @@ pension_account as (
 
 ),
 
-contributions as (
+account_credits as (
 
-    select * from {{ ref('fct_contributions') }}
-
-),
-
-insurance_types as (
-
-    select * from {{ ref('insurance_types') }}
+    select * from {{ ref('int_pension_account_credits') }}
 
 ),
 
@@ -57,13 +53,12 @@ periods as (
 monthly_credits as (
 
     select
-        c.person_id,
-        c.fee_month,
-        sum(c.personal_amount) as credits
-    from contributions as c
-    inner join insurance_types as it on cast(c.insurance_type as string) = cast(it.insurance_type as string)
-    where it.is_pension and c.is_paid
-    group by c.person_id, c.fee_month
+        person_id,
+        fee_month,
+        credits + migrated_balance as credits_before_start,
+        credits,
+        migrated_balance
+    from account_credits
 
 ),
 
@@ -90,9 +85,14 @@ credits as (
         p.person_id,
         p.statement_period,
         coalesce(
-            sum(m.credits) filter (where m.fee_month >= make_date(p.start_year, 1, 1) and m.fee_month < p.period_start),
+            sum(m.credits_before_start) filter (
+                where m.fee_month >= make_date(p.start_year, 1, 1) and m.fee_month < p.period_start
+            ),
             0
         ) as credits_before,
+        coalesce(
+            sum(m.migrated_balance) filter (where m.fee_month between p.period_start and p.period_end), 0
+        ) as migrated,
         coalesce(sum(m.credits) filter (where m.fee_month between p.period_start and p.period_end), 0) as credits
     from periods as p
     left join monthly_credits as m on p.person_id = m.person_id
@@ -125,9 +125,12 @@ final as (
         p.period_start,
         p.period_end,
         cast(y.balance + c.credits_before as decimal(18, 2)) as opening_balance,
+        cast(c.migrated as decimal(18, 2)) as migrated_balance,
         cast(c.credits as decimal(18, 2)) as credits,
         cast(coalesce(i.interest, 0) as decimal(18, 2)) as interest,
-        cast(y.balance + c.credits_before + c.credits + coalesce(i.interest, 0) as decimal(18, 2)) as closing_balance,
+        cast(
+            y.balance + c.credits_before + c.migrated + c.credits + coalesce(i.interest, 0) as decimal(18, 2)
+        ) as closing_balance,
         cast(i.interest_year as integer) as interest_year,
         cast(r.credited_rate as decimal(9, 6)) as credited_rate,
         coalesce(cast(r.is_demo_figure as boolean), false) as is_demo_rate
