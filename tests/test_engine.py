@@ -70,12 +70,14 @@ def test_export_covers_every_dbt_source_and_splits_the_ledger_by_fee_period(tmp_
     real = Path(__file__).resolve().parents[1] / "dbt_project" / "target" / "manifest.json"
     sources = dbt_source_tables(real) if real.exists() else []
     sources = sources or [
-        ("raw", t) for t in ("employers", "persons", "enrolments", "ledgers", "quarantine", "load_files")
+        ("raw", t)
+        for t in ("employers", "persons", "enrolments", "ledgers", "legacy_history", "quarantine", "load_files")
     ]
+    assert ("raw", "legacy_history") in sources  # the optional landing source is exported too (empty here)
     manifest = write_manifest(tmp_path / "manifest.json", sources)
     counts = export_raw(con, manifest, tmp_path / "raw")
     assert set(counts) == {f"{s}.{t}" for s, t in sources}
-    assert counts["raw.ledgers"] == 2 and counts["raw.persons"] == 0
+    assert counts["raw.ledgers"] == 2 and counts["raw.persons"] == 0 and counts["raw.legacy_history"] == 0
     ledgers = tmp_path / "raw" / "ledgers"
     assert sorted(p.name for p in ledgers.iterdir()) == ["fee_period=202401", "fee_period=202402"]
     back = con.execute(
@@ -102,8 +104,9 @@ def test_export_covers_every_dbt_source_and_splits_the_ledger_by_fee_period(tmp_
 def test_export_fails_on_a_dbt_source_without_a_raw_table(tmp_path):
     con = duckdb.connect()
     ensure_raw_schema(con)
-    manifest = write_manifest(tmp_path / "manifest.json", [("raw", "ledgers"), ("raw", "legacy_history")])
-    with pytest.raises(MissingSource, match=r"数仓中没有 dbt 数据源 raw\.legacy_history 对应的原始表"):
+    # legacy_history now has its raw table: a source the manifest names but no loader made
+    manifest = write_manifest(tmp_path / "manifest.json", [("raw", "ledgers"), ("raw", "pension_payments")])
+    with pytest.raises(MissingSource, match=r"数仓中没有 dbt 数据源 raw\.pension_payments 对应的原始表"):
         export_raw(con, manifest, tmp_path / "raw")
 
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 pytest.importorskip("pyspark", reason="the Spark extra is not installed (make spark)")
 
-from foundation.paths import DBT_PROJECT_DIR  # noqa: E402
+from foundation.paths import DBT_PROJECT_DIR, ID_HASH_KEY_FILE, serving_path  # noqa: E402
 from pipelines.engine import spark_environment  # noqa: E402
 from pipelines.ingest.parquet_export import dbt_source_tables  # noqa: E402
 from pipelines.run import run_pipeline  # noqa: E402
@@ -57,6 +57,8 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     spark = root / "spark" / "warehouse.duckdb"
     spark.parent.mkdir()
     shutil.copyfile(duck, spark)
+    # one ID-hash key for both, as for one region moving engines: the keyed hashes then match
+    shutil.copyfile(duck.with_name(ID_HASH_KEY_FILE), spark.with_name(ID_HASH_KEY_FILE))
     con = duckdb.connect(str(spark))
     for schema in ("staging", "intermediate", "marts", "reference"):
         con.execute(f"drop schema if exists {schema} cascade")
@@ -92,15 +94,15 @@ def table_rows(serving: Path, table: str, columns: list[str]) -> list[tuple]:
 
 
 def test_every_mart_and_reference_table_is_identical_with_types(both):
-    duck = served_tables(both["duckdb"].with_name("serving.duckdb"))
-    spark = served_tables(both["spark"].with_name("serving.duckdb"))
+    duck = served_tables(serving_path(both["duckdb"]))
+    spark = served_tables(serving_path(both["spark"]))
     assert len(duck) >= 30 and "marts.fct_contributions" in duck and "reference.contribution_rates" in duck
     assert spark == duck  # the same tables, columns and types
     differing = []
     for table, columns in duck.items():
         names = [c for c, _ in columns]
-        left = table_rows(both["duckdb"].with_name("serving.duckdb"), table, names)
-        right = table_rows(both["spark"].with_name("serving.duckdb"), table, names)
+        left = table_rows(serving_path(both["duckdb"]), table, names)
+        right = table_rows(serving_path(both["spark"]), table, names)
         if left != right:
             differing.append(
                 (
@@ -111,7 +113,7 @@ def test_every_mart_and_reference_table_is_identical_with_types(both):
                 )
             )
     assert not differing, differing
-    rows = table_rows(both["spark"].with_name("serving.duckdb"), "marts.fct_contributions", ["total_amount"])
+    rows = table_rows(serving_path(both["spark"]), "marts.fct_contributions", ["total_amount"])
     assert len(rows) > 1000 and all(isinstance(r[0], Decimal) for r in rows)
 
 
@@ -129,7 +131,7 @@ def issue_unit_proof(warehouse: Path, unit: str, out: Path) -> dict:
 
 
 def test_unit_proof_from_spark_has_duckdbs_figures(both, tmp_path):
-    con = duckdb.connect(str(both["duckdb"].with_name("serving.duckdb")), read_only=True)
+    con = duckdb.connect(str(serving_path(both["duckdb"])), read_only=True)
     unit = con.execute(
         "select unit_id from marts.rpt_unit_roster_months group by 1 order by count(*) desc limit 1"
     ).fetchone()[0]
@@ -178,11 +180,11 @@ def test_dbt_unit_tests_pass_on_spark(both):
 
 def test_second_spark_run_with_nothing_new_skips_the_build(both):
     warehouse = both["spark"]
-    before = warehouse.with_name("serving.duckdb").stat().st_mtime_ns
+    before = serving_path(warehouse).stat().st_mtime_ns
     summary = run_pipeline(both["landing"], warehouse, AS_OF, engine="spark")
     assert summary.success
     assert any("Inputs unchanged since the last build" in note for note in summary.notes)
-    assert warehouse.with_name("serving.duckdb").stat().st_mtime_ns == before
+    assert serving_path(warehouse).stat().st_mtime_ns == before
     assert summary.marts["marts.fct_contributions"] > 1000
 
 

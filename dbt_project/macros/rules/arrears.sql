@@ -4,7 +4,8 @@
     an empty day (or no rule) means the last day of that month. A day past the month's end is
     the month's last day. Late fees run from the day after this date. The one place the rule
     is written: int_arrears_lines (and through it fct_late_fees, fct_arrears) and payment
-    notices use it.
+    notices use it. Days are added as `date + integer`, which both engines read alike (dbt's
+    dateadd goes through a Spark timestamp and lands a day early under TIMESTAMP_NTZ).
 #}
 {% macro contribution_due_date(fee_month, due_month_offset, due_day) -%}
     case
@@ -12,7 +13,7 @@
             then last_day({{ add_months(fee_month, 'coalesce(' ~ due_month_offset ~ ', 0)') }})
         else
             least(
-                cast({{ dbt.dateadd('day', due_day ~ ' - 1', add_months(fee_month, 'coalesce(' ~ due_month_offset ~ ', 0)')) }} as date),
+                cast({{ add_months(fee_month, 'coalesce(' ~ due_month_offset ~ ', 0)') }} + cast({{ due_day }} - 1 as integer) as date),
                 last_day({{ add_months(fee_month, 'coalesce(' ~ due_month_offset ~ ', 0)') }})
             )
     end

@@ -185,7 +185,7 @@ ranked as (
             order by
                 case when candidates.is_migrated then 1 else 0 end,
                 candidates.personal_base desc,
-                candidates.unit_id asc
+                candidates.unit_id asc nulls last
         ) as month_rank
     from candidates
 

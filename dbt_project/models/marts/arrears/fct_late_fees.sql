@@ -86,7 +86,7 @@ segments as (
         cast(f.valid_from as date) as rate_valid_from,
         cast(f.daily_rate as decimal(12, 6)) as daily_rate,
         f.legal_basis,
-        greatest(cast({{ dbt.dateadd('day', '1', 'g.due_date') }} as date), cast(f.valid_from as date)) as charged_from,
+        greatest(cast(g.due_date + 1 as date), cast(f.valid_from as date)) as charged_from,
         least(g.end_date, cast(f.valid_to as date)) as charged_to
     from grouped as g
     inner join late_fee_rates as f

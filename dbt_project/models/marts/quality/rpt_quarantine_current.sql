@@ -31,7 +31,7 @@ labelled as (
             case when reason like '%重复记录%' then '自然键' end,
             field
         ) as field_label,
-        regexp_replace(reason, '”[(][A-Za-z_,]+[)]', '”', 'g') as reason_chinese
+        {{ regex_replace_all('reason', '”[(][A-Za-z_,]+[)]', '”') }} as reason_chinese
     from quarantine
 
 ),

@@ -70,7 +70,7 @@ year_start as (
         p.statement_period,
         coalesce(
             max(a.opening_balance) filter (where a.year = p.start_year),
-            arg_max(a.closing_balance, a.year) filter (where a.year < p.start_year),
+            max_by(a.closing_balance, a.year) filter (where a.year < p.start_year),
             0
         ) as balance
     from periods as p

@@ -6,12 +6,18 @@
     (seed 004). The reader filters a unit, people and a window and joins consecutive
     unchanged months into one printed row. Incremental by fee period.
 #}
-{{ config(materialized='incremental', pre_hook="{{ drop_vanished_fee_periods() }}") }}
+{{
+    config(
+        materialized='incremental',
+        partition_by=fee_period_partitions(),
+        pre_hook="{{ drop_vanished_fee_periods() }}"
+    )
+}}
 
 with
 
 -- read for the fingerprints and the lines: not materialized, so no copy of the ledger is made
-all_contributions as not materialized (
+all_contributions as {{ not_materialized() }} (
 
     select * from {{ ref('fct_contributions') }}
 
@@ -74,10 +80,10 @@ final as (
         cast(personal_base as decimal(18, 2)) as personal_base,
         paid_status,
         payment_type,
-        string_agg(
-            distinct cast(insurance_type as string), ',' order by cast(insurance_type as string)
-        ) as insurance_types,
-        string_agg(insurance_label, '、' order by insurance_sort_order, insurance_label) as insurances,
+        {{ ordered_string_agg('cast(insurance_type as string)', 'cast(insurance_type as string)', distinct=true) }}
+            as insurance_types,
+        {{ ordered_string_agg('insurance_label', 'insurance_sort_order, insurance_label', separator="'、'") }}
+            as insurances,
         cast(count(*) as integer) as line_count,
         min(source_fingerprint) as source_fingerprint
     from lines
