@@ -68,7 +68,7 @@ def add_run_parser(subparsers) -> None:
         default=None,
         choices=["duckdb", "spark"],
         metavar="引擎",
-        help="构建 dbt 项目的引擎：duckdb 或 spark（默认 $SHEBAO_ENGINE 或 duckdb；spark 需先 make spark）",
+        help="构建 dbt 项目的引擎：duckdb 或 spark（默认 $SHEBAO_ENGINE 或 duckdb；spark 需先安装 Spark 扩展）",
     )
     add_verbose_options(p)
     p.set_defaults(func=cmd_run)
