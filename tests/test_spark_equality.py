@@ -183,7 +183,7 @@ def test_second_spark_run_with_nothing_new_skips_the_build(both):
     before = serving_path(warehouse).stat().st_mtime_ns
     summary = run_pipeline(both["landing"], warehouse, AS_OF, engine="spark")
     assert summary.success
-    assert any("Inputs unchanged since the last build" in note for note in summary.notes)
+    assert any(note.startswith("输入自上次构建以来没有变化") for note in summary.notes)
     assert serving_path(warehouse).stat().st_mtime_ns == before
     assert summary.marts["marts.fct_contributions"] > 1000
 
