@@ -244,9 +244,5 @@ def content_digest(pdf_bytes: bytes) -> bytes:
     return text_digest(canonical_text(pdf_bytes))
 
 
-TEXT_DIGEST_BYTES = 16  # 128 bits: second preimages stay out of reach, and the QR code stays small
-
-
 def text_digest(text: str) -> bytes:
-    """SHA-256 of the printed text, truncated so the token fits the printed QR size."""
-    return hashlib.sha256(DIGEST_DOMAIN + text.encode("utf-8")).digest()[:TEXT_DIGEST_BYTES]
+    return hashlib.sha256(DIGEST_DOMAIN + text.encode("utf-8")).digest()
