@@ -5,6 +5,7 @@ and the marker every test carries (unit, dbt, browser, slow; see pyproject.toml)
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,14 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_pipeline_end_to_end.py": ("dbt", "slow"),
     "test_faults_run.py": ("dbt", "slow"),
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A clean clone has no ./var: the suite gets an empty home of its own, so a test that
+    forgets to name its warehouse fails here as it would in CI, instead of reading a
+    developer's ./var."""
+    if "SHEBAO_HOME" not in os.environ:
+        os.environ["SHEBAO_HOME"] = tempfile.mkdtemp(prefix="shebao-test-home-")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

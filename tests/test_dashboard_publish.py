@@ -88,7 +88,9 @@ def home(built_warehouse) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="shebao-publish-") as tmp:
         path = Path(tmp) / "home"
         shutil.copytree(built_warehouse.parent, path, ignore=shutil.ignore_patterns("dagster", "*.lock", "*.wal"))
-        users.add_user("U001", PASSWORDS["U001"], path=users.users_db_path(path))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SHEBAO_WAREHOUSE", str(path / "warehouse.duckdb"))  # accounts only for registered units
+            users.add_user("U001", PASSWORDS["U001"], path=users.users_db_path(path))
         yield path
 
 

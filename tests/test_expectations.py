@@ -570,15 +570,19 @@ def test_metadata_is_json(con, gxrun):
 
 
 @pytest.mark.slow  # a fresh interpreter importing GX: about 15 s
-def test_importing_the_suites_switches_gx_analytics_off():
+def test_importing_the_suites_switches_gx_analytics_off(tmp_path):
     """Without the variable in the environment, importing our GX code must set it before GX loads."""
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "GX_ANALYTICS_ENABLED"}
+    result = tmp_path / "result.txt"
+    # The answer goes to a file, not stdout: a library's exit hook must not be able to swallow it.
     code = (
-        "import sys, os; import expectations.run; "
-        "print(os.environ.get('GX_ANALYTICS_ENABLED'), 'great_expectations' in sys.modules)"
+        "import sys, os, pathlib; import expectations.run; "
+        f"pathlib.Path({str(result)!r}).write_text("
+        "f\"{os.environ.get('GX_ANALYTICS_ENABLED')} {'great_expectations' in sys.modules}\")"
     )
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["false", "True"]
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert result.read_text().split() == ["false", "True"], (done.stdout[-2000:], done.stderr[-2000:])
