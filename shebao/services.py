@@ -194,18 +194,6 @@ def supervise(services: Services, start: Callable[[Services], object]) -> int:
         return 128 + stop.signum
     finally:
         services.stop(signal.SIGTERM)  # nothing left to stop unless start() or wait() failed
-        _stop_resource_tracker()
-
-
-def _stop_resource_tracker() -> None:
-    """multiprocessing's resource tracker (a library starts it during the build) would otherwise exit
-    only after the launcher has, outliving it on a loaded machine; stop and reap it first."""
-    from multiprocessing import resource_tracker
-
-    stop = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)
-    if stop is not None:
-        with suppress(OSError, ChildProcessError):
-            stop()
 
 
 def main(argv: list[str] | None = None) -> int:
