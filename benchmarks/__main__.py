@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cert-batch", type=int, default=1000, help="proofs issued in the batch measurement")
     p.add_argument("--unit-size", type=int, default=2000, help="persons in the unit-proof measurement")
     p.add_argument("--verify-rate", type=int, default=300, help="target requests per second for the bounded load")
+    p.add_argument(
+        "--upload-roster", type=int, default=620, help="people in the unit proof uploaded as a PDF (620: ~60 pages)"
+    )
     p.add_argument("--verify-seconds", type=int, default=10, help="duration of each wrk run")
     p.add_argument("--engine-scale", type=float, default=1.0, help="scale of the engines stage (DuckDB vs Spark)")
     p.add_argument("--dashboard-scale", type=float, default=1.0, help="scale of the warehouse the pages read")
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             "unit_size": args.unit_size,
             "verify_rate": args.verify_rate,
             "verify_seconds": args.verify_seconds,
+            "upload_roster": args.upload_roster,
             "dashboard_scale": args.dashboard_scale,
             "big_repeats": max(1, args.big_repeats),
             "engine_scale": args.engine_scale,

@@ -592,6 +592,26 @@ def test_v2_correction_supersedes_its_predecessor(con, landing):
     assert live(con) == 2
 
 
+def test_identical_header_only_corrections_each_empty_their_own_file(con, landing):
+    """Two files withdrawn by header-only version-2 files with the same bytes: each correction
+    supersedes its own predecessor (same bytes as an empty file are not 'already loaded')."""
+    write_csv(landing / "ledgers" / "a.csv", LEDGER_HEADER, [GOOD_1])
+    write_csv(landing / "ledgers" / "b.csv", LEDGER_HEADER, [GOOD_2])
+    loader.load_source(con, landing, "ledgers")
+    write_csv(landing / "ledgers" / "a.v2.csv", LEDGER_HEADER, [])
+    write_csv(landing / "ledgers" / "b.v2.csv", LEDGER_HEADER, [])
+    rep = loader.load_source(con, landing, "ledgers")
+    assert [(f.file, f.status, f.replaced_by) for f in rep.files] == [
+        ("ledgers/a.csv", "replaced", "ledgers/a.v2.csv"),
+        ("ledgers/a.v2.csv", "empty", None),
+        ("ledgers/b.csv", "replaced", "ledgers/b.v2.csv"),
+        ("ledgers/b.v2.csv", "empty", None),
+    ]
+    assert live(con) == 0
+    again = loader.load_source(con, landing, "ledgers")  # re-running changes nothing
+    assert [f.status for f in again.files] == ["replaced", "empty", "replaced", "empty"] and live(con) == 0
+
+
 def test_v1_and_v2_arriving_together(con, landing):
     write_csv(landing / "ledgers" / "l.v2.csv", LEDGER_HEADER, [GOOD_1])
     write_csv(landing / "ledgers" / "l.csv", LEDGER_HEADER, [GOOD_1, GOOD_2])

@@ -8,7 +8,9 @@ differs and Spark builds everything from the same loads). Then:
   types, same rows (the engine-specific row-hash fingerprints left out);
 - `shebao cert issue unit-proof` from the Spark serving copy prints the figures of DuckDB's;
 - the dbt unit tests pass on the spark target;
-- a second Spark run with nothing new skips dbt.
+- a second Spark run with nothing new skips dbt;
+- corrections that empty a fee period (header-only v2 files) are followed incrementally by both
+  engines: Spark drops the partition, and every table is still identical.
 Needs the Spark extra (`make spark`; `make test` installs it).
 """
 
@@ -93,7 +95,7 @@ def table_rows(serving: Path, table: str, columns: list[str]) -> list[tuple]:
         con.close()
 
 
-def test_every_mart_and_reference_table_is_identical_with_types(both):
+def assert_identical_serving_copies(both: dict[str, Path]) -> None:
     duck = served_tables(serving_path(both["duckdb"]))
     spark = served_tables(serving_path(both["spark"]))
     assert len(duck) >= 30 and "marts.fct_contributions" in duck and "reference.contribution_rates" in duck
@@ -113,6 +115,10 @@ def test_every_mart_and_reference_table_is_identical_with_types(both):
                 )
             )
     assert not differing, differing
+
+
+def test_every_mart_and_reference_table_is_identical_with_types(both):
+    assert_identical_serving_copies(both)
     rows = table_rows(serving_path(both["spark"]), "marts.fct_contributions", ["total_amount"])
     assert len(rows) > 1000 and all(isinstance(r[0], Decimal) for r in rows)
 
@@ -197,3 +203,36 @@ def test_spark_state_stays_under_shebao_home(both):
     assert sorted(p.name for p in (spark_dir / "raw").iterdir()) == sorted(table for _, table in sources)
     for folder in (REPO, DBT_PROJECT_DIR):
         assert not {"spark-warehouse", "metastore_db", "derby.log"} & {p.name for p in folder.iterdir()}
+
+
+def fee_periods(warehouse: Path) -> dict[str, int]:
+    con = duckdb.connect(str(serving_path(warehouse)), read_only=True)
+    try:
+        rows = con.execute("select fee_period, count(*) from marts.fct_contributions group by 1").fetchall()
+    finally:
+        con.close()
+    return dict(rows)
+
+
+def test_a_fee_period_emptied_by_corrections_is_dropped_incrementally_on_both(both):
+    """Every ledger file of the last fee period gets a header-only version 2: the period loses
+    all its lines. Both engines rebuild incrementally (Spark: insert_overwrite, the emptied
+    partition dropped by the pre-hook) and still agree on every table."""
+    period = "202510"
+    before = fee_periods(both["duckdb"])
+    assert before[period] > 0 and fee_periods(both["spark"]) == before
+    ledgers = both["landing"] / "ledgers"
+    originals = sorted(ledgers.glob(f"ledger_{period}_*.csv"))
+    assert len(originals) == 3
+    for original in originals:
+        header = original.read_bytes().splitlines(keepends=True)[0]  # in the file's own encoding
+        original.with_name(f"{original.stem}.v2.csv").write_bytes(header)
+    for engine in ("duckdb", "spark"):
+        summary = run_pipeline(both["landing"], both[engine], AS_OF, engine=engine)
+        assert summary.success, summary.lines()
+        assert not any(note.startswith("输入自上次构建以来没有变化") for note in summary.notes)
+    after = fee_periods(both["duckdb"])
+    assert period not in after and after == {p: n for p, n in before.items() if p != period}
+    partitions = both["spark"].with_name("warehouse.spark") / "warehouse" / "marts.db" / "fct_contributions"
+    assert not (partitions / f"fee_period={period}").exists() and (partitions / "fee_period=202509").is_dir()
+    assert_identical_serving_copies(both)

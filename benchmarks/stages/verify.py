@@ -7,6 +7,10 @@ its Lua `delay()` hook: C connections each wait D ms after every response, givin
 most C x 1000 / D requests per second (the achieved rate is reported; like any closed
 loop it hides coordinated omission when the server stalls).
 
+Also: uploading a PDF of about 60 pages (a unit proof of --upload-roster people over one
+quarter, from the tests' one-unit landing built by the real pipeline) to `/api/verify-pdf`,
+the whole request timed at the client after one warm-up upload; target under 2 s.
+
 Measured for the QR code's own URL (/c/<token>, the HTML page) with a valid token and
 with a forged one (the signature's last byte flipped), and for /healthz, the same
 server's floor (routing, HTTP, uvicorn), as the limit. An unthrottled run gives the
@@ -79,6 +83,41 @@ def forge(token: str) -> str:
     return tokens.b32encode(bytes(raw))
 
 
+def long_pdf(ctx: Context, home: Path, roster: int) -> tuple[Path, int | None]:
+    """A unit proof of `roster` people over one quarter (about 60 pages at 620), signed with `home`'s keys."""
+    from benchmarks.stages.certificates import _pages
+    from certificates.issue import issue_document
+    from tests.support.warehouse import LARGE_UNIT_PERIODS, build_large_unit_warehouse
+
+    source = ctx.scratch / "homes" / f"verify-upload-{roster}"
+    if not (source / "serving" / "CURRENT").exists():  # built once per scratch folder
+        shutil.rmtree(source, ignore_errors=True)
+        build_large_unit_warehouse(source, roster_size=roster)
+        os.environ["SHEBAO_HOME"] = str(home)
+    pdf = home / "long.pdf"
+    params = {"unit": "U001", "from": LARGE_UNIT_PERIODS[0], "to": LARGE_UNIT_PERIODS[-1]}
+    issue_document("unit-proof", params, source / "warehouse.duckdb", out=pdf)
+    return pdf, _pages(pdf)
+
+
+def upload_times(base: str, pdf: Path, repeats: int) -> list[float]:
+    import httpx
+
+    data = pdf.read_bytes()
+    times = []
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for i in range(repeats + 1):  # the first loads the PDF stack in the server
+            t0 = time.perf_counter()
+            answer = client.post("/api/verify-pdf", files={"file": (pdf.name, data, "application/pdf")})
+            took = time.perf_counter() - t0
+            body = answer.json()
+            if answer.status_code != 200 or body.get("valid") is not True:
+                raise RuntimeError(f"PDF upload not verified: {answer.status_code} {body}")
+            if i:
+                times.append(round(took, 3))
+    return times
+
+
 def run(ctx: Context, result: StageResult) -> None:
     scale = float(ctx.options.get("dashboard_scale", 1.0))
     src = built_home(ctx, scale)
@@ -96,6 +135,7 @@ def run(ctx: Context, result: StageResult) -> None:
         "unit-proof", {"unit": unit, "from": start, "to": end}, home / "warehouse.duckdb", out=home / "cert.pdf"
     )
     valid, forged = cert.token, forge(cert.token)
+    big_pdf, big_pages = long_pdf(ctx, home, int(ctx.options.get("upload_roster", 620)))
     script = home / "paced.lua"
     script.write_text(LUA)
 
@@ -132,6 +172,7 @@ def run(ctx: Context, result: StageResult) -> None:
                 wrk(base + path, seconds, connections, delay_ms, script) for _ in range(max(1, min(ctx.repeats, 3)))
             ]
             runs[name] = samples
+        uploads = upload_times(base, big_pdf, max(1, min(ctx.repeats, 3)))
         ceiling = wrk(base + f"/c/{valid}", seconds, 16, 0, script)
         ceiling_h = wrk(base + "/healthz", seconds, 16, 0, script)
     finally:
@@ -176,6 +217,12 @@ def run(ctx: Context, result: StageResult) -> None:
     v, f = med("valid token", "p50_ms")["median"], med("forged token", "p50_ms")["median"]
     m = result.add(Metric("forged / valid p50 cost", round(f / v, 3) if v else None, "x"))
     m.met, m.target = (f <= v * 1.1) if v else None, "forged <= valid (10 % noise allowance)"
+    up = summarise(uploads)
+    m = result.add(
+        Metric(f"PDF upload verified ({big_pages} pages, {big_pdf.stat().st_size // 1024} KB)", up["median"], "s", up)
+    )
+    m.met, m.target = up["median"] < 2.0, "< 2 s"
+    m.note = "POST /api/verify-pdf, whole request at the client, after one warm-up upload; verdict ok"
     m = result.add(
         Metric(
             "ceiling: valid token, unthrottled (16 connections)",

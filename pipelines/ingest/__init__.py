@@ -50,8 +50,10 @@ Idempotency
     source (under any name) is not loaded again: status ``already_loaded``, counts 0.
     The same content under a second name is recorded once in raw.load_files as
     ``already_loaded`` with nothing loaded (rather than quarantining every row as a
-    duplicate). A file that failed is retried on the next run (a code or template fix
-    may let it load); re-running changes nothing when nothing changed.
+    duplicate), unless the earlier file was header-only: such bytes carry no rows, so
+    each such file is taken on its own (a header-only correction empties its own file).
+    A file that failed is retried on the next run (a code or template fix may let it
+    load); re-running changes nothing when nothing changed.
 
 Corrections
     ``<stem>.v<N>.<ext>`` is version N of the logical file ``<stem>.<ext>`` (same

@@ -140,7 +140,9 @@ class _Loader:
             rep.replaced_by = same_name[0][2]
             rep.error = same_name[0][3] if status == STATUS_EMPTY else None
             return True
-        other = [k for k in known if k[0] != rep.file and k[1] != STATUS_FAILED]
+        # A header-only file carries no rows, so the same bytes under another name say nothing
+        # about duplicates: each such file stands on its own (a correction still supersedes).
+        other = [k for k in known if k[0] != rep.file and k[1] not in (STATUS_FAILED, STATUS_EMPTY)]
         if other:
             rep.status = STATUS_ALREADY
             rep.note = f"same content as {other[0][0]}, not loaded again"
