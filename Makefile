@@ -9,7 +9,10 @@ SPARK_DEBIAN_PACKAGES := default-jre-headless
 
 .PHONY: demo test test-fast setup system-packages bench lint typecheck spark spark-system-packages
 
+# The documents' CJK font subset (certificates/fonts.py) is built once here, into
+# $SHEBAO_HOME/cache/fonts; rebuilt only when missing, damaged or lacking a served name's character.
 setup: system-packages $(VENV)/.installed
+	$(BIN)/python -m certificates.fonts
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -9,6 +9,7 @@ matches.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import math
 import unicodedata
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import jinja2
 
-from certificates import config
+from certificates import config, fonts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MM = 72 / 25.4  # PDF points per millimetre
@@ -92,7 +93,7 @@ def date_zh(value) -> str:
     return "" if value is None else str(value)
 
 
-def seal_svg() -> str:
+def seal_svg(font_family: str = fonts.SOURCE_FAMILY) -> str:
     """The electronic-seal mark of the fictional issuer: ring, arched name, star, 电子印章."""
     name = config.ISSUER_NAME
     n = len(name)
@@ -111,7 +112,7 @@ def seal_svg() -> str:
         star.append(f"{50 + r * math.cos(a):.2f},{50 + r * math.sin(a):.2f}")
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100" class="seal-svg">'
-        '<g fill="#d0202a" stroke="none" font-family="Noto Serif CJK SC" font-weight="bold">'
+        f'<g fill="#d0202a" stroke="none" font-family="{font_family}" font-weight="bold">'
         '<circle cx="50" cy="50" r="47" fill="none" stroke="#d0202a" stroke-width="3"/>'
         f'{"".join(parts)}<polygon points="{" ".join(star)}"/>'
         '<text x="50" y="80" text-anchor="middle" font-size="9">电子印章</text></g></svg>'
@@ -146,8 +147,14 @@ class Stamp:
         return f"数据截至 {date_zh(self.data_as_of) or '未知'}\u3000数据版本 {self.build_id}"
 
 
+@functools.cache
+def _css_template() -> jinja2.Template:
+    """certificate.css compiled once per process (it was read and compiled per document)."""
+    return jinja2.Template((TEMPLATES / "certificate.css").read_text("utf-8"))
+
+
 def html(template: str, stamp: Stamp, **context) -> str:
-    css = (TEMPLATES / "certificate.css").read_text("utf-8")
+    faces = fonts.ensure()  # the CJK subset built once; None: the full system faces, as before
     geometry = {
         "page_w": PAGE_W_MM,
         "page_h": PAGE_H_MM,
@@ -162,12 +169,17 @@ def html(template: str, stamp: Stamp, **context) -> str:
     qr_b64 = base64.b64encode(stamp.qr_svg.encode()).decode() if stamp.qr_svg else ""
     return _env.get_template(template).render(
         qr_b64=qr_b64,
-        css=jinja2.Template(css).render(
-            cert_id=stamp.cert_id, code=stamp.code_display, data_line=stamp.data_line, **geometry
+        css=_css_template().render(
+            cert_id=stamp.cert_id,
+            code=stamp.code_display,
+            data_line=stamp.data_line,
+            font_faces=fonts.font_face_rules(faces),
+            font_family=fonts.font_family(faces),
+            **geometry,
         ),
         stamp=stamp,
         issuer=config.ISSUER_NAME,
-        seal=seal_svg(),
+        seal=seal_svg(fonts.svg_font_family(faces)),
         validity_months=config.VALIDITY_MONTHS,
         **context,
     )

@@ -22,12 +22,23 @@ SERVING_SUFFIX = ".duckdb"
 LEGACY_SERVING_FILE = "serving.duckdb"  # the single file of earlier layouts, migrated by the next run
 # The key of the serving copy's ID-number hash: beside the warehouse, never in the serving copy.
 ID_HASH_KEY_FILE = "id-hash.key"
+# The CJK font subset the documents embed (certificates/fonts.py), built once per home.
+FONT_CACHE_DIR = ("cache", "fonts")
+FONT_CACHE_ENV = "SHEBAO_FONT_CACHE"  # another folder, e.g. one cache shared by a test session
 
 
 def shebao_home() -> Path:
     home = Path(os.environ.get("SHEBAO_HOME", "var")).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+def font_cache_dir() -> Path:
+    """$SHEBAO_FONT_CACHE when set, else $SHEBAO_HOME/cache/fonts (created on demand by its builder)."""
+    explicit = os.environ.get(FONT_CACHE_ENV)
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    return shebao_home().joinpath(*FONT_CACHE_DIR)
 
 
 def default_warehouse() -> Path:

@@ -33,6 +33,10 @@ def pytest_configure(config: pytest.Config) -> None:
     developer's ./var."""
     if "SHEBAO_HOME" not in os.environ:
         os.environ["SHEBAO_HOME"] = tempfile.mkdtemp(prefix="shebao-test-home-")
+    # One CJK font subset for the session (certificates/fonts.py), built by the first render,
+    # instead of one per test home.
+    if "SHEBAO_FONT_CACHE" not in os.environ:
+        os.environ["SHEBAO_FONT_CACHE"] = tempfile.mkdtemp(prefix="shebao-test-fonts-")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

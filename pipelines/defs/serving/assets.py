@@ -31,6 +31,26 @@ SERVED_SCHEMAS = ("marts", "reference")
 WITHHELD_COLUMNS = {("marts", "dim_persons"): ("id_number",)}
 HASHED_COLUMNS = {("marts", "dim_persons"): (("id_number", "id_number_hash"),)}
 HASH_FUNCTION = "shebao_id_number_hash"
+# Tables written in the order readers filter on (a proof reads one unit's or one person's
+# rows): DuckDB keeps min/max per row group, so a sorted table lets a filter on the leading
+# column skip every row group but the few holding that unit or person. The queries filter
+# on these columns bare (certificates/data.py), with no function around them.
+SORT_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("marts", "fct_contributions"): ("unit_id", "person_id", "fee_period"),
+    ("marts", "fct_person_months"): ("unit_id", "person_id", "fee_period"),
+    ("marts", "rpt_unit_roster_months"): ("unit_id", "person_id", "fee_period"),
+    ("marts", "rpt_unit_proof_months"): ("unit_id", "person_id", "fee_period"),
+    ("marts", "rpt_unit_proof_insurances"): ("unit_id", "fee_period"),
+    ("marts", "rpt_unit_contribution_summary"): ("unit_id", "fee_period"),
+    ("marts", "rpt_payment_notice_lines"): ("unit_id", "notice_key"),
+    ("marts", "rpt_payment_notices"): ("unit_id", "fee_period"),
+    ("marts", "rpt_rights_statement"): ("person_id", "statement_period"),
+    ("marts", "rpt_rights_statement_account"): ("person_id", "statement_period"),
+    ("marts", "rpt_pension_account"): ("person_id",),
+    ("marts", "rpt_pension_estimate"): ("person_id",),
+    ("marts", "dim_persons"): ("person_id",),
+    ("marts", "dim_units"): ("unit_id",),
+}
 # The latest result of each GX check, for the data-quality page (the pipeline's checks append
 # to raw.expectation_results; the copy is empty with these columns until a check has run).
 EXPECTATION_RESULTS_COLUMNS = (
@@ -101,7 +121,9 @@ def publish_serving_copy(warehouse: Path, as_of: str | None = None) -> Published
             con.execute(f'create schema if not exists "{schema}"')
         for schema, table in tables:
             columns = _select_list(con, schema, table)
-            con.execute(f'create table "{schema}"."{table}" as select {columns} from wh."{schema}"."{table}"')
+            keys = SORT_KEYS.get((schema, table))
+            order = " order by " + ", ".join(f'"{key}"' for key in keys) if keys else ""
+            con.execute(f'create table "{schema}"."{table}" as select {columns} from wh."{schema}"."{table}"{order}')
             counts[f"{schema}.{table}"] = _count(con, f'select count(*) from "{schema}"."{table}"')
         con.execute("create schema if not exists meta")
         con.execute(
