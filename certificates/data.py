@@ -110,44 +110,37 @@ group by person_id
 order by min(fee_period), person_id
 """
 
-# Detail rows (seed 002's 10-person detail pages): the months of rpt_unit_proof_months in the
-# window, consecutive months with the same insurances, base, status, 缴费类型 and arrival
-# delay joined into one row with its period range.
+# Detail rows (seed 002's 参保缴费情况(N人明细)): the unchanged runs of rpt_unit_proof_runs that
+# overlap the window, cut at its edges. A run's months are consecutive with one arrival delay,
+# so the cut run keeps its attributes; its month count and arrival months follow from the cut.
 UNIT_DETAIL_SQL = f"""
-with months as (
+with bounds as (
     select
-        *,
-        year(fee_month) * 12 + month(fee_month) as month_index,
-        case
-            when paid_period <> ''
-                then date_diff('month', fee_month, cast(strptime(paid_period || '01', '%Y%m%d') as date))
-        end as arrival_delay
-    from marts.rpt_unit_proof_months
-    where unit_id = ? and fee_period between ? and ? and {PERSONS_FILTER}
+        cast(strptime(?, '%Y%m') as date) as window_first,
+        cast(strptime(?, '%Y%m') as date) as window_last
 ),
 runs as (
     select
-        *,
-        month_index - row_number() over (
-            partition by person_id, insurance_types, personal_base, paid_status, payment_type, arrival_delay
-            order by month_index
-        ) as run
-    from months
+        r.*,
+        greatest(r.first_month, b.window_first) as cut_first,
+        least(r.last_month, b.window_last) as cut_last
+    from marts.rpt_unit_proof_runs as r, bounds as b
+    where r.unit_id = ? and r.last_month >= b.window_first and r.first_month <= b.window_last
+        and {PERSONS_FILTER}
 )
 select
     person_id,
-    min(fee_period) as first_period,
-    max(fee_period) as last_period,
-    count(*) as months,
-    min(nullif(paid_period, '')) as first_paid,
-    max(nullif(paid_period, '')) as last_paid,
+    strftime(cut_first, '%Y%m') as first_period,
+    strftime(cut_last, '%Y%m') as last_period,
+    date_diff('month', cut_first, cut_last) + 1 as months,
+    strftime(cut_first + to_months(paid_delay_months), '%Y%m') as first_paid,
+    strftime(cut_last + to_months(paid_delay_months), '%Y%m') as last_paid,
     personal_base,
-    any_value(insurances) as insurances,
+    insurances,
     paid_status,
     payment_type
 from runs
-group by person_id, insurance_types, personal_base, paid_status, payment_type, arrival_delay, run
-order by person_id, first_period, payment_type, insurance_types
+order by person_id, first_period, payment_type, insurance_types, first_paid
 """
 
 # Whom a proof may list: people with lines at the unit, and whether any fall in the window.
@@ -297,7 +290,7 @@ def unit_proof(con, unit_id: str, start: str, end: str, persons: list[str] | Non
         "unit": unit_row,
         "rates": _rows(con, UNIT_RATES_SQL, [unit_id, start, end]),
         "roster": roster,
-        "details": _rows(con, UNIT_DETAIL_SQL, chosen),
+        "details": _rows(con, UNIT_DETAIL_SQL, [start, end, unit_id, persons, persons]),
         "totals": _one(con, SUMMARY_TOTALS_SQL, chosen, "无汇总"),
     }
 

@@ -17,7 +17,6 @@ from certificates.render import date_zh, money, period_zh, plain_money
 
 PERIOD_RE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])$")
 PERSON_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-DETAIL_PAGE_PERSONS = 10  # seed 002: 10人明细 per detail page
 DEFAULT_MONTHS = 12  # a unit proof without a range covers the unit's last 12 months
 
 
@@ -153,19 +152,17 @@ def selection_subject(unit_id: str, persons: list[str] | None) -> str:
     return f"{unit_id}/{digest}"  # the headcount travels in the figures; the QR has no room twice
 
 
-def _detail_pages(roster: list[dict], details: list[dict]) -> list[list[dict]]:
-    """Detail rows in roster order, DETAIL_PAGE_PERSONS people to a page (seed 002)."""
+def _detail_rows(roster: list[dict], details: list[dict]) -> list[dict]:
+    """The condensed detail rows (rpt_unit_proof_runs) in roster order, each with its person's
+    name and masked ID: one table for everyone (seed 002's N人明细), flowing over the pages."""
     by_person: dict[str, list[dict]] = {}
     for row in details:
         by_person.setdefault(row["person_id"], []).append(row)
-    pages = []
-    for i in range(0, len(roster), DETAIL_PAGE_PERSONS):
-        rows = []
-        for person in roster[i : i + DETAIL_PAGE_PERSONS]:
-            for row in by_person.get(person["person_id"], []):
-                rows.append(dict(row, name=person["name"], id_number_masked=person["id_number_masked"]))
-        pages.append(rows)
-    return pages
+    return [
+        dict(row, name=person["name"], id_number_masked=person["id_number_masked"])
+        for person in roster
+        for row in by_person.get(person["person_id"], [])
+    ]
 
 
 def unit_proof(con, params: dict) -> Document:
@@ -180,6 +177,7 @@ def unit_proof(con, params: dict) -> Document:
         )
         _range({"from": start, "to": end})
     d = data.unit_proof(con, unit_id, start, end, persons)
+    detail_rows = _detail_rows(d["roster"], d["details"])
     label = f"{period_zh(start)} 至 {period_zh(end)}"
     totals = d["totals"]
     paid_to = max((r["paid_to"] for r in d["rates"] if r["paid_to"]), default="")
@@ -202,7 +200,8 @@ def unit_proof(con, params: dict) -> Document:
             end=end,
             period_label=label,
             scope_label=f"本证明列出所选{len(persons)}人" if persons else "",
-            detail_pages=_detail_pages(d["roster"], d["details"]),
+            detail_rows=detail_rows,
+            detail_persons=len({row["person_id"] for row in detail_rows}),
         ),
         {"n": totals["headcount"], "pm": totals["person_months"], "to": paid_to},
         facts,

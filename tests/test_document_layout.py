@@ -96,7 +96,7 @@ WIDE_RATES = {  # SZ_SIP 2024-2025 (unit, personal, personal fixed); 410 at risk
 WIDE_PERIODS = [f"2024{m:02d}" for m in range(7, 13)] + [f"2025{m:02d}" for m in range(1, 13)]
 WIDE_AS_OF = "2026-01-20"
 LONG_NAMES = ["欧阳娜仁格日勒图雅", "阿卜杜热合曼·买买提艾力", "司马长风", "上官婉儿", "诸葛明轩"]
-WIDE_PEOPLE = 23  # three detail pages of at most 10 people
+WIDE_PEOPLE = 23  # more than one page of roster and detail rows
 LATE_JOINER = "W0023"  # joined 202503, charged 202503-202505 later on one 补收 notice
 
 
@@ -325,13 +325,15 @@ def test_unit_proof_rows_are_condensed_runs(issued):
     assert f"李娜 {p002} 202409 1 6,000.00 医疗 未到账 正常" in lines
 
 
-def test_wide_unit_proof_detail_pages_of_ten_people(issued):
+def test_wide_unit_proof_detail_is_one_section_for_everyone(issued):
+    """Seed 002's 参保缴费情况(N人明细): one table for all 23 people, flowing over the pages."""
     pages = page_lines(issued[("wide", "unit-proof")].path)
-    detail = [p for p in pages if any("10人明细" in line for line in p)]
-    people = [set(re.findall(r"3205\*{10}[\dX]{4}", "\n".join(p))) for p in detail]
-    assert [len(p) for p in people] == [10, 10, 3]  # long names wrap in their cell, the ID does not
-    assert set().union(*people) == {masked(wide_person(i)[2]) for i in range(1, WIDE_PEOPLE + 1)}
     text = "\n".join("\n".join(p) for p in pages)
+    assert text.count("人明细") == 1 and "参保缴费情况（23人明细）（2025年01月 至 2025年12月）" in text
+    first = next(n for n, p in enumerate(pages) if any("人明细" in line for line in p))
+    detail = "\n".join("\n".join(p) for p in pages[first:])
+    people = set(re.findall(r"3205\*{10}[\dX]{4}", detail))  # long names wrap in their cell, the ID does not
+    assert people == {masked(wide_person(i)[2]) for i in range(1, WIDE_PEOPLE + 1)}
     assert "2025年01月 至 2025年12月" in text  # the default range
     assert "期间内缴费人数合计：23人；缴费人月合计：274" in text.replace("\n", "")  # 22 x 12 + W0023's 202503-202512
     assert "法定代表人 欧阳娜仁格日勒图雅" in text

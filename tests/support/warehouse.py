@@ -286,14 +286,17 @@ def build_test_warehouse(directory: Path, as_of: dt.date | str = AS_OF, legacy: 
 
 
 LARGE_UNIT_PERIODS = ("202501", "202502", "202503")
+RAISE_PERIOD, RAISE_AMOUNT = "202504", 500  # write_large_unit_landing(raise_every=k)
 
 
-def write_large_unit_landing(landing: Path, roster_size: int) -> Path:
+def write_large_unit_landing(landing: Path, roster_size: int, raise_every: int = 0) -> Path:
     """One unit (U001 of UNITS) with `roster_size` people, each paid the three months of 2025 Q1.
 
     Person i (1-based) is P{i:05d}, born 1970-01-01 + i days, base 5000 + 10 x (i mod 100); every
     line arrives on the 15th. A unit proof over LARGE_UNIT_PERIODS then has 3 x roster_size
-    detail lines, one per person and month.
+    person-months and one unchanged run per person. With raise_every = k > 0 everyone is also
+    paid RAISE_PERIOD, in which every k-th person's base rises by RAISE_AMOUNT: over Q1 nothing
+    changes, over 202501-202504 those people's runs split.
     """
     unit = UNITS[0]
     _write(
@@ -311,7 +314,8 @@ def write_large_unit_landing(landing: Path, roster_size: int) -> Path:
             }
         ],
     )
-    persons, enrolments, lines = [], [], {period: [] for period in LARGE_UNIT_PERIODS}
+    periods = LARGE_UNIT_PERIODS + ((RAISE_PERIOD,) if raise_every else ())
+    persons, enrolments, lines = [], [], {period: [] for period in periods}
     for i in range(1, roster_size + 1):
         person_id, birth = f"P{i:05d}", dt.date(1970, 1, 1) + dt.timedelta(days=i)
         first17 = "320506" + birth.strftime("%Y%m%d") + f"{i % 1000:03d}"
@@ -326,7 +330,8 @@ def write_large_unit_landing(landing: Path, roster_size: int) -> Path:
                 "post_category": "生产岗",
             }
         )
-        base = str(5000 + 10 * (i % 100))
+        raised = bool(raise_every) and i % raise_every == 0
+        bases = {p: 5000 + 10 * (i % 100) + (RAISE_AMOUNT if raised and p == RAISE_PERIOD else 0) for p in periods}
         for insurance in INSURANCES:
             enrolments.append(
                 {
@@ -337,7 +342,8 @@ def write_large_unit_landing(landing: Path, roster_size: int) -> Path:
                     "status": "正常参保",
                 }
             )
-            for period in LARGE_UNIT_PERIODS:
+            for period in periods:
+                base = str(bases[period])
                 unit_amount, personal_amount = amounts(unit[0], insurance, base)
                 lines[period].append(
                     {
@@ -363,10 +369,12 @@ def write_large_unit_landing(landing: Path, roster_size: int) -> Path:
     return landing
 
 
-def build_large_unit_warehouse(directory: Path, roster_size: int, as_of: str = "2025-04-15") -> Path:
+def build_large_unit_warehouse(
+    directory: Path, roster_size: int, as_of: str = "2025-04-15", raise_every: int = 0
+) -> Path:
     """The real build of write_large_unit_landing: a proof of one big unit, for layout and speed tests."""
     directory = Path(directory)
-    return _run(directory, write_large_unit_landing(directory / "landing", roster_size), as_of)
+    return _run(directory, write_large_unit_landing(directory / "landing", roster_size, raise_every), as_of)
 
 
 def build_generated_warehouse(
