@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--unit-size", type=int, default=2000, help="persons in the unit-proof measurement")
     p.add_argument("--verify-rate", type=int, default=300, help="target requests per second for the bounded load")
     p.add_argument(
-        "--upload-roster", type=int, default=620, help="people in the unit proof uploaded as a PDF (620: 77 pages)"
+        "--upload-roster", type=int, default=1400, help="people in the uploaded unit proof (1,400: ~64 pages)"
     )
     p.add_argument("--verify-seconds", type=int, default=10, help="duration of each wrk run")
     p.add_argument("--engine-scale", type=float, default=1.0, help="scale of the engines stage (DuckDB vs Spark)")
