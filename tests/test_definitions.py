@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from tests.support.processes import python_probe
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -65,7 +67,8 @@ def test_import_has_no_side_effects_and_dagster_validates_a_fresh_checkout(tmp_p
         "assert d.__file__.startswith(sys.argv[1]), d.__file__; "
         "assert dict(os.environ) == before, 'environment changed at import'"
     )
-    subprocess.run([sys.executable, "-c", probe, str(checkout)], cwd=checkout, env=env, check=True, timeout=120)
+    argv = [*python_probe(tmp_path, probe), str(checkout)]
+    subprocess.run(argv, cwd=checkout, env=env, check=True, timeout=120)
     assert not (checkout / "dbt_project" / "target").exists()  # no dbt parse, no launcher at import
     assert not (tmp_path / "home").exists()
 

@@ -573,7 +573,8 @@ def test_metadata_is_json(con, gxrun):
 def test_importing_the_suites_switches_gx_analytics_off(tmp_path):
     """Without the variable in the environment, importing our GX code must set it before GX loads."""
     import subprocess
-    import sys
+
+    from tests.support.processes import python_probe
 
     env = {k: v for k, v in os.environ.items() if k != "GX_ANALYTICS_ENABLED"}
     result = tmp_path / "result.txt"
@@ -583,6 +584,6 @@ def test_importing_the_suites_switches_gx_analytics_off(tmp_path):
         f"pathlib.Path({str(result)!r}).write_text("
         "f\"{os.environ.get('GX_ANALYTICS_ENABLED')} {'great_expectations' in sys.modules}\")"
     )
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(python_probe(tmp_path, code), env=env, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert result.read_text().split() == ["false", "True"], (done.stdout[-2000:], done.stderr[-2000:])

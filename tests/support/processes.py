@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,3 +79,15 @@ def terminate(proc: subprocess.Popen, timeout: float) -> tuple[int, float, str]:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
     return proc.returncode, time.monotonic() - started, err
+
+
+def python_probe(folder: Path, code: str) -> list[str]:
+    """argv running `code` as a script file in `folder`, not `python -c`.
+
+    Under `python -c` the main module has no __file__, and pyspark (imported by Great
+    Expectations when the Spark extra is installed) takes that for a doctest run and calls
+    sys.exit(0) on import: a probe importing our GX code would end with 0 before asserting.
+    """
+    script = Path(folder) / f"probe_{abs(hash(code)):x}.py"
+    script.write_text(code, "utf-8")
+    return [sys.executable, str(script)]
