@@ -145,5 +145,5 @@ def test_the_filter_check_sees_a_function_around_the_column_or_no_filter():
 def test_every_proof_query_filters_its_large_tables_bare():
     queries = {name: sql for name, sql in vars(data).items() if name.endswith("_SQL") and isinstance(sql, str)}
     read = {t for sql in queries.values() for t, _ in TABLE_REF.findall(sql) if ("marts", t) in LARGE}
-    assert {"fct_contributions", "rpt_unit_roster_months", "rpt_unit_proof_months", "rpt_rights_statement"} <= read
+    assert {"fct_contributions", "rpt_unit_roster_months", "rpt_unit_proof_runs", "rpt_rights_statement"} <= read
     assert {name: unpruned_tables(sql) for name, sql in queries.items() if unpruned_tables(sql)} == {}

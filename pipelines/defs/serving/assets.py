@@ -40,6 +40,7 @@ SORT_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
     ("marts", "fct_person_months"): ("unit_id", "person_id", "fee_period"),
     ("marts", "rpt_unit_roster_months"): ("unit_id", "person_id", "fee_period"),
     ("marts", "rpt_unit_proof_months"): ("unit_id", "person_id", "fee_period"),
+    ("marts", "rpt_unit_proof_runs"): ("unit_id", "person_id", "first_period"),
     ("marts", "rpt_unit_proof_insurances"): ("unit_id", "fee_period"),
     ("marts", "rpt_unit_contribution_summary"): ("unit_id", "fee_period"),
     ("marts", "rpt_payment_notice_lines"): ("unit_id", "notice_key"),
