@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from foundation import id_hash, paths, serving
-from foundation.landing.identifiers import id_check_char
+from foundation.landing.identifiers import id_check_char, id_number_problem
 from pipelines.defs.serving import versions
 from pipelines.defs.serving.assets import publish_serving_copy
 
@@ -192,7 +192,20 @@ def test_hash_replaces_the_full_id_and_its_key_stays_beside_the_warehouse(tmp_pa
 
 
 def _valid_ids(text: str) -> set[str]:
-    return {m for m in ID_LIKE.findall(text) if id_check_char(m[:17]) == m[17].upper()}
+    """18-character runs that are ID numbers: a real birth date and the check character.
+
+    The check character alone is not enough: one 18-digit row hash in eleven passes it, and the
+    incremental marts' source_fingerprint values change with every build.
+    """
+    return {m for m in ID_LIKE.findall(text) if id_number_problem(m) is None}
+
+
+@pytest.mark.unit
+def test_the_id_scan_tells_an_id_from_a_hash_with_a_matching_check_character():
+    first17 = "12345619991399001"  # month 13: no birth date
+    assert _valid_ids(f"fp {first17}{id_check_char(first17)}") == set()
+    real = "32050619950707013"
+    assert _valid_ids(f"见 {real}{id_check_char(real)} 号") == {real + id_check_char(real)}
 
 
 @pytest.mark.dbt
