@@ -20,7 +20,7 @@ import pyarrow as pa
 from foundation.landing import identifiers, schema
 from foundation.landing.schema import Source, raw_column_name
 from pipelines.ingest.reference import Reference, lookup_sql
-from pipelines.ingest.sql import count, lit
+from pipelines.ingest.sql import Lineage, count, lit, row_of
 from pipelines.ingest.templates import TEMPLATE_TEXT_RE
 from pipelines.ingest.typing_sql import error_branches, resident_sql, typed_sql
 
@@ -32,6 +32,7 @@ TEMP_TABLES = (
     "_ingest_tpl",
     "_ingest_skip",
     "_ingest_dupgrp",
+    "_ingest_prior",
     "_ingest_dups",
     "_ingest_qrows",
     "_ingest_quarantine",
@@ -203,17 +204,21 @@ def row_filter(con: duckdb.DuckDBPyConnection, test: str, table: str) -> str | N
     return f"{test} (SELECT __row FROM {table})"
 
 
-def insert_loaded(con: duckdb.DuckDBPyConnection, f: FileSQL, lineage: list[str]) -> int:
+def insert_loaded(con: duckdb.DuckDBPyConnection, f: FileSQL, lineage: Lineage) -> int:
     """Insert every non-blank row that is neither quarantined, held nor skipped; returns how many.
 
     The rows are typed again straight from the input; excluding the (few) known rows by
     number rather than re-testing every row keeps the checks out of this scan.
     """
     target = ", ".join([raw_column_name(c) for c in f.cols] + [n for n, _ in schema.LINEAGE_COLUMNS])
-    values = ", ".join([f"t_{c}" for c in f.names] + lineage)
+    rows = ["__row"]
+    values = ", ".join(
+        [f"t_{c}" for c in f.names]
+        + [lineage.rel(*rows), row_of("__row"), lineage.fhash(*rows), lineage.load_id(*rows), lineage.ts, "NULL"]
+    )
     con.execute("""
         CREATE TEMP TABLE _ingest_exclude AS
         SELECT __row FROM _ingest_qrows UNION SELECT __row FROM _ingest_skip UNION SELECT __row FROM _ingest_held
     """)
-    rows = row_filter(con, "__row NOT IN", "_ingest_exclude") or "true"
-    return count(con, f"INSERT INTO {f.source.table} ({target}) SELECT {values} FROM {f.typed(rows, valid=True)} c")
+    keep = row_filter(con, "__row NOT IN", "_ingest_exclude") or "true"
+    return count(con, f"INSERT INTO {f.source.table} ({target}) SELECT {values} FROM {f.typed(keep, valid=True)} c")

@@ -1,4 +1,4 @@
-"""Load the landing folder into schema ``raw``, one transaction per file (the rules: see the package docstring)."""
+"""Load the landing folder into schema ``raw``: new files in batches, one transaction each (rules: see __init__)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,8 @@ import duckdb
 from foundation.landing import schema
 from foundation.landing.schema import Source
 from pipelines.ingest import bookkeeping
-from pipelines.ingest.checks import (
-    SCAN_BATCH_ROWS,
-    FileSQL,
-    cleanup,
-    in_batches,
-    insert_loaded,
-    mark_rows,
-    register_identifier_problems,
-)
+from pipelines.ingest.batch import BATCH_MAX_ROWS, Member, load_rows
+from pipelines.ingest.checks import SCAN_BATCH_ROWS, cleanup
 from pipelines.ingest.discovery import (
     SOURCE_ORDER,
     LandingFolderError,
@@ -31,8 +24,7 @@ from pipelines.ingest.discovery import (
     logical_name,
     read_no_follow,
 )
-from pipelines.ingest.pending import hold_unregistered, release_pending
-from pipelines.ingest.quarantine import find_duplicates, quarantine_rows
+from pipelines.ingest.pending import release_pending
 from pipelines.ingest.readers import SUPPORTED_EXTENSIONS, IngestFileError, ReadResult, read_file
 from pipelines.ingest.reference import Reference, read_reference
 from pipelines.ingest.report import (
@@ -44,9 +36,8 @@ from pipelines.ingest.report import (
     FileReport,
     SourceReport,
 )
-from pipelines.ingest.sql import count, lit, transaction
+from pipelines.ingest.sql import transaction
 from pipelines.ingest.tables import ensure_raw_schema
-from pipelines.ingest.templates import classify_template_rows
 
 __all__ = [
     "SCAN_BATCH_ROWS",
@@ -72,14 +63,15 @@ log = logging.getLogger(__name__)
 
 
 class _Loader:
-    """Loads the files of one source, one transaction per file."""
+    """Loads the files of one source: new files in batches (one transaction each), the others one by one."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, landing_dir: Path, source: Source, reference: Reference):
         self.con = con
         self.landing_dir = Path(landing_dir)
         self.source = source
         self.reference = reference
-        self.replaced: list[str] = []  # files the last load() superseded
+        self.batch: list[Member] = []  # read, waiting to be loaded together
+        self.replaced: list[str] = []  # files the last correction superseded
 
     def _write_load_file(self, rep: FileReport, now: dt.datetime) -> None:
         bookkeeping.write_load_file(self.con, self.source.name, rep, now)
@@ -90,7 +82,8 @@ class _Loader:
         with transaction(self.con):
             self._write_load_file(rep, now)
 
-    def load(self, path: Path, rel: str) -> FileReport:
+    def add(self, path: Path, rel: str) -> FileReport:
+        """Settle the file at once, or read it into the batch; the report is complete once flush() ran."""
         logical, version = logical_name(rel)
         rep = FileReport(
             source=self.source.name,
@@ -100,7 +93,8 @@ class _Loader:
             logical_name=logical,
             version=version,
         )
-        self.replaced = []
+        if version > 1:  # a correction supersedes what came before it, so it sees every earlier file loaded
+            self.flush()
         now = dt.datetime.now().replace(microsecond=0)
         if path.is_symlink():
             rep.error = _symlink_refused(path, rel)
@@ -111,23 +105,39 @@ class _Loader:
             rep.error = f"文件 {rel} 无法读取：{exc}"
             return rep
         rep.file_hash = content_hash(data)
+        if any(m.rep.file_hash == rep.file_hash for m in self.batch):
+            self.flush()  # a second copy of a batch file is judged against that file's outcome
         if self._already_known(rep, now):
             return rep
         rep.load_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
         try:
-            self._load_new(path, rep, data, now)
-            return rep
+            result = self._read_new(path, rep, data, now)
         except IngestFileError as exc:
-            rep.error = str(exc)
-        except Exception as exc:  # a bug or a database problem: fail this file, keep loading the others
-            log.exception("loading %s failed", rel)
-            rep.error = f"文件 {rel} 加载失败（内部错误：{type(exc).__name__}: {exc}），整个文件未加载"
-        rep.status = STATUS_FAILED
+            self._fail(rep, str(exc), now)
+            return rep
+        except Exception as exc:  # a bug: fail this file, keep loading the others
+            log.exception("reading %s failed", rel)
+            self._fail(rep, _internal_error(rel, exc), now)
+            return rep
+        if result is None:
+            return rep
+        member = Member(rep, result)
+        if self.batch and (
+            member.signature() != self.batch[0].signature()
+            or sum(m.rows for m in self.batch) + member.rows > BATCH_MAX_ROWS
+        ):
+            self.flush()
+        self.batch.append(member)
+        if version > 1:
+            self.flush()
+        return rep
+
+    def _fail(self, rep: FileReport, error: str, now: dt.datetime) -> None:
+        rep.status, rep.error = STATUS_FAILED, error
         rep.rows_read = rep.rows_loaded = rep.rows_quarantined = rep.rows_skipped = rep.rows_held = 0
         rep.reasons = {}
         rep.replaced_by = None
         self._record_failure(rep, now)
-        return rep
 
     def _already_known(self, rep: FileReport, now: dt.datetime) -> bool:
         """Content loaded before (under this or another name) is not loaded again."""
@@ -152,8 +162,8 @@ class _Loader:
             return True
         return False
 
-    def _load_new(self, path: Path, rep: FileReport, data: bytes, now: dt.datetime) -> None:
-        """Read and load a file not seen before; raises IngestFileError when it cannot load at all."""
+    def _read_new(self, path: Path, rep: FileReport, data: bytes, now: dt.datetime) -> ReadResult | None:
+        """Read a file not seen before; None when settled already (no bytes); IngestFileError when it cannot load."""
         if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
             read_file(path, rep.file, self.source, data)  # raises the Chinese "unsupported format" error
         assert rep.logical_name is not None
@@ -164,68 +174,53 @@ class _Loader:
                 f"但已加载更新的第{newer[1]}版（{newer[0]}），本文件未加载"
             )
         if not data.strip() or data.strip() == b"\xef\xbb\xbf":
-            self._record_empty(rep, now, f"文件 {rep.file} 是空文件：没有表头，也没有数据行，未加载任何记录")
-            return
-        result = read_file(path, rep.file, self.source, data)
-        del data
+            rep.status, rep.error = STATUS_EMPTY, f"文件 {rep.file} 是空文件：没有表头，也没有数据行，未加载任何记录"
+            with transaction(self.con):
+                self._write_load_file(rep, now)
+            return None
+        return read_file(path, rep.file, self.source, data)
+
+    def flush(self) -> None:
+        """Load the waiting files in one transaction; if that fails, each on its own so no good file is lost."""
+        members, self.batch = self.batch, []
+        if members:
+            self._load_batch(members)
+
+    def _load_batch(self, members: list[Member]) -> None:
+        now = dt.datetime.now().replace(microsecond=0)
+        self.replaced = []
+        tables = [m.result.table for m in members]
         try:
             with transaction(self.con):
-                replaced = bookkeeping.supersede(self.con, self.source, rep, now)
-                self._validate_and_insert(rep, result, now)
-                rep.status = STATUS_LOADED
-                if rep.rows_read == 0:
-                    rep.status = STATUS_EMPTY
-                    rep.error = f"文件 {rep.file} 只有表头，没有数据行，未加载任何记录"
-                self._write_load_file(rep, now)
+                replaced = (
+                    bookkeeping.supersede(self.con, self.source, members[0].rep, now) if len(members) == 1 else []
+                )
+                load_rows(self.con, self.source, self.reference, members, now)
+                for m in members:
+                    m.rep.status = STATUS_LOADED
+                    if m.rep.rows_read == 0:
+                        m.rep.status = STATUS_EMPTY
+                        m.rep.error = f"文件 {m.rep.file} 只有表头，没有数据行，未加载任何记录"
+                    self._write_load_file(m.rep, now)
+            self.replaced = replaced
+        except Exception as exc:  # a database problem or a bug: no file of the batch is loaded
+            if len(members) > 1:
+                log.warning("loading %d files together failed (%s); loading them one by one", len(members), exc)
+                for m, table in zip(members, tables):
+                    m.result.table = table
+                    m.rep.error = None
+                    self._load_batch([m])
+                return
+            rep = members[0].rep
+            log.exception("loading %s failed", rep.file)
+            error = str(exc) if isinstance(exc, IngestFileError) else _internal_error(rep.file, exc)
+            self._fail(rep, error, now)
         finally:
             cleanup(self.con)
-        self.replaced = replaced
 
-    def _record_empty(self, rep: FileReport, now: dt.datetime, reason: str) -> None:
-        rep.status, rep.error = STATUS_EMPTY, reason
-        with transaction(self.con):
-            self._write_load_file(rep, now)
 
-    def _validate_and_insert(self, rep: FileReport, result: ReadResult, now: dt.datetime) -> None:
-        """Type, check, classify and insert one file's rows; all set-based SQL (see checks.py)."""
-        con = self.con
-        present = set(result.table.column_names)
-        con.register("_ingest_input", in_batches(result.table))
-        f = FileSQL(self.source, present, self.reference, result.long_columns)
-        register_identifier_problems(con, f)
-        mark_rows(con, f)
-        classify_template_rows(con, f.names, present)
-        has_skips = count(con, "SELECT count(*) FROM _ingest_skip") > 0
-        not_skipped = "NOT EXISTS (SELECT 1 FROM _ingest_skip k WHERE k.__row = c.__row)" if has_skips else "true"
-        find_duplicates(con, f, not_skipped)
-        lineage = {
-            "rel": lit(rep.file),
-            "fhash": lit(rep.file_hash),
-            "load_id": lit(rep.load_id),
-            "ts": f"TIMESTAMP {lit(now.isoformat(sep=' '))}",
-        }
-        quarantine_rows(con, f, not_skipped, result.headers, lineage)
-        hold_unregistered(con, f, not_skipped, lineage)
-        loaded = insert_loaded(
-            con, f, [lineage["rel"], "__row", lineage["fhash"], lineage["load_id"], lineage["ts"], "NULL"]
-        )
-        self._count_outcomes(rep, loaded)
-
-    def _count_outcomes(self, rep: FileReport, loaded: int) -> None:
-        """read = loaded + quarantined + held + skipped, or the file fails."""
-        rep.rows_read = count(self.con, "SELECT count(*) FROM _ingest_checked")
-        rep.rows_skipped = count(self.con, "SELECT count(*) FROM _ingest_skip")
-        rep.rows_held = count(self.con, "SELECT count(*) FROM _ingest_held")
-        rep.rows_loaded = int(loaded)
-        rep.reasons = {
-            k: int(v)
-            for k, v in self.con.execute(
-                "SELECT category, count(*) FROM _ingest_quarantine GROUP BY 1 ORDER BY 2 DESC, 1"
-            ).fetchall()
-        }
-        rep.rows_quarantined = sum(rep.reasons.values())
-        if rep.rows_read != rep.rows_loaded + rep.rows_quarantined + rep.rows_held + rep.rows_skipped:
-            raise RuntimeError(f"row reconciliation failed for {rep.file}")
+def _internal_error(rel: str, exc: Exception) -> str:
+    return f"文件 {rel} 加载失败（内部错误：{type(exc).__name__}: {exc}），整个文件未加载"
 
 
 def _symlink_refused(path: Path, rel: str) -> str:
@@ -264,13 +259,15 @@ def load_source(
     con.execute("SET preserve_insertion_order = false")
     try:
         for path, rel in _with_progress(files, source, progress):
-            rep = loader.load(path, rel)
+            rep = loader.add(path, rel)
             for old in loader.replaced:
                 if old in by_file:  # loaded earlier in this same run, now superseded
                     by_file[old].status = STATUS_REPLACED
                     by_file[old].replaced_by = rep.file
+            loader.replaced = []
             by_file[rel] = rep
             report.files.append(rep)
+        loader.flush()
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if order_setting else 'false'}")
     return report

@@ -21,7 +21,7 @@ import duckdb
 from foundation.landing import schema
 from foundation.landing.schema import Source, raw_column_name
 from pipelines.ingest.checks import FileSQL, row_filter
-from pipelines.ingest.sql import count, lit
+from pipelines.ingest.sql import Lineage, count, lit, row_of
 
 # source -> (column, registry source, what the registry registers)
 REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -46,23 +46,23 @@ def references_in_force(con: duckdb.DuckDBPyConnection, source: str) -> list[tup
     ]
 
 
-def _hold_reason(f: FileSQL, refs: list[tuple[str, str, str]], rel: str) -> str:
+def _hold_reason(f: FileSQL, refs: list[tuple[str, str, str]], lineage: Lineage) -> str:
     segments = [
         f"CASE WHEN __miss_{c} THEN '字段“{f.labels[c]}”({c})：{what}未登记（{schema.SOURCES[reg].label}中没有"
         f"{f.labels[c]}为“' || t_{c} || '”的有效记录）' END"
         for c, reg, what in refs
     ]
     return (
-        f"'文件 ' || {rel} || ' 第' || __row || '行 ' || concat_ws('；', {', '.join(segments)}) "
-        "|| '，暂挂，登记后自动加载'"
+        f"'文件 ' || {lineage.rel('__row')} || ' 第' || {row_of('__row')} || '行 ' "
+        f"|| concat_ws('；', {', '.join(segments)}) || '，暂挂，登记后自动加载'"
     )
 
 
-def hold_unregistered(con: duckdb.DuckDBPyConnection, f: FileSQL, not_skipped: str, lineage: dict[str, str]) -> None:
+def hold_unregistered(con: duckdb.DuckDBPyConnection, f: FileSQL, not_skipped: str, lineage: Lineage) -> None:
     """_ingest_held: valid, non-duplicate rows naming an unregistered person or unit; kept in raw.pending."""
     refs = references_in_force(con, f.source.name)
     if not refs:
-        con.execute("CREATE TEMP TABLE _ingest_held (__row INTEGER)")
+        con.execute("CREATE TEMP TABLE _ingest_held (__row BIGINT)")
         return
     misses = ", ".join(f"NOT {_registered(c, reg, 'c.t_' + c)} AS __miss_{c}" for c, reg, _ in refs)
     first = "CASE " + " ".join(f"WHEN __miss_{c} THEN " + "{}" for c, _, _ in refs) + " END"
@@ -75,7 +75,7 @@ def hold_unregistered(con: duckdb.DuckDBPyConnection, f: FileSQL, not_skipped: s
         )
         SELECT __row, {first.format(*(lit(c) for c, _, _ in refs))} AS field,
                {first.format(*(f"t_{c}" for c, _, _ in refs))} AS value,
-               {_hold_reason(f, refs, lineage["rel"])} AS reason
+               {_hold_reason(f, refs, lineage)} AS reason
         FROM m WHERE {" OR ".join(f"__miss_{c}" for c, _, _ in refs)}
     """)
     held = row_filter(con, "__row IN", "_ingest_held")
@@ -88,10 +88,19 @@ def hold_unregistered(con: duckdb.DuckDBPyConnection, f: FileSQL, not_skipped: s
     )
     con.execute(f"""
         INSERT INTO raw.pending
-        SELECT {lit(f.source.name)}, {lineage["rel"]}, h.__row, {lineage["fhash"]}, {lineage["load_id"]},
-               h.field, h.value, h.reason, {record}, {lineage["ts"]}, NULL, NULL
+        SELECT {lit(f.source.name)}, {lineage.rel("h.__row")}, {row_of("h.__row")}, {lineage.fhash("h.__row")},
+               {lineage.load_id("h.__row")}, h.field, h.value, h.reason, {record}, {lineage.ts}, NULL, NULL
         FROM {f.typed(held, valid=True)} c JOIN _ingest_held h ON h.__row = c.__row
         ORDER BY h.__row
+    """)
+
+
+def mark_held_firsts(con: duckdb.DuckDBPyConnection) -> None:
+    """A row repeating a key first seen in an earlier file of the batch, where that row is held, repeats a
+    held row: named as such, as if the earlier file had been loaded before (see quarantine.find_duplicates)."""
+    con.execute("""
+        UPDATE _ingest_dups SET __dup_file = __dup_file || '（暂挂待登记）'
+        WHERE __dup_first IS NOT NULL AND __dup_first IN (SELECT __row FROM _ingest_held)
     """)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.ingest.sql import count, lit
+from pipelines.ingest.sql import ROW_SHIFT, count, file_of, lit
 
 INSTRUCTION_RE = (
     r"以上.{0,8}示例|填写说明|请从下一行开始|不要删除示例|(^|\x1f)\s*(说明|注|填表说明)\s*[:：]|(^|\x1f)\s*合\s*计"
@@ -35,19 +35,23 @@ def _find_template_text(con: duckdb.DuckDBPyConnection, names: list[str], presen
 
 
 def _lead_rows(con: duckdb.DuckDBPyConnection) -> str:
-    """Rows above an "以上…示例" line among the first rows are all example rows."""
-    row = con.execute("SELECT min(__row) FROM _ingest_tpl WHERE above").fetchone()
-    first_above = row[0] if row else None
-    if first_above is None:
-        return "false"
-    rank = count(con, f"SELECT count(*) FROM _ingest_checked WHERE __row < {int(first_above)}")
-    return f"c.__row < {int(first_above)}" if rank < EXAMPLE_LEAD_ROWS else "false"
+    """Rows above an "以上…示例" line among the first rows of their file are all example rows."""
+    sql = f"SELECT min(__row) FROM _ingest_tpl WHERE above GROUP BY {file_of('__row')}"
+    firsts = [r[0] for r in con.execute(sql).fetchall()]
+    spans = []
+    for first_above in firsts:
+        base = int(first_above) // ROW_SHIFT * ROW_SHIFT  # the file's first possible row id
+        if count(con, f"SELECT count(*) FROM _ingest_checked WHERE __row >= {base} AND __row < {first_above}") < (
+            EXAMPLE_LEAD_ROWS
+        ):
+            spans.append(f"(c.__row >= {base} AND c.__row < {first_above})")
+    return " OR ".join(spans) or "false"
 
 
 def classify_template_rows(con: duckdb.DuckDBPyConnection, names: list[str], present: set[str]) -> None:
     """_ingest_skip(__row, kind): kind is 'instruction' or 'example'."""
     _find_template_text(con, names, present)
-    con.execute("CREATE TEMP TABLE _ingest_skip (__row INTEGER, kind VARCHAR)")
+    con.execute("CREATE TEMP TABLE _ingest_skip (__row BIGINT, kind VARCHAR)")
     if count(con, "SELECT count(*) FROM _ingest_tpl") == 0:
         return
     con.execute(f"""
@@ -58,7 +62,7 @@ def classify_template_rows(con: duckdb.DuckDBPyConnection, names: list[str], pre
             SELECT __row, 'instruction' FROM _ingest_tpl WHERE instr
             UNION ALL
             SELECT p.__row, 'example' FROM (SELECT __row FROM _ingest_tpl WHERE above) a
-                ASOF JOIN _ingest_checked p ON a.__row > p.__row
+                ASOF JOIN _ingest_checked p ON {file_of("a.__row")} = {file_of("p.__row")} AND a.__row > p.__row
             UNION ALL
             SELECT c.__row, 'example' FROM _ingest_checked c WHERE {_lead_rows(con)}
         ) GROUP BY __row
