@@ -14,6 +14,11 @@ into a fresh DuckDB file with no checks:
 - XLSX: DuckDB's `excel` extension is likewise unavailable; the cheapest reader here is
   python-calamine (Rust), then Arrow, then a DuckDB insert. The loader uses calamine too,
   so this ratio isolates the loader's own work (cell-to-text conversion and validation).
+
+Then the many-file case issue 15 names: the ledger folder of the generated SF 1 landing (102
+Parquet files of about 10k lines, one per fee period and region) loaded by ``load_source`` into a
+fresh warehouse, against DuckDB reading all of them in one ``read_parquet`` into a table. The
+loader's cost per file (a transaction, a commit, its own scans) shows here, not in one big file.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from benchmarks.harness import Context, Metric, PeakRSS, StageResult, check_targ
 
 FORMATS = ("csv-utf8", "csv-gb18030", "xlsx", "parquet")
 TARGET_RATIO = {"csv-utf8": 1.3, "parquet": 1.3}
+MANY_FILES_SCALE = 1.0
+MANY_FILES_TARGET = 2.0
 
 
 def _place(src: Path, dst: Path) -> None:
@@ -123,6 +130,64 @@ def _limit_once(work: Path, fmt: str, path: Path) -> None:
         con.close()
 
 
+def _many_files_loader(work: Path, expected: int) -> None:
+    from pipelines.ingest import loader
+
+    con = duckdb.connect(str(work / "warehouse.duckdb"))
+    try:
+        report = loader.load_source(con, work / "landing", "ledgers")
+    finally:
+        con.close()
+    if report.rows_loaded != expected:
+        raise RuntimeError(f"loader loaded {report.rows_loaded} of {expected} lines: {report.summary_lines()[-1]}")
+
+
+def _many_files_limit(work: Path, files: list[Path]) -> None:
+    con = duckdb.connect(str(work / "limit.duckdb"))
+    try:
+        listed = ", ".join(f"'{p}'" for p in files)
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet([{listed}])")
+    finally:
+        con.close()
+
+
+def run_many_files(ctx: Context, result: StageResult) -> None:
+    """SF 1's ledger folder (102 Parquet files) by the loader vs one DuckDB read of all of them."""
+    folder, summary = data.landing(MANY_FILES_SCALE)  # the pipeline stage's SF 1 landing: Parquet ledgers
+    files = sorted((folder / "ledgers").glob("*.parquet"))
+    if not files or summary.get("ledger_format") != "parquet":
+        raise RuntimeError(f"{folder} holds no Parquet ledgers")
+    lines = int(summary["ledger_lines"])
+    work = ctx.scratch / "ingest" / "many-files"
+
+    def fresh() -> None:
+        if work.exists():
+            shutil.rmtree(work)
+        (work / "landing" / "ledgers").mkdir(parents=True)
+        for p in files:
+            _place(p, work / "landing" / "ledgers" / p.name)
+
+    with PeakRSS() as mem:
+        load = repeat(lambda: _many_files_loader(work, lines), ctx.repeats, setup=fresh)
+    limit = repeat(lambda: _many_files_limit(work, files), ctx.repeats, setup=fresh)
+    result.memory["loader many files"] = mem.as_dict()
+    s_load, s_limit = summarise(load), summarise(limit)
+    m = result.add(
+        Metric(
+            f"load SF {MANY_FILES_SCALE:g} ledgers ({len(files)} Parquet files, {lines:,} lines)",
+            s_load["median"],
+            "s",
+            s_load,
+            s_limit["median"],
+            "DuckDB read_parquet of all files, no checks",
+            s_limit,
+            extra={"files": len(files), "lines_per_s": round(lines / s_load["median"])},
+        )
+    )
+    m.note = f"{m.extra['lines_per_s']:,} lines/s over {len(files)} files"
+    check_target(m, max_ratio=MANY_FILES_TARGET)
+
+
 def run(ctx: Context, result: StageResult) -> None:
     lines = int(ctx.options.get("ingest_lines", 200_000))
     xlsx_lines = min(lines, int(ctx.options.get("xlsx_lines", 50_000)))
@@ -170,4 +235,6 @@ def run(ctx: Context, result: StageResult) -> None:
         )
         if fmt in TARGET_RATIO:
             check_target(m, max_ratio=TARGET_RATIO[fmt])
+    if ctx.options.get("ingest_many_files", True):
+        run_many_files(ctx, result)
     shutil.rmtree(ctx.scratch / "ingest", ignore_errors=True)
