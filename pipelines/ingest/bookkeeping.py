@@ -10,15 +10,36 @@ from foundation.landing.schema import Source
 from pipelines.ingest.report import STATUS_FAILED, FileReport
 
 
-def known_content(
-    con: duckdb.DuckDBPyConnection, source: str, file_hash: str
-) -> list[tuple[str, str, str | None, str | None]]:
-    """(source_file, status, replaced_by, error) of every earlier outcome for these bytes, oldest first."""
-    return con.execute(
-        "SELECT source_file, status, replaced_by, error FROM raw.load_files WHERE source = ? AND file_hash = ? "
-        "ORDER BY loaded_at",
-        [source, file_hash],
-    ).fetchall()
+class KnownFiles:
+    """raw.load_files of one source, read once and kept until the loader writes to it again.
+
+    Asking the table per file cost two queries per file; a batch of new files asks none in between.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: str):
+        self.con, self.source = con, source
+        self._rows: list[tuple] | None = None
+
+    def invalidate(self) -> None:
+        self._rows = None
+
+    def _all(self) -> list[tuple]:
+        if self._rows is None:
+            self._rows = self.con.execute(
+                "SELECT file_hash, source_file, status, replaced_by, error, logical_name, version "
+                "FROM raw.load_files WHERE source = ? ORDER BY loaded_at",
+                [self.source],
+            ).fetchall()
+        return self._rows
+
+    def content(self, file_hash: str) -> list[tuple[str, str, str | None, str | None]]:
+        """(source_file, status, replaced_by, error) of every earlier outcome for these bytes, oldest first."""
+        return [(r[1], r[2], r[3], r[4]) for r in self._all() if r[0] == file_hash]
+
+    def newer_loaded(self, logical: str, version: int) -> tuple[str, int] | None:
+        """(file, version) of a later version of this logical file that is already loaded."""
+        newer = [(r[1], r[6]) for r in self._all() if r[5] == logical and r[6] > version and r[2] == "loaded"]
+        return max(newer, key=lambda fv: fv[1]) if newer else None
 
 
 def write_load_file(con: duckdb.DuckDBPyConnection, source: str, rep: FileReport, now: dt.datetime) -> None:
@@ -65,17 +86,6 @@ def failed_the_same_way(con: duckdb.DuckDBPyConnection, rep: FileReport) -> bool
         [rep.file_hash, rep.file],
     ).fetchone()
     return prior == (STATUS_FAILED, rep.error)
-
-
-def newer_loaded_version(
-    con: duckdb.DuckDBPyConnection, source: str, logical: str, version: int
-) -> tuple[str, int] | None:
-    """(file, version) of a later version of this logical file that is already loaded."""
-    return con.execute(
-        """SELECT source_file, version FROM raw.load_files WHERE source = ? AND logical_name = ?
-           AND version > ? AND status = 'loaded' ORDER BY version DESC LIMIT 1""",
-        [source, logical, version],
-    ).fetchone()
 
 
 def supersede(con: duckdb.DuckDBPyConnection, source: Source, rep: FileReport, now: dt.datetime) -> list[str]:

@@ -76,7 +76,7 @@ class FileSQL:
         self.key = list(source.natural_key)
         self.tkey = ", ".join(f"t_{k}" for k in self.key)
         self.has_id, self.has_uscc = "id_number" in self.names, "uscc" in self.names
-        self.joins, self.extras = self._lookups(reference)
+        self.joins, self.extras, self.codes = self._lookups(reference)
         checks = {
             c.name: error_branches(source, c, reference.region_names, reference.pension, c.name in long_columns)
             for c in self.cols
@@ -84,13 +84,14 @@ class FileSQL:
         self.checked = [c for c in self.names if checks[c][0]]
         self.ok = " AND ".join(f"({checks[c][1]})" for c in self.names if checks[c][1]) or "true"
 
-    def _lookups(self, reference: Reference) -> tuple[list[str], list[str]]:
-        """Joins and extra columns the checks need: reference codes, identifier problems, resident flag."""
-        joins, extras = [], []
+    def _lookups(self, reference: Reference) -> tuple[list[str], list[str], list[str]]:
+        """Joins and extra columns the checks need (identifier problems, resident flag), and the
+        reference codes the typed values need."""
+        joins, extras, codes = [], [], []
         if "insurance_type" in self.names:
-            extras.append(f"{lookup_sql('b.insurance_type', reference.insurance)} AS __insurance_code")
+            codes.append(f"{lookup_sql('b.insurance_type', reference.insurance)} AS __insurance_code")
         if "region" in self.names:
-            extras.append(f"{lookup_sql('b.region', reference.regions)} AS __region_code")
+            codes.append(f"{lookup_sql('b.region', reference.regions)} AS __region_code")
         if self.has_id:
             joins.append("LEFT JOIN _ingest_idp ip ON ip.v = upper(b.id_number)")
             extras += [
@@ -101,7 +102,7 @@ class FileSQL:
         if self.has_uscc:
             joins.append("LEFT JOIN _ingest_usccp up ON up.v = upper(b.uscc)")
             extras.append("up.problem AS __uscc_problem")
-        return joins, extras
+        return joins, extras, codes
 
     def cleaned(self, c: str) -> str:
         """The input text of a column (cells arrive trimmed, empty as NULL), NULL when the file lacks it."""
@@ -110,8 +111,10 @@ class FileSQL:
     def typed(self, rows: str = "true", valid: bool = False) -> str:
         """The file's non-blank rows (those matching `rows`): input text, typed values, ok.
 
-        valid=True: the rows are known to pass every check, so money needs no strict test.
+        valid=True: the rows are known to pass every check, so money needs no strict test and
+        the identifier problems are not joined in (__ok is simply true).
         """
+        joins, extras = ([], self.codes) if valid else (self.joins, self.codes + self.extras)
         any_value = " OR ".join(f"{c} IS NOT NULL" for c in self.names)
         template_text = f"regexp_matches(__extra, {lit(TEMPLATE_TEXT_RE)})"
         return f"""(
@@ -121,11 +124,11 @@ class FileSQL:
             ), b AS (
                 SELECT * FROM b0 WHERE ({any_value}) OR (__extra IS NOT NULL AND {template_text})
             ), j AS (
-                SELECT {", ".join(["b.*"] + self.extras)} FROM b {" ".join(self.joins)}
+                SELECT {", ".join(["b.*"] + extras)} FROM b {" ".join(joins)}
             ), t AS (
                 SELECT *, {", ".join(f"{typed_sql(self.source, c, valid)} AS t_{c.name}" for c in self.cols)} FROM j
             )
-            SELECT *, ({self.ok}) AS __ok FROM t
+            SELECT *, ({"true" if valid else self.ok}) AS __ok FROM t
         )"""
 
 

@@ -25,6 +25,7 @@ from pipelines.ingest.discovery import (
     read_no_follow,
 )
 from pipelines.ingest.pending import release_pending
+from pipelines.ingest.prefetch import Parsed, Prefetcher
 from pipelines.ingest.readers import SUPPORTED_EXTENSIONS, IngestFileError, ReadResult, read_file
 from pipelines.ingest.reference import Reference, read_reference
 from pipelines.ingest.report import (
@@ -78,10 +79,13 @@ class _Loader:
         self.landing_dir = Path(landing_dir)
         self.source = source
         self.reference = reference
+        self.known = bookkeeping.KnownFiles(con, source.name)
         self.batch: list[Member] = []  # read, waiting to be loaded together
+        self.prefetch: Prefetcher | None = None  # reads made ahead on worker threads
         self.replaced: list[str] = []  # files the last correction superseded
 
     def _write_load_file(self, rep: FileReport, now: dt.datetime) -> None:
+        self.known.invalidate()
         bookkeeping.write_load_file(self.con, self.source.name, rep, now)
 
     def _record_failure(self, rep: FileReport, now: dt.datetime) -> None:
@@ -101,6 +105,7 @@ class _Loader:
             logical_name=logical,
             version=version,
         )
+        ahead = self.prefetch.take(rel) if self.prefetch else None
         if version > 1:  # a correction supersedes what came before it, so it sees every earlier file loaded
             self.flush()
         now = dt.datetime.now().replace(microsecond=0)
@@ -119,7 +124,7 @@ class _Loader:
             return rep
         rep.load_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
         try:
-            result = self._read_new(path, rep, data, now)
+            result = self._read_new(path, rep, data, now, ahead)
         except IngestFileError as exc:
             self._fail(rep, str(exc), now)
             return rep
@@ -150,7 +155,7 @@ class _Loader:
     def _already_known(self, rep: FileReport, now: dt.datetime) -> bool:
         """Content loaded before (under this or another name) is not loaded again."""
         assert rep.file_hash is not None
-        known = bookkeeping.known_content(self.con, self.source.name, rep.file_hash)
+        known = self.known.content(rep.file_hash)
         same_name = [k for k in known if k[0] == rep.file and k[1] != STATUS_FAILED]
         if same_name:
             status = same_name[0][1]
@@ -170,12 +175,14 @@ class _Loader:
             return True
         return False
 
-    def _read_new(self, path: Path, rep: FileReport, data: bytes, now: dt.datetime) -> ReadResult | None:
+    def _read_new(
+        self, path: Path, rep: FileReport, data: bytes, now: dt.datetime, ahead: Parsed | None
+    ) -> ReadResult | None:
         """Read a file not seen before; None when settled already (no bytes); IngestFileError when it cannot load."""
         if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
             read_file(path, rep.file, self.source, data)  # raises the Chinese "unsupported format" error
         assert rep.logical_name is not None
-        newer = bookkeeping.newer_loaded_version(self.con, self.source.name, rep.logical_name, rep.version)
+        newer = self.known.newer_loaded(rep.logical_name, rep.version)
         if newer:
             raise IngestFileError(
                 f"文件 {rep.file} 是 {rep.logical_name} 的第{rep.version}版，"
@@ -186,7 +193,15 @@ class _Loader:
             with transaction(self.con):
                 self._write_load_file(rep, now)
             return None
-        return read_file(path, rep.file, self.source, data)
+        if ahead is None or ahead[0] != rep.file_hash:  # not read ahead, or from other bytes
+            return read_file(path, rep.file, self.source, data)
+        _, result, error = ahead
+        if error is not None:
+            raise error
+        return result
+
+    def parse(self, path: Path, rel: str, data: bytes) -> ReadResult:
+        return read_file(path, rel, self.source, data)
 
     def flush(self) -> None:
         """Load the waiting files in one transaction; if that fails, each on its own so no good file is lost."""
@@ -196,6 +211,7 @@ class _Loader:
 
     def _load_batch(self, members: list[Member]) -> None:
         now = dt.datetime.now().replace(microsecond=0)
+        self.known.invalidate()  # a correction rewrites earlier rows; a rollback undoes what was written
         self.replaced = []
         tables = [m.result.table for m in members]
         try:
@@ -224,6 +240,7 @@ class _Loader:
             error = str(exc) if isinstance(exc, IngestFileError) else _internal_error(rep.file, exc)
             self._fail(rep, error, now)
         finally:
+            self.known.invalidate()
             cleanup(self.con)
 
 
@@ -268,6 +285,14 @@ def load_source(
     setting = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
     order_setting = setting[0] if setting else True
     con.execute("SET preserve_insertion_order = false")
+    known = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT file_hash FROM raw.load_files WHERE source = ? AND status <> ? AND file_hash IS NOT NULL",
+            [source, STATUS_FAILED],
+        ).fetchall()
+    }
+    loader.prefetch = Prefetcher(files, known, loader.parse).start()
     try:
         for path, rel in _with_progress(files, source, progress):
             rep = loader.add(path, rel)
@@ -280,6 +305,7 @@ def load_source(
             report.files.append(rep)
         loader.flush()
     finally:
+        loader.prefetch.close()
         con.execute(f"SET preserve_insertion_order = {'true' if order_setting else 'false'}")
     return report
 
