@@ -1,10 +1,11 @@
 """Ingestion: the landing folder into schema ``raw`` of the warehouse, and the rules every file meets.
 
-Modules: loader (the orchestration: load_source, load_landing), discovery (files, versions,
-the landing folder check), readers/csv_reader/sheet/plausibility (a file to an all-text
-Arrow table), checks/typing_sql/reference/templates/quarantine/pending (rows typed, checked,
-quarantined, held), bookkeeping (raw.load_files, corrections), tables (all raw.* DDL), sql
-(literals, the transaction block), report (what a load did).
+Modules: loader (the orchestration: load_source, load_landing), batch (several files checked
+and inserted together), prefetch (files read ahead on worker threads), discovery (files,
+versions, the landing folder check), readers/csv_reader/sheet/plausibility (a file to an
+all-text Arrow table), checks/typing_sql/reference/templates/quarantine/pending (rows typed,
+checked, quarantined, held), bookkeeping (raw.load_files, corrections), tables (all raw.* DDL),
+sql (literals, batch row ids and lineage, the transaction block), report (what a load did).
 
 One call of :func:`loader.load_source` loads every new file of one landing sub-folder
 (``employers``, ``persons``, ``enrolments``, ``ledgers``; sub-folders inside it are
@@ -65,11 +66,21 @@ Corrections
     anything. A version older than one already loaded fails as a file.
 
 Transactions
-    One transaction per file: a file that fails leaves nothing behind but its
-    ``failed`` row in raw.load_files (Chinese error naming the file).
+    New files are loaded in batches: consecutive files of the source that are new, readable,
+    version 1 and of the same header (up to batch.BATCH_MAX_ROWS rows) are checked in one
+    scan and inserted in one statement, in ONE transaction with their raw.load_files rows;
+    outcomes, reasons and lineage stay per file, and every rule gives what loading the files
+    one by one would (a key first seen in an earlier file of the batch is a duplicate of that
+    file's row; ``batched=False`` loads one by one, and the tests compare the two). A
+    correction (version 2 and up) or a second copy of a batch file closes the batch first and
+    is loaded alone. A file that fails leaves nothing behind but its ``failed`` row in
+    raw.load_files (Chinese error naming the file), and fails alone: a file that cannot be
+    read, lacks a required column or is otherwise refused never enters a batch, and if a
+    batch's transaction fails as a whole it is rolled back and its files loaded one by one.
 
 Speed
-    Rows are validated in DuckDB SQL over the Arrow table (checks.py). Rows are inserted
-    with ``preserve_insertion_order = false`` (in parallel; ``source_row`` keeps the file
-    order); the caller's setting is restored.
+    Rows are validated in DuckDB SQL over the batch's Arrow table (checks.py); files are
+    parsed ahead on two threads (prefetch.py). Rows are inserted with
+    ``preserve_insertion_order = false`` (in parallel; ``source_row`` keeps the file order);
+    the caller's setting is restored.
 """

@@ -64,8 +64,11 @@ def stack(members: list[Member]) -> tuple[pa.Table, frozenset[str]]:
         rows = pc.add(t.column("__row").cast(pa.int64()), pa.scalar(i * ROW_SHIFT, pa.int64()))
         tables.append(t.set_column(names.index("__row"), "__row", rows))
     long_columns = frozenset().union(*(m.result.long_columns for m in members))
-    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-    return table, long_columns
+    if len(tables) == 1:
+        return tables[0], long_columns
+    # one chunk, so checks.in_batches cuts full 122,880-row scan batches (a row group each) rather
+    # than one small batch per file, which leaves partial row groups for COMMIT to write
+    return pa.concat_tables(tables).combine_chunks(), long_columns
 
 
 def load_rows(
