@@ -252,3 +252,22 @@ def test_a_version_without_fingerprints_is_not_reused(tmp_path):
     versions.swap_pointer(legacy.parent, legacy.name)
     second = publish_serving_copy(warehouse, AS_OF)
     assert second.reused == [] and second.previous is None
+
+
+@pytest.mark.unit
+def test_the_publish_spills_beside_the_warehouse_not_in_the_working_directory(tmp_path, monkeypatch):
+    warehouse = make_warehouse(tmp_path / "home")
+    seen = {}
+    real_connect = duckdb.connect
+
+    def spying(*args, **kwargs):
+        con = real_connect(*args, **kwargs)
+        if not args and "config" in kwargs:
+            seen["temp"] = con.execute("select current_setting('temp_directory')").fetchone()[0]
+        return con
+
+    monkeypatch.setattr(assets.duckdb, "connect", spying)
+    monkeypatch.chdir(tmp_path)
+    publish_serving_copy(warehouse, AS_OF)
+    assert seen["temp"] == str(assets.spill_directory(warehouse.resolve()))
+    assert seen["temp"].startswith(str(warehouse.resolve().parent))

@@ -100,6 +100,11 @@ def _select_list(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str
     return columns
 
 
+def spill_directory(warehouse: Path) -> Path:
+    """Where the publish connection spills when a sort outgrows the memory limit (DuckDB empties it)."""
+    return warehouse.with_name(warehouse.name + ".serving-spill")
+
+
 def _previous(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[Path | None, dict[tuple[str, str], str]]:
     """The current version and the table fingerprints it recorded ((None, {}) if none can be read).
 
@@ -146,7 +151,11 @@ def publish_serving_copy(warehouse: Path, as_of: str | None = None, *, increment
     counts: dict[str, int] = {}
     copied: list[str] = []
     reused: list[str] = []
-    con = duckdb.connect(config=duckdb_config())
+    # An in-memory connection spills to ".tmp" under the working directory unless told otherwise;
+    # the sort of a SF 100 fact (100M rows) spills gigabytes, so beside the warehouse it goes, in a
+    # folder of its own (the writer's connection spills to <warehouse>.tmp; both may be open).
+    config = {**duckdb_config(), "temp_directory": str(spill_directory(warehouse))}
+    con = duckdb.connect(config=config)
     con.execute("set enable_progress_bar = false")  # no bar on the run's console
     try:
         # A path may hold quotes, spaces and Chinese: quote it as a SQL string literal.
