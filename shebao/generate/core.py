@@ -33,6 +33,7 @@ from shebao.generate.model import (
     ym_abs,
 )
 from shebao.generate.reference import Reference
+from shebao.generate.writers import write_csv_streams
 
 LINES_PER_PERSON_MONTH = 6.55  # measured on the default window; turns a scale factor into people
 DEFAULT_SCALE = 0.1
@@ -96,6 +97,16 @@ def _ledger_format(k: int) -> str:
 
 def _write_legacy(landing: Landing, seed: int, ref: Reference, people, units, w0: int, inject_errors: bool, err_rng):
     """legacy_history/legacy_<region>.csv; with errors, a spell ending before it starts is planted."""
+    if not inject_errors:  # streamed: one open CSV per region, no rows held (the same bytes)
+        counts = write_csv_streams(
+            {r: landing.path(f"legacy_history/legacy_{r}.csv") for r in REGION_ORDER},
+            legacy.HEADER,
+            legacy.iter_rows(seed, ref, people, units, w0),
+        )
+        for region in REGION_ORDER:
+            if counts.get(region):
+                landing.record("legacy_history", f"legacy_history/legacy_{region}.csv", counts[region], "utf-8")
+        return
     by_region = legacy.build_rows(seed, ref, people, units, w0)
     for region in REGION_ORDER:
         rows = by_region.get(region, [])
