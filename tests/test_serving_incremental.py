@@ -220,8 +220,8 @@ def test_a_failed_incremental_publish_leaves_the_old_version_current(tmp_path, m
 
 
 @pytest.mark.unit
-def test_a_copy_mostly_dropped_is_written_anew(tmp_path):
-    """DuckDB never shrinks a file: when the dropped tables would leave it mostly free, write it compact."""
+def test_a_copy_mostly_dropped_is_written_anew(tmp_path, monkeypatch):
+    """DuckDB reuses freed blocks but never shrinks a file: past MAX_FREE_SHARE free, write it compact."""
     warehouse = make_warehouse(tmp_path)
     write(
         warehouse,
@@ -232,8 +232,15 @@ def test_a_copy_mostly_dropped_is_written_anew(tmp_path):
     first = publish_serving_copy(warehouse, AS_OF)
     write(warehouse, "delete from marts.fct_contributions where fee_period > '202401'")
     second = publish_serving_copy(warehouse, AS_OF)
-    assert second.previous is None and second.reused == []  # written from scratch
-    assert second.path.stat().st_size < first.path.stat().st_size / 2
+    assert second.copied == ["marts.fct_contributions"]
+    assert second.path.stat().st_size <= first.path.stat().st_size  # the dropped table's blocks are reused
+    assert tables_of(second.path) == tables_of(publish_serving_copy(warehouse, AS_OF, incremental=False).path)
+    # Past the share of free blocks allowed, the incremental copy is abandoned for a compact one.
+    write(warehouse, "delete from marts.fct_contributions where unit_id = 'U1'")
+    monkeypatch.setattr(assets, "MAX_FREE_SHARE", -1.0)
+    third = publish_serving_copy(warehouse, AS_OF)
+    assert third.previous is None and third.reused == [] and len(third.copied) == len(third.counts)
+    assert not list(third.path.parent.glob("*.tmp-*"))
 
 
 @pytest.mark.unit
