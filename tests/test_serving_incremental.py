@@ -275,6 +275,10 @@ def test_the_publish_spills_beside_the_warehouse_not_in_the_working_directory(tm
 
     monkeypatch.setattr(assets.duckdb, "connect", spying)
     monkeypatch.chdir(tmp_path)
+    stale = assets.spill_directory(warehouse.resolve()) / "duckdb_temp_storage_S32K-0.tmp"
+    stale.parent.mkdir()
+    stale.write_bytes(b"left by a killed publish")
     publish_serving_copy(warehouse, AS_OF)
+    assert not stale.exists()
     assert seen["temp"] == str(assets.spill_directory(warehouse.resolve()))
     assert seen["temp"].startswith(str(warehouse.resolve().parent))

@@ -154,6 +154,9 @@ def publish_serving_copy(warehouse: Path, as_of: str | None = None, *, increment
     # An in-memory connection spills to ".tmp" under the working directory unless told otherwise;
     # the sort of a SF 100 fact (100M rows) spills gigabytes, so beside the warehouse it goes, in a
     # folder of its own (the writer's connection spills to <warehouse>.tmp; both may be open).
+    # A publish killed while spilling leaves its temporary files; only a publisher (one at a time,
+    # under the writer lock) uses the folder, so what is there now is such a leftover.
+    shutil.rmtree(spill_directory(warehouse), ignore_errors=True)
     config = {**duckdb_config(), "temp_directory": str(spill_directory(warehouse))}
     con = duckdb.connect(config=config)
     con.execute("set enable_progress_bar = false")  # no bar on the run's console
