@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--merge", action="store_true", help="keep the stages of an existing latest.json that this run does not measure"
     )
+    p.add_argument(
+        "--limit-max-scale",
+        type=float,
+        default=10.0,
+        help="largest scale that also runs the plain-SQL limit (SF 30/100: the pipeline alone, against SF 10)",
+    )
     p.add_argument("--big-repeats", type=int, default=1, help="repeats for scales >= 5 (a SF 10 run takes minutes)")
     p.add_argument("--ingest-lines", type=int, default=200_000, help="ledger lines per ingestion file")
     p.add_argument("--xlsx-lines", type=int, default=50_000, help="ledger lines in the XLSX ingestion file")
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             "upload_roster": args.upload_roster,
             "dashboard_scale": args.dashboard_scale,
             "big_repeats": max(1, args.big_repeats),
+            "limit_max_scale": args.limit_max_scale,
             "engine_scale": args.engine_scale,
         },
     )

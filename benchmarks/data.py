@@ -7,6 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
+from benchmarks.harness import PeakRSS
+
 DEFAULT_WINDOW = ("202401", "202610")
 HISTORY_WINDOW = ("201611", "202610")  # ten years (reference data start in 2016) for the incremental stage
 SEED = 42
@@ -34,15 +36,17 @@ def landing(
     if folder.exists():
         shutil.rmtree(folder)
     t0 = time.perf_counter()
-    summary = generate_landing(folder, scale=scale, months=window, fmt=fmt, seed=seed)
+    with PeakRSS() as mem:  # the generator streams each file to disk: this must not grow with the scale
+        summary = generate_landing(folder, scale=scale, months=window, fmt=fmt, seed=seed)
     keep = {k: summary[k] for k in ("persons", "units", "ledger_lines", "ledger_format")}
     keep["generate_seconds"] = round(time.perf_counter() - t0, 2)
+    keep["generate_peak_rss_mib"] = round(mem.peak / 2**20, 1)
     keep["bytes"] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     done.write_text(json.dumps(keep))
     return folder, keep
 
 
-if __name__ == "__main__":  # pre-generate in the background: python -m benchmarks.data 1 10
+if __name__ == "__main__":  # pre-generate in the background: python -m benchmarks.data 1 10 30 100
     import sys
 
     for arg in sys.argv[1:]:

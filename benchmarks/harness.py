@@ -294,7 +294,8 @@ def write_report(out: Path, stages: list[StageResult], meta: dict, merge: bool =
         by_name = {d["stage"]: d for d in old.get("stages", [])}
         for d in fresh:  # same stage measured again: new metrics replace same-named ones, others are kept
             prev = by_name.pop(d["stage"], None)
-            if prev and not d.get("error"):
+            # Kept even when this run failed: a SF 100 run that dies must not lose the SF 1/10 figures.
+            if prev:
                 names = {m["name"] for m in d["metrics"]}
                 d["metrics"] = [m for m in prev.get("metrics", []) if m["name"] not in names] + d["metrics"]
                 d["memory"] = {**prev.get("memory", {}), **d["memory"]}
@@ -333,6 +334,9 @@ def render_markdown(doc: dict) -> str:
         "spread = (max - min) / median; ratio = value / limit (both measured in this run).",
         "",
     ]
+    from benchmarks import scaling
+
+    lines += scaling.render(doc)
     for s in doc["stages"]:
         lines += [
             f"## {s['stage']}: {s['title']}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from foundation.landing.identifiers import USCC_ALPHABET, uscc_check_char
@@ -32,6 +33,7 @@ from shebao.generate.model import (
     ym_abs,
 )
 from shebao.generate.reference import Reference
+from shebao.generate.writers import write_csv_streams
 
 LINES_PER_PERSON_MONTH = 6.55  # measured on the default window; turns a scale factor into people
 DEFAULT_SCALE = 0.1
@@ -95,6 +97,16 @@ def _ledger_format(k: int) -> str:
 
 def _write_legacy(landing: Landing, seed: int, ref: Reference, people, units, w0: int, inject_errors: bool, err_rng):
     """legacy_history/legacy_<region>.csv; with errors, a spell ending before it starts is planted."""
+    if not inject_errors:  # streamed: one open CSV per region, no rows held (the same bytes)
+        counts = write_csv_streams(
+            {r: landing.path(f"legacy_history/legacy_{r}.csv") for r in REGION_ORDER},
+            legacy.HEADER,
+            legacy.iter_rows(seed, ref, people, units, w0),
+        )
+        for region in REGION_ORDER:
+            if counts.get(region):
+                landing.record("legacy_history", f"legacy_history/legacy_{region}.csv", counts[region], "utf-8")
+        return
     by_region = legacy.build_rows(seed, ref, people, units, w0)
     for region in REGION_ORDER:
         rows = by_region.get(region, [])
@@ -109,6 +121,27 @@ def _write_legacy(landing: Landing, seed: int, ref: Reference, people, units, w0
             rows.insert(i + 1, bad)
             landing.error("legacy_history", rel, i + 3, "end_period", "legacy_end_before_start", "201912")
         landing.write("legacy_history", rel, legacy.HEADER, rows, "utf-8")
+
+
+def _enrolments(ref: Reference, people, units, region: str, w0: int) -> Iterator[tuple]:
+    """(person, unit, insurance code, start, end, status, reason) of every spell in units of `region`."""
+    for p in people:
+        for s in p.spells:
+            unit = units[s.unit]
+            if unit.region != region:
+                continue
+            for code in ref.insurances(unit.region, max(s.start, w0) // 12):
+                if code == "610" and not unit.has_housing_fund:
+                    continue
+                yield (
+                    p.person_id,
+                    unit.unit_id,
+                    code,
+                    abs_ym(s.start),
+                    "" if s.end is None else abs_ym(s.end),
+                    s.status,
+                    s.reason,
+                )
 
 
 def generate_landing(
@@ -228,30 +261,13 @@ def generate_landing(
 
     # ---------------------------------------------------------------- enrolments
     enrol_header = [c.label for c in ENROLMENTS.columns]
-    by_region: dict[str, list[tuple]] = {r: [] for r in REGION_ORDER}
-    for p in people:
-        for s in p.spells:
-            unit = units[s.unit]
-            for code in ref.insurances(unit.region, max(s.start, w0) // 12):
-                if code == "610" and not unit.has_housing_fund:
-                    continue
-                by_region[unit.region].append(
-                    (
-                        p.person_id,
-                        unit.unit_id,
-                        code,
-                        abs_ym(s.start),
-                        "" if s.end is None else abs_ym(s.end),
-                        s.status,
-                        s.reason,
-                    )
-                )
-    for region in REGION_ORDER:
+    for region in REGION_ORDER:  # one region's rows in memory at a time
         rows = [
             [pid, uid, ref.insurance_names[code], sp, ep, st, why]
-            for pid, uid, code, sp, ep, st, why in sorted(by_region[region])
+            for pid, uid, code, sp, ep, st, why in sorted(_enrolments(ref, people, units, region, w0))
         ]
         landing.write("enrolments", f"enrolments/enrolments_{region}.csv", enrol_header, rows, "utf-8")
+        del rows
 
     # ---------------------------------------------------------------- ledgers
     keys = [(m, r) for m in window for r in REGION_ORDER]
@@ -266,9 +282,19 @@ def generate_landing(
     copy_source = None
     bar = tqdm(total=expected_lines, desc="ledger lines", unit="line", disable=not progress, unit_scale=True)
     for k, ((month, region), file_fmt) in enumerate(zip(keys, formats)):
+        period = abs_ym(month)
+        if file_fmt == "parquet" and k not in hosts.values():  # streamed: a month of SF 100 is ~1M lines
+            n = landing.write_parquet_stream(
+                "ledgers",
+                f"ledgers/ledger_{period}_{region}.parquet",
+                LEDGER_HEADER,
+                builder.iter_month_rows(month, region),
+            )
+            bar.update(n)
+            total_lines += n
+            continue
         rows = builder.month_rows(month, region)
         bar.update(len(rows))
-        period = abs_ym(month)
         title = f"{ref.regions[region].name}{period[:4]}年{period[4:]}月缴费明细表"
         parts: list[tuple[str, list[list[str]], str]] = []  # (rel, rows, format)
         if file_fmt == "xlsx":

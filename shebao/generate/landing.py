@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from foundation.landing.identifiers import ID_CHECK_CHARS
 from foundation.landing.schema import DEFAULT_ID_TYPE
 from shebao.generate.ledger import COL
 from shebao.generate.model import Person, Unit
-from shebao.generate.writers import write_csv, write_parquet, write_xlsx_template
+from shebao.generate.writers import write_csv, write_parquet, write_parquet_stream, write_xlsx_template
 
 EXT = {"utf-8": "csv", "utf-8-sig": "csv", "gb18030": "csv", "xlsx": "xlsx", "parquet": "parquet"}
 
@@ -63,6 +64,12 @@ class Landing:
             first = write_csv(path, header, rows, fmt, money_cols)
         self.record(source, rel, len(rows), fmt)
         return first
+
+    def write_parquet_stream(self, source: str, rel: str, header: list[str], rows: Iterable[list[str]]) -> int:
+        """A Parquet file written from an iterator in chunks (nothing planted in it); returns its rows."""
+        n = write_parquet_stream(self.path(rel), header, rows)
+        self.record(source, rel, n, "parquet")
+        return n
 
 
 def bad_id(number: str) -> str:

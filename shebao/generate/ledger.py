@@ -3,13 +3,17 @@
 Amounts follow the published rule: base = last year's declared wage rounded by the
 region's unit and kept between the year's floor and cap; amount = round_half_up(base x
 rate, 2); fixed items as fixed amounts; work injury at the rate of the unit's risk class.
-Amounts are computed once per person, unit and fee year and reused for every month.
+Amounts are computed once per person, unit and fee year and reused for every month of that
+year; the cache holds one fee year at a time (the window is written month by month in order),
+so the generator's memory does not grow with the number of years times people: SF 100 is
+streamed to disk file by file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from decimal import Decimal
 
 from foundation.landing.schema import DEFAULT_ID_TYPE, LEDGERS
@@ -38,12 +42,17 @@ class LedgerBuilder:
         for rows in self.entries.values():
             rows.sort(key=lambda e: (e[0].unit_id, e[1].person_id, e[2].start))
         self._amounts: dict[tuple[int, int, int], list[tuple]] = {}
+        self._amounts_year: int | None = None  # the one fee year whose amounts are cached
+        self._line_counts: dict[tuple[str, int, bool], int] = {}
         self._pay: dict[tuple, tuple[str, str, Decimal | None]] = {}
         self._backpay: dict[tuple[int, int], dt.date] = {}
 
     # ------------------------------------------------------------------ figures
 
     def amounts(self, person: Person, unit: Unit, year: int) -> list[tuple]:
+        if year != self._amounts_year:  # a new fee year: the previous year's amounts are not read again
+            self._amounts.clear()
+            self._amounts_year = year
         key = (person.idx, unit.idx, year)
         cached = self._amounts.get(key)
         if cached is not None:
@@ -129,24 +138,40 @@ class LedgerBuilder:
 
     # ------------------------------------------------------------------ lines
 
+    def lines_per_month(self, unit: Unit, year: int) -> int:
+        """How many lines (one per insurance) a person of `unit` has in a month of `year`: len(amounts(...))."""
+        key = (unit.region, year, unit.has_housing_fund)
+        n = self._line_counts.get(key)
+        if n is None:
+            codes = self.ref.insurances(unit.region, year)
+            n = sum(1 for code in codes if code != HOUSING_FUND or unit.has_housing_fund)
+            self._line_counts[key] = n
+        return n
+
     def expected_lines(self, months: list[int]) -> int:
-        """Exact number of lines the window will hold (decides CSV or Parquet before writing)."""
+        """Exact number of lines the window will hold (decides CSV or Parquet before writing).
+
+        Counted from the insurances charged, without computing (and caching) every person's amounts.
+        """
         total = 0
         for entries in self.entries.values():
-            for unit, person, spell in entries:
+            for unit, _person, spell in entries:
                 lo = max(spell.start, months[0])
                 hi = min(spell.end if spell.end is not None else months[-1], months[-1])
                 for m in range(lo, hi + 1):
-                    total += len(self.amounts(person, unit, m // 12))
+                    total += self.lines_per_month(unit, m // 12)
         return total
 
     def month_rows(self, month: int, region: str) -> list[list[str]]:
+        return list(self.iter_month_rows(month, region))
+
+    def iter_month_rows(self, month: int, region: str) -> Iterator[list[str]]:
+        """The lines of one fee month and region, in file order (lazily, so a large file is written in chunks)."""
         period = f"{month // 12:04d}{month % 12 + 1:02d}"
         year = month // 12
         region_name = self.ref.regions[region].name
         limit = self.ref.regions[region].backpay_limit_months
         yymm = period[2:]
-        rows: list[list[str]] = []
         for unit, person, spell in self.entries.get(region, ()):
             if spell.start > month or (spell.end is not None and spell.end < month):
                 continue
@@ -168,7 +193,7 @@ class LedgerBuilder:
                         else ZERO
                     )
                     late_fee = round_half_up(total * LATE_FEE_PER_DAY * days) if charge_fee and days > 0 else ZERO
-                    rows.append(
+                    yield (
                         head
                         + [
                             name,
@@ -197,7 +222,7 @@ class LedgerBuilder:
                     paid_amount = str(round_half_up((pa + ua) * fraction))
                 else:
                     paid_amount = total_s
-                rows.append(
+                yield (
                     head
                     + [
                         name,
@@ -216,7 +241,6 @@ class LedgerBuilder:
                         region_name,
                     ]
                 )
-        return rows
 
 
 def _notice_prefix(region: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterator
 from decimal import Decimal
 
 from foundation.landing.schema import LEGACY_HISTORY
@@ -104,13 +105,20 @@ def person_rows(
     return rows
 
 
-def build_rows(seed: int, ref: Reference, people: list[Person], units: list[Unit], w0: int) -> dict[str, list[list]]:
-    """Region code -> rows, people in file order."""
+def iter_rows(
+    seed: int, ref: Reference, people: list[Person], units: list[Unit], w0: int
+) -> Iterator[tuple[str, list]]:
+    """(region code, row) for every person in file order, lazily (SF 100 streams them to disk)."""
     rng = random.Random(f"{seed}:legacy")
     cut = cutoffs()
-    out: dict[str, list[list[str]]] = {}
     for p in people:
-        rows = person_rows(rng, ref, p, units, w0, cut[p.region])
-        if rows:
-            out.setdefault(p.region, []).extend(rows)
+        for row in person_rows(rng, ref, p, units, w0, cut[p.region]):
+            yield p.region, row
+
+
+def build_rows(seed: int, ref: Reference, people: list[Person], units: list[Unit], w0: int) -> dict[str, list[list]]:
+    """Region code -> rows, people in file order."""
+    out: dict[str, list[list[str]]] = {}
+    for region, row in iter_rows(seed, ref, people, units, w0):
+        out.setdefault(region, []).append(row)
     return out
