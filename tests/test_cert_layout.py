@@ -96,9 +96,10 @@ def test_folded_row_prints_the_figures_a_user_checks(large_unit):
 
 def test_detail_flows_over_few_pages_with_the_header_on_each(large_unit):
     pages = large_unit["quarter"]
-    # 8 pages for the header and the roster of 300, 7 for the 300 detail rows (246 pages for
-    # 2,000 people when the detail had its own page per 10 people)
-    assert len(pages) == 15
+    # page 1 for the header and the rates, 7 for the 300 detail rows with the roster folded in
+    # (15 pages with a separate roster; 246 pages for 2,000 people when the detail had its own
+    # page per 10 people)
+    assert len(pages) == 8
     for n, page in enumerate(pages, 1):
         assert f"第{n}页/共{len(pages)}页" in page
     detail_pages = [p for p in pages if detail_rows(p)]
@@ -109,7 +110,8 @@ def test_detail_flows_over_few_pages_with_the_header_on_each(large_unit):
     assert "明细" in detail_pages[0] and not any("明细" in p for p in detail_pages[1:])  # one section
     for page in detail_pages:
         # thead repeated on every page, each label whole
-        assert "证件号码" in page and "缴费基数" in page and "缴费类型" in page and "缴费到账时间" in page
+        assert "序号" in page and "证件号码" in page and "缴费基数" in page and "缴费到账时间" in page
+        assert "费款所属期（月数）" in page and "缴费状态" in page
 
 
 def test_a_base_change_splits_the_run(large_unit):
