@@ -151,7 +151,7 @@ def test_detail_pages_print_every_line_once(issued):
     detail_pages = [p for p in pages if "缴费到账时间" in p]
     assert detail_pages
     for page in detail_pages:
-        assert "缴费类型" in page  # the table header on every detail page
+        assert "缴费状态" in page and "费款所属期（月数）" in page  # the table header on every detail page
     rows = sum(len(re.findall(r"3205\*{10}[\dX]{4} 202[45]\d\d", p)) for p in detail_pages)
     # one row per unchanged run of months (37 person-month rows before): P001 1, P002 4 (202401-08,
     # 202409's arrived part, its unpaid medical line, 202410-202503), P008 2 (its 补收 month, then the rest)

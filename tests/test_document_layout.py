@@ -34,8 +34,8 @@ A4_PT = (595.28, 841.89)
 HEADERS = {  # the column labels of each document's tables
     "unit-proof": [
         ["缴费险种", "当前单位费率", "当前个人费率", "缴费截止时间", "缴费人数"],
-        ["序号", "姓名", "证件号码", "起始期号", "截止期号", "缴费月数"],
-        ["姓名", "证件号码", "费款所属期", "缴费到账时间", "月数", "缴费基数", "缴费险种", "缴费状态", "缴费类型"],
+        # the roster folded into the detail (seed 002's N人明细), paired figures in one cell
+        ["序号", "姓名", "证件号码", "费款所属期（月数）", "缴费到账时间", "缴费基数", "缴费险种", "缴费状态", "类型"],
     ],
     "summary-proof": [
         ["序号", "姓名", "证件号码", "险种", "起始年月", "截止年月", "缴费月数", "个人缴费合计", "单位缴费合计"]
@@ -307,22 +307,33 @@ def test_unit_proof_back_payment_row_says_补收(issued):
     """P008's 202401 was charged later (补收, arrived 2024-06-12): its own condensed row."""
     lines = [line for lines in page_lines(issued[("fixture", "unit-proof")].path) for line in lines]
     p008 = masked(id_number("P008"))
-    rows = [line for line in lines if line.startswith(f"吴婷 {p008} ")]
+    rows = [line for line in lines if re.match(rf"(\d+ )?吴婷 {re.escape(p008)} ", line)]
     # P008: the 补收 month, then 202402-202503 in one row; insurances may wrap onto a second line
-    assert rows[0].startswith(f"吴婷 {p008} 202401 202406 1 9,805.00 ") and rows[0].endswith("已到账 补收")
-    assert rows[1].startswith(f"吴婷 {p008} 202402-202503 202402-202503 14 9,805.00 ")
+    assert rows[0].startswith(f"3 吴婷 {p008} 202401（1） 202406 9,805.00 ") and rows[0].endswith("已到账 补收")
+    assert rows[1].startswith(f"吴婷 {p008} 202402-202503（14） 202402-202503 9,805.00 ")
     assert rows[1].endswith("已到账 正常")
+    # two rows, so the roster's figures follow on the person's 期间合计 row: 15 months paid
+    assert rows[2] == f"吴婷 {p008} 期间合计：起始期号 202401 截止期号 202503 缴费月数 15"
 
 
 def test_unit_proof_rows_are_condensed_runs(issued):
     """U001 202401-202503: P001 1 row, P002 4 (202409's medical line never arrived: the arrived
-    part, the unpaid part, and the months before and after), P008 2: 7 rows for 37 person-months."""
+    part, the unpaid part, and the months before and after), P008 2: 7 rows for 37 person-months;
+    the roster is folded in (numbered on each person's first row), with a 期间合计 row for P002
+    and P008, whose months paid the rows do not show at once."""
     lines = [line for lines in page_lines(issued[("fixture", "unit-proof")].path) for line in lines]
-    rows = [line for line in lines if re.match(r"\S+ 3205\*{10}[\dX]{4} 202\d{3}", line)]
-    roster = [line for line in lines if re.match(r"\d+ \S+ 3205\*{10}", line)]
-    assert len(roster) == 3 and len(rows) == 7
-    p002 = masked(id_number("P002"))
-    assert f"李娜 {p002} 202409 1 6,000.00 医疗 未到账 正常" in lines
+    rows = [line for line in lines if re.match(r"(\d+ )?\S+ 3205\*{10}[\dX]{4} 202\d{3}", line)]
+    numbered = [line for line in lines if re.match(r"\d+ \S+ 3205\*{10}", line)]
+    totals = [line for line in lines if "期间合计" in line]
+    assert len(numbered) == 3 and len(rows) == 7 and len(totals) == 2
+    p001, p002 = masked(id_number("P001")), masked(id_number("P002"))
+    assert f"李娜 {p002} 202409（1） 6,000.00 医疗 未到账 正常" in lines
+    assert f"李娜 {p002} 期间合计：起始期号 202401 截止期号 202503 缴费月数 14" in lines
+    # P001 (张伟) has one run over the window, every month paid: the row is the roster's line
+    assert [line for line in numbered if p001 in line] == [
+        f"1 张伟 {p001} 202401-202406（6） 202401-202406 8,000.00 养老、失业、医疗、工伤 已到账 正常"
+    ]
+    assert not any(p001 in line for line in totals)
 
 
 def test_wide_unit_proof_detail_is_one_section_for_everyone(issued):
@@ -349,11 +360,13 @@ def test_unit_proof_for_three_chosen_people(issued, wide_warehouse, home):
     )
     pages = page_lines(cert.path)
     text = "\n".join("\n".join(p) for p in pages)
-    listed = {m.group(1) for m in re.finditer(r"^\d+ \S+ (3205\*{10}[\dX]{4}) 2025", text, re.M)}
+    detail = text[text.index("人明细") :]
+    # long names wrap in their cell and push the ID to the next line: IDs from the whole detail
+    listed = set(re.findall(r"3205\*{10}[\dX]{4}", detail))
     numbers = {masked(wide_person(int(p[1:]))[2]) for p in chosen}
     assert listed == numbers
-    detail_ids = {m.group(1) for m in re.finditer(r"^\S+ (3205\*{10}[\dX]{4}) 2025", text, re.M)}
-    assert detail_ids == numbers
+    # numbered once each (a number beside a wrapped name may stand on a line of its own)
+    assert re.findall(r"^(\d{1,4})(?= \D|$)", detail, re.M) == ["1", "2", "3"]
     assert "本证明列出所选3人；期间内缴费人数合计：3人；缴费人月合计：36" in text.replace("\n", "")
     record = Registry().get(cert.id)
     assert re.fullmatch(r"W001/[0-9a-f]{8}", record.subject)
