@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from certificates import data
+from certificates.folded import folded_rows
 from certificates.render import date_zh, money, period_zh, plain_money
 
 PERIOD_RE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])$")
@@ -152,48 +153,6 @@ def selection_subject(unit_id: str, persons: list[str] | None) -> str:
     return f"{unit_id}/{digest}"  # the headcount travels in the figures; the QR has no room twice
 
 
-def _folded_rows(roster: list[dict], details: list[dict]) -> list[dict]:
-    """Seed 002's 参保缴费情况(N人明细) with the roster folded in: each person's condensed rows
-    (rpt_unit_proof_runs) in roster order, numbered on the person's first row. The roster's own
-    figures (first and last period due, months paid) are the detail's when the person has one
-    run over exactly those months, every one paid; otherwise a 期间合计 row under the person's rows
-    prints them, so no figure of the former roster table is lost."""
-    by_person: dict[str, list[dict]] = {}
-    for row in details:
-        by_person.setdefault(row["person_id"], []).append(row)
-    rows: list[dict] = []
-    for number, person in enumerate(roster, 1):
-        runs = by_person.get(person["person_id"], [])
-        who = {"person_id": person["person_id"], "name": person["name"], "id_number_masked": person["id_number_masked"]}
-        for k, run in enumerate(runs):
-            rows.append(dict(run, **who, number=number if k == 0 else None, total=False))
-        if not roster_evident(person, runs):
-            rows.append(
-                dict(
-                    who,
-                    number=None if runs else number,
-                    total=True,
-                    first_period=person["first_period"],
-                    last_period=person["last_period"],
-                    months_paid=person["months_paid"],
-                )
-            )
-    return rows
-
-
-def roster_evident(person: dict, runs: list[dict]) -> bool:
-    """The person's one detail row shows the roster's figures: the same first and last period,
-    and as many months paid as the row has months (缴费月数 = 月数)."""
-    if len(runs) != 1:
-        return False
-    run = runs[0]
-    return (
-        run["first_period"] == person["first_period"]
-        and run["last_period"] == person["last_period"]
-        and run["months"] == person["months_paid"]
-    )
-
-
 def unit_proof(con, params: dict) -> Document:
     unit_id = _required(params, "unit", "单位编号")
     persons = chosen_persons(params)
@@ -206,7 +165,7 @@ def unit_proof(con, params: dict) -> Document:
         )
         _range({"from": start, "to": end})
     d = data.unit_proof(con, unit_id, start, end, persons)
-    detail_rows = _folded_rows(d["roster"], d["details"])
+    detail_rows = folded_rows(d["roster"], d["details"])
     label = f"{period_zh(start)} 至 {period_zh(end)}"
     totals = d["totals"]
     paid_to = max((r["paid_to"] for r in d["rates"] if r["paid_to"]), default="")

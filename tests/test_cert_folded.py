@@ -1,4 +1,4 @@
-"""The unit proof's roster folded into its 人明细 detail (certificates/documents.py _folded_rows):
+"""The unit proof's roster folded into its 人明细 detail (certificates/folded.py folded_rows):
 every roster figure (序号, first and last period, months paid) stays on the paper, on the
 person's one row when that row shows it, else on a 期间合计 row. No warehouse needed."""
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from certificates import render
-from certificates.documents import _folded_rows, roster_evident
+from certificates.folded import folded_rows, roster_evident
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +41,7 @@ def run(pid: str, first: str, last: str, months: int, status: str = "已到账",
 
 
 def test_one_paid_run_over_the_roster_months_is_one_numbered_row():
-    rows = _folded_rows([person("P1", "202501", "202503", 3)], [run("P1", "202501", "202503", 3)])
+    rows = folded_rows([person("P1", "202501", "202503", 3)], [run("P1", "202501", "202503", 3)])
     assert len(rows) == 1
     row = rows[0]
     assert (row["number"], row["name"], row["id_number_masked"], row["total"]) == (
@@ -63,7 +63,7 @@ def test_several_runs_get_a_total_row_with_the_roster_figures():
         run("P1", "202410", "202503", 6),
         run("P2", "202501", "202503", 3),
     ]
-    rows = _folded_rows(roster, details)
+    rows = folded_rows(roster, details)
     assert [(r["person_id"], r["number"], r["total"]) for r in rows] == [
         ("P1", 1, False),
         ("P1", None, False),
@@ -78,7 +78,7 @@ def test_several_runs_get_a_total_row_with_the_roster_figures():
 
 def test_one_run_that_does_not_show_the_roster_figures_keeps_them_on_a_total_row():
     # unpaid months: the row's 月数 3 is not the roster's 缴费月数 0
-    rows = _folded_rows([person("P1", "202501", "202503", 0)], [run("P1", "202501", "202503", 3, "未到账")])
+    rows = folded_rows([person("P1", "202501", "202503", 0)], [run("P1", "202501", "202503", 3, "未到账")])
     assert [r["total"] for r in rows] == [False, True] and rows[1]["months_paid"] == 0
     # a due month outside the run: the roster's range is wider than the row's
     assert not roster_evident(person("P1", "202412", "202503", 3), [run("P1", "202501", "202503", 3)])
@@ -86,5 +86,5 @@ def test_one_run_that_does_not_show_the_roster_figures_keeps_them_on_a_total_row
 
 
 def test_a_person_without_detail_rows_is_still_listed_with_the_roster_figures():
-    rows = _folded_rows([person("P1", "202501", "202503", 0)], [])
+    rows = folded_rows([person("P1", "202501", "202503", 0)], [])
     assert len(rows) == 1 and rows[0]["total"] and rows[0]["number"] == 1 and rows[0]["months_paid"] == 0
