@@ -123,16 +123,25 @@ def serve(project_dir: Path, target_path: Path) -> int:
     common += ["--log-path", str(target_path)]  # dbt.log beside the run artifacts, as dagster-dbt does
     manifest: Any = None
     signature: tuple[float, int] | None = None
+
+    def parse() -> Any:
+        parsed = dbtRunner().invoke(["parse", *common, "--target-path", str(target_path)])
+        if not parsed.success:
+            raise RuntimeError(f"dbt parse failed: {parsed.exception}")
+        return parsed.result
+
+    try:  # at once, while the parent is still loading: the first build then starts without waiting
+        signature = project_signature(project_dir)
+        manifest = parse()
+    except Exception:
+        manifest = None  # parsed again, and reported, with the first request
     for line in sys.stdin:
         request = json.loads(line)
         os.environ.update(request.get("env", {}))
         try:
             now = project_signature(project_dir)
             if manifest is None or now != signature:
-                parsed = dbtRunner().invoke(["parse", *common, "--target-path", str(target_path)])
-                if not parsed.success:
-                    raise RuntimeError(f"dbt parse failed: {parsed.exception}")
-                manifest, signature = parsed.result, now
+                manifest, signature = parse(), now
             args = [*request["args"], *common, "--target-path", str(target_path)]
             result = dbtRunner(manifest=manifest, callbacks=[forward]).invoke(args)
             done = {"done": True, "success": result.success, "error": repr(result.exception or "")}

@@ -67,17 +67,24 @@ class DbtServer:
             encoding="utf-8",
         )
 
-    def stop(self, sig: int = signal.SIGINT) -> None:
-        """Ask the child to stop (dbt cancels its queries on SIGINT), then kill its group after STOP_SECONDS."""
+    def stop(self, busy: bool = False) -> None:
+        """Stop the child: idle, end of its input ends it; busy (or not ending), SIGINT (dbt cancels its
+        queries), then SIGKILL to its group after STOP_SECONDS."""
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return
         try:
-            os.killpg(proc.pid, sig)
             if proc.stdin:
                 proc.stdin.close()
+            if not busy:
+                try:
+                    proc.wait(timeout=5)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
+            os.killpg(proc.pid, signal.SIGINT)
             proc.wait(timeout=STOP_SECONDS)
-        except (subprocess.TimeoutExpired, OSError, BrokenPipeError):
+        except (subprocess.TimeoutExpired, OSError):
             pass
         finally:
             if proc.poll() is None:
@@ -104,7 +111,7 @@ class DbtServer:
                     self.errors.append(event["info"].get("msg", ""))
                 yield event
         except BaseException:  # interrupted (Dagster raises into the step) or the caller stopped reading
-            self.stop()
+            self.stop(busy=True)
             raise
         if done is None:  # the child died mid-build
             code = proc.wait()
