@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 BUILD_STATE = "meta.dbt_build_state"
+BUILT_PERIODS = "meta.dbt_built_periods"  # per fee period, the current ledger lines the last build tested
 EXPECTATION_RESULTS = "raw.expectation_results"
 VALIDATED_LOADS = "raw.gx_validated_loads"
 
@@ -25,6 +26,13 @@ VALIDATED_LOADS = "raw.gx_validated_loads"
 def ensure_build_state(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists meta")
     con.execute(f"create table if not exists {BUILD_STATE} (fingerprint varchar, as_of varchar, built_at timestamp)")
+    con.execute(f"alter table {BUILD_STATE} add column if not exists scope_key varchar")
+    con.execute(f"create table if not exists {BUILT_PERIODS} (fee_period varchar, fingerprint varchar)")
+
+
+def _code(manifest_path: Path) -> str:
+    nodes = json.loads(manifest_path.read_text("utf-8"))["nodes"]
+    return "\n".join(f"{k}:{v.get('checksum', {}).get('checksum', '')}" for k, v in sorted(nodes.items()))
 
 
 def inputs_fingerprint(con: duckdb.DuckDBPyConnection, as_of: str, manifest_path: Path, engine: str = "duckdb") -> str:
@@ -38,10 +46,56 @@ def inputs_fingerprint(con: duckdb.DuckDBPyConnection, as_of: str, manifest_path
                                       '\n' order by source, source_file, file_hash), '')
            from raw.load_files"""
     ).fetchone()
-    nodes = json.loads(manifest_path.read_text("utf-8"))["nodes"]
-    code = "\n".join(f"{k}:{v.get('checksum', {}).get('checksum', '')}" for k, v in sorted(nodes.items()))
-    parts = [files[0] if files else "", as_of, code, engine]
+    parts = [files[0] if files else "", as_of, _code(manifest_path), engine]
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
+def scope_key(con: duckdb.DuckDBPyConnection, manifest_path: Path, engine: str = "duckdb") -> str:
+    """Everything but the ledger lines a build's tests depend on: the other sources' files, the dbt project, the engine.
+
+    Tests may be scoped to the touched fee periods only while this equals the last build's.
+    """
+    files = con.execute(
+        """select coalesce(string_agg(concat_ws('|', source, source_file, file_hash, status, load_id, replaced_by),
+                                      '\n' order by source, source_file, file_hash), '')
+           from raw.load_files where source <> 'ledgers'"""
+    ).fetchone()
+    parts = [files[0] if files else "", _code(manifest_path), engine]
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
+def ledger_period_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Per fee period, count and XOR of the line identities (file hash, row) of the current ledger lines.
+
+    One hash of the joined identity: DuckDB's hash of several values combines them so that, XORed
+    over files of equal length, the file hashes cancel out.
+    """
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'ledgers'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return {}
+    rows = con.execute(
+        """select fee_period, count(*) || '-' || bit_xor(hash(file_hash || '|' || source_row))
+           from raw.ledgers where superseded_at is null group by 1"""
+    ).fetchall()
+    return {str(period): str(fp) for period, fp in rows}
+
+
+def touched_fee_periods(con: duckdb.DuckDBPyConnection, key: str, periods: dict[str, str]) -> list[str] | None:
+    """The fee periods whose current ledger lines differ from the last build's; None: tests must read everything.
+
+    None when there is no recorded build, or the last one had another scope key (other
+    sources, dbt project or engine changed): then nothing can be assumed about the other periods.
+    """
+    try:  # read only: a warehouse from before scoped tests has no scope yet
+        row = con.execute(f"select scope_key from {BUILD_STATE} order by built_at desc limit 1").fetchone()
+        if not row or row[0] is None or row[0] != key:
+            return None
+        before = dict(con.execute(f"select fee_period, fingerprint from {BUILT_PERIODS}").fetchall())
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return None
+    return sorted(p for p in before.keys() | periods.keys() if before.get(p) != periods.get(p))
 
 
 def last_built_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -51,10 +105,29 @@ def last_built_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def record_build(con: duckdb.DuckDBPyConnection, fingerprint: str, as_of: str) -> None:
-    """Written only after dbt finished: a killed build leaves the previous fingerprint, so the next run rebuilds."""
+def record_build(
+    con: duckdb.DuckDBPyConnection,
+    fingerprint: str,
+    as_of: str,
+    key: str | None = None,
+    periods: dict[str, str] | None = None,
+) -> None:
+    """Written only after dbt finished with every test passed: a failed or killed build leaves the previous state.
+
+    `key` and `periods` (the scope key and ledger fingerprints the build ran with) let the next
+    build scope its tests to the periods changed since; without them the next build tests everything.
+    """
     ensure_build_state(con)
-    con.execute(f"insert into {BUILD_STATE} values (?, ?, current_localtimestamp())", [fingerprint, as_of])
+    con.execute("begin")
+    con.execute(
+        f"insert into {BUILD_STATE} (fingerprint, as_of, built_at, scope_key) "
+        "values (?, ?, current_localtimestamp(), ?)",
+        [fingerprint, as_of, key],
+    )
+    con.execute(f"delete from {BUILT_PERIODS}")
+    if periods:
+        con.executemany(f"insert into {BUILT_PERIODS} values (?, ?)", list(periods.items()))
+    con.execute("commit")
 
 
 def served_fingerprint(serving: Path) -> str | None:

@@ -25,7 +25,7 @@ import duckdb
 
 from foundation import paths as settings
 from foundation.landing.schema import SOURCES
-from pipelines.engine import engine_name, require_engine
+from pipelines.engine import EngineResource, engine_name, require_engine
 from pipelines.resources import writer_lock
 from pipelines.run_tags import AS_OF_TAG, RUNNER_HOST_TAG, RUNNER_PID_TAG
 
@@ -268,9 +268,13 @@ def run_pipeline(
             LOAD_AND_BUILD_JOB,
             build_defs,
         )  # after the lock: a busy warehouse says so fast
+        from pipelines.defs.transform.dbt import warm_dbt_environment
+        from pipelines.defs.transform.dbt_server import prewarm
 
         defs = build_defs(landing=landing, warehouse=warehouse, engine=engine)
         job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
+        if engine == "duckdb":  # dbt's start and parse in the warm child overlap the loading
+            prewarm(settings.DBT_PROJECT_DIR, warm_dbt_environment(warehouse, EngineResource(name=engine)))
         with dg.DagsterInstance.from_config(str(home)) as instance:
             fail_runs_of_dead_runners(instance)
             result = job.execute_in_process(

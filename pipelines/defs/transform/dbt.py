@@ -11,8 +11,18 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.build_state import inputs_fingerprint, last_built_fingerprint, record_build, served_fingerprint
+from pipelines.build_state import (
+    inputs_fingerprint,
+    last_built_fingerprint,
+    ledger_period_fingerprints,
+    record_build,
+    scope_key,
+    served_fingerprint,
+    touched_fee_periods,
+)
 from pipelines.defs.transform.dbt_child import ENV_OPTION, PARENT_OPTION
+from pipelines.defs.transform.dbt_events import stream_build
+from pipelines.defs.transform.dbt_server import server_for
 from pipelines.defs.transform.project import dbt_project
 from pipelines.engine import EngineResource, spark_dir
 from pipelines.ingest.parquet_export import export_raw
@@ -22,6 +32,7 @@ from pipelines.spark_marts import load_spark_tables
 
 AS_OF_ENV = "SHEBAO_AS_OF"  # read by the as_of_date() macro; an env var keeps dbt's partial parsing valid
 WAREHOUSE_ENV = "SHEBAO_WAREHOUSE"  # read by profiles.yml
+TEST_PERIODS_ENV = "SHEBAO_TEST_FEE_PERIODS"  # read by macros/scoped_tests.sql; empty = every period
 
 
 class ShebaoDbtTranslator(DagsterDbtTranslator):
@@ -43,6 +54,11 @@ def launcher_options(warehouse: Path, as_of: str, extra_env: Mapping[str, str] |
     """What this dbt invocation needs and nothing else in the process gets: its parent and its environment."""
     env = {WAREHOUSE_ENV: str(warehouse), AS_OF_ENV: as_of, **(extra_env or {})}
     return [f"{PARENT_OPTION}{os.getpid()}", *(f"{ENV_OPTION}{name}={value}" for name, value in env.items())]
+
+
+def warm_dbt_environment(warehouse: Path, engine: EngineResource) -> dict[str, str]:
+    """The environment the warm dbt child is started with (and keyed by): one child per warehouse."""
+    return {WAREHOUSE_ENV: str(warehouse), **engine.dbt_environment(warehouse)}
 
 
 def keep_partial_parse(run_target: Path, target: Path, keep: int = 5) -> None:
@@ -67,18 +83,24 @@ def dbt_models() -> dg.AssetsDefinition:
     """Built on first use, after the manifest is prepared (never at import)."""
     project = dbt_project()
 
-    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=ShebaoDbtTranslator())
+    translator = ShebaoDbtTranslator()
+
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=translator)
     def shebao_dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, engine: EngineResource
     ) -> Iterator[Any]:
         tags = context.run.tags if context.run else {}
         as_of = tags.get(AS_OF_TAG) or ""
         whole_project = context.selected_asset_keys == set(context.assets_def.keys)
+        warm = whole_project and not engine.is_spark  # a subset or Spark: dagster-dbt's one-shot dbt process
         with warehouse.connect() as con:
             fingerprint = inputs_fingerprint(
                 con, as_of or dt.date.today().isoformat(), project.manifest_path, engine.target
             )
             built = last_built_fingerprint(con)
+            key = scope_key(con, project.manifest_path, engine.target) if warm else None
+            periods = ledger_period_fingerprints(con) if warm else None
+            touched = touched_fee_periods(con, key, periods) if key and periods is not None else None
         unchanged = built == fingerprint == served_fingerprint(warehouse.serving_file)
         if unchanged and whole_project and tags.get(FORCE_TAG) != "true":
             # Nothing to do: the outputs are skippable, so the serving copy is skipped too.
@@ -91,25 +113,30 @@ def dbt_models() -> dg.AssetsDefinition:
             with warehouse.connect(read_only=True) as con:
                 exported = export_raw(con, project.manifest_path, spark_dir(warehouse.file) / "raw")
             context.log.info(f"Raw tables exported to Parquet for Spark: {exported}")
-        args = [
-            *launcher_options(warehouse.file, as_of, engine.dbt_environment(warehouse.file)),
-            "build",
-            "--target",
-            engine.target,
-            "--exclude-resource-type",
-            "unit_test",
-        ]
-        invocation = dbt.cli(args, context=context)
-        yield from invocation.stream()
-        keep_partial_parse(invocation.target_path, project.project_dir / "target")
-        if engine.is_spark:  # readers, GX and the serving copy read DuckDB: bring Spark's tables back
-            with warehouse.connect() as con:
-                loaded = load_spark_tables(
-                    con, Path(invocation.target_path) / "manifest.json", spark_dir(warehouse.file) / "warehouse"
-                )
-            context.log.info(f"Spark tables loaded into the DuckDB warehouse: {loaded}")
+        build = ["build", "--target", engine.target, "--exclude-resource-type", "unit_test"]
+        if warm:  # the warm dbt child: no process start, no parse
+            server = server_for(project.project_dir, warm_dbt_environment(warehouse.file, engine))
+            scope = "" if touched is None else (",".join(touched) or "none")
+            context.log.info(
+                "Tests on the fee-period marts: "
+                + ("every period" if touched is None else f"the touched fee periods only ({scope})")
+            )
+            env = {AS_OF_ENV: as_of, TEST_PERIODS_ENV: scope}
+            yield from stream_build(context, server, build, env, project, translator)
+            keep_partial_parse(server.target_path, project.project_dir / "target")
+        else:
+            args = [*launcher_options(warehouse.file, as_of, engine.dbt_environment(warehouse.file)), *build]
+            invocation = dbt.cli(args, context=context)
+            yield from invocation.stream()
+            keep_partial_parse(invocation.target_path, project.project_dir / "target")
+            if engine.is_spark:  # readers, GX and the serving copy read DuckDB: bring Spark's tables back
+                with warehouse.connect() as con:
+                    loaded = load_spark_tables(
+                        con, Path(invocation.target_path) / "manifest.json", spark_dir(warehouse.file) / "warehouse"
+                    )
+                context.log.info(f"Spark tables loaded into the DuckDB warehouse: {loaded}")
         if whole_project:
             with warehouse.connect() as con:
-                record_build(con, fingerprint, as_of)
+                record_build(con, fingerprint, as_of, key, periods)
 
     return shebao_dbt_models
