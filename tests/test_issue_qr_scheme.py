@@ -39,6 +39,8 @@ def test_a_certificate_drawn_by_qrcodes_own_scoring_still_verifies(home, built_w
 
     cert = issued_with(old_scheme, home, built_warehouse, monkeypatch)
     assert read_qr_texts(cert.path.read_bytes()) == [cert.url]
+    # every object at its own offset (render.write): no object stream for a reader to re-index
+    assert b"/ObjStm" not in cert.path.read_bytes()
     verdict = verify_pdf(cert.path, KeyStore().trust_list())  # offline: the check redraws the code
     assert verdict.valid and verdict.reason == "ok" and not verdict.online and verdict.cert_id == cert.id
 
