@@ -31,11 +31,19 @@ class NoticeNotChosen(DataError):
 
 @contextmanager
 def connect(warehouse: Path | str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    with snapshot(warehouse) as snap:
+        yield snap.con
+
+
+@contextmanager
+def snapshot(warehouse: Path | str | None) -> Iterator[serving.Snapshot]:
+    """The serving copy as connect() opens it, with its identity (serving.still_current)."""
     try:
-        with serving.connect(warehouse) as con:
-            yield con
+        snap = serving.open_snapshot(warehouse)
     except serving.ServingUnavailable as exc:
         raise DataError(str(exc)) from exc
+    with snap:
+        yield snap
 
 
 def _rows(con, sql: str, params: list) -> list[dict]:

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
+
 from certificates import audit, config, data, documents, limits, pades, pdf_verify, pending, qr, render, visible
 from certificates import code as codes
 from certificates import token as tokens
 from certificates.keys import KeyStore, add_months, iso, utcnow
 from certificates.registry import Registry
+from foundation import serving
 
 REREAD_ATTEMPTS = 3  # publishes in a row while one document is signed before giving up
 BUILD_ID_UNSAFE = re.compile(r"[^0-9A-Za-z._-]")
@@ -61,21 +64,12 @@ class StaleBuild(data.DataError):
 
 def read_build(con) -> Build:
     """The build id (meta.build_info.build_id, or publish time and input fingerprint) and 数据截至."""
-    columns = {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'meta'"
-            " and table_name = 'build_info'"
-        ).fetchall()
-    }
-    if not columns:
+    try:  # one query (information_schema is slow to ask): an old copy has fewer columns, or none
+        cursor = con.execute("select * from meta.build_info limit 1")
+    except duckdb.CatalogException:
         return Build("unknown", None)
-    row = dict(
-        zip(
-            sorted(columns),
-            con.execute(f"select {', '.join(sorted(columns))} from meta.build_info limit 1").fetchone() or (),
-        )
-    )
+    names = [d[0] for d in cursor.description]
+    row = dict(zip(names, cursor.fetchone() or ()))
     as_of = row.get("as_of")
     if row.get("build_id"):
         build_id = str(row["build_id"])
@@ -87,17 +81,27 @@ def read_build(con) -> Build:
     return Build(BUILD_ID_UNSAFE.sub("", build_id)[:40] or "unknown", as_of if isinstance(as_of, date) else None)
 
 
-def read_document(kind: str, params: dict, warehouse: Path | str | None) -> tuple[documents.Document, Build]:
-    """The document's figures and the build they belong to, from one snapshot."""
+def read_document(
+    kind: str, params: dict, warehouse: Path | str | None
+) -> tuple[documents.Document, Build, serving.Identity]:
+    """The document's figures, the build they belong to and the identity of the file read
+    (serving.Snapshot.identity), from one snapshot."""
     if kind not in documents.BUILDERS:
         raise documents.DocumentError(f"未知的证明类型：{kind}")
-    with data.connect(warehouse) as con:
-        return documents.BUILDERS[kind](con, params), read_build(con)
+    with data.snapshot(warehouse) as snap:
+        return documents.BUILDERS[kind](snap.con, params), read_build(snap.con), snap.identity()
 
 
 def current_build(warehouse: Path | str | None) -> Build:
     with data.connect(warehouse) as con:
         return read_build(con)
+
+
+def build_unchanged(warehouse: Path | str | None, build: Build, identity: serving.Identity) -> bool:
+    """Still the build the document was read from. The file read, unchanged and still the
+    current one, is that build without opening it again; any other file is asked its build
+    (a republish of the same build is not a change)."""
+    return serving.still_current(warehouse, identity) or current_build(warehouse) == build
 
 
 def document_html(doc: documents.Document, stamp: render.Stamp, validity_months: int = config.VALIDITY_MONTHS) -> str:
@@ -206,9 +210,9 @@ def issue_document(
     keystore = keystore or KeyStore()
     pending.recover(registry)  # half-issued certificates of a crashed issuer go first
     for _ in range(REREAD_ATTEMPTS):
-        doc, build = read_document(kind, params, warehouse)
+        doc, build, identity = read_document(kind, params, warehouse)
         s = _sign(doc, build, registry, keystore, kind, now, validity_months)
-        if current_build(warehouse) == build:
+        if build_unchanged(warehouse, build, identity):
             break
     else:
         raise StaleBuild("开具期间数据副本连续更新，请稍后重试")

@@ -126,7 +126,10 @@ class PadesMaterial:
         self.signer_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-_signer_cache: dict[str, Any] = {}  # pyhanko SimpleSigner by certificate path
+_signer_cache: dict[str, Any] = {}  # (pyhanko SimpleSigner, bytes to reserve) by certificate path
+# Room in the signature placeholder beyond the certificates the CMS carries: signed attributes,
+# signer info, the signature value (72 bytes for P-256, 512 for RSA-4096), algorithm ids.
+CMS_OVERHEAD = 2048
 
 
 def sign_pdf(pdf_bytes: bytes, cert_id: str, material: PadesMaterial | None = None) -> bytes:
@@ -139,12 +142,17 @@ def sign_pdf(pdf_bytes: bytes, cert_id: str, material: PadesMaterial | None = No
     material = material or PadesMaterial()
     material.ensure()
     cache_key = str(material.signer_cert)
-    signer = _signer_cache.get(cache_key)
-    if signer is None:
+    cached = _signer_cache.get(cache_key)
+    if cached is None:
         signer = signers.SimpleSigner.load(
             str(material.signer_key), str(material.signer_cert), ca_chain_files=(str(material.ca_cert),)
         )
-        _signer_cache[cache_key] = signer
+        # Sized from the certificates, so pyHanko does not sign a dummy CMS each time to measure it
+        # (in hex digits, as the placeholder is written).
+        certs = len(signer.signing_cert.dump()) + sum(len(c.dump()) for c in signer.cert_registry)
+        reserved = 2 * (certs + CMS_OVERHEAD)
+        cached = _signer_cache[cache_key] = (signer, reserved)
+    signer, reserved = cached
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
@@ -162,5 +170,5 @@ def sign_pdf(pdf_bytes: bytes, cert_id: str, material: PadesMaterial | None = No
     empty = StaticStampStyle(border_width=0, background=RawContent(b"", box=BoxConstraints(x2 - x1, y2 - y1)))
     pdf_signer = signers.PdfSigner(meta, signer, new_field_spec=spec, stamp_style=empty)
     out = io.BytesIO()
-    pdf_signer.sign_pdf(writer, output=out)
+    pdf_signer.sign_pdf(writer, bytes_reserved=reserved, output=out)
     return out.getvalue()

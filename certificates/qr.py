@@ -2,14 +2,23 @@
 
 Base32 and an upper-case URL use only the QR alphanumeric set, about 45 % denser than
 byte mode; the segment mode is forced so the optimiser cannot fall back to bytes.
+
+The mask is the one `qrcode`'s `make(fit=True)` picks (the lowest of its penalty scores over
+the eight masks, first on a tie), so codes drawn before and after this module scored them
+itself are the same modules: a verifier redraws the code from the token's URL and compares
+(visible.check). `qrcode` places the data once; the eight masked variants and their scores
+are computed in NumPy (`best_mask`) instead of eight Python placements and scorings.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
+import numpy as np
 import qrcode
 from qrcode.constants import ERROR_CORRECT_Q
+from qrcode.main import copy_2d_array, precomputed_qr_blanks
 from qrcode.util import MODE_ALPHA_NUM, QRData
 
 from certificates import config
@@ -40,10 +49,87 @@ def matrix(text: str) -> tuple[list[list[bool]], int]:
         raise QrError("QR text must stay in the alphanumeric set (upper case URL)")
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=0)
     code.add_data(QRData(text.encode("ascii"), mode=MODE_ALPHA_NUM))
-    code.make(fit=True)
+    code.best_fit()
     if code.version > MAX_VERSION:
         raise QrError(f"QR version {code.version} exceeds {MAX_VERSION}")
+    # qrcode's test placement: format and version areas light, data under mask 0
+    code.makeImpl(True, 0)
+    placed = np.array(code.modules, dtype=bool)
+    masks = _masks(code.version)  # the eight masks, on the data modules only
+    candidates = (placed ^ masks[0]) ^ masks
+    best = best_mask(candidates)
+    code.modules = candidates[best].tolist()
+    code.setup_type_info(False, best)
+    if code.version >= 7:
+        code.setup_type_number(False)
     return code.get_matrix(), code.version
+
+
+@functools.cache
+def _masks(version: int) -> np.ndarray:
+    """qrcode.util.mask_func(0..7) as an (8, n, n) array, true only where map_data writes data
+    (what the function patterns and the format and version areas leave empty)."""
+    code = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_Q, border=0)
+    code.makeImpl(True, 0)  # the version's blank (function patterns) is cached by qrcode
+    code.modules = copy_2d_array(precomputed_qr_blanks[version])
+    code.setup_type_info(True, 0)
+    if version >= 7:
+        code.setup_type_number(True)
+    free = np.array([[m is None for m in row] for row in code.modules], dtype=bool)
+    i, j = np.indices(free.shape)
+    masks = np.stack(
+        [
+            (i + j) % 2 == 0,
+            i % 2 == 0,
+            j % 3 == 0,
+            (i + j) % 3 == 0,
+            (i // 2 + j // 3) % 2 == 0,
+            (i * j) % 2 + (i * j) % 3 == 0,
+            ((i * j) % 2 + (i * j) % 3) % 2 == 0,
+            ((i * j) % 3 + (i + j) % 2) % 2 == 0,
+        ]
+    )
+    masks &= free
+    masks.flags.writeable = False
+    return masks
+
+
+FINDER_LIKE = (
+    np.array([1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0], dtype=bool),
+    np.array([0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1], dtype=bool),
+)
+
+
+def penalties(candidates: np.ndarray) -> list[int]:
+    """qrcode.util.lost_point of each (k, n, n) matrix, computed on all of them at once."""
+    k, n, _ = candidates.shape
+    both = np.concatenate([candidates, candidates.transpose(0, 2, 1)], axis=1)  # rows, then columns
+    # 1: runs of five or more of one colour, length - 2 each
+    change = np.ones((k, 2 * n, n + 1), dtype=bool)
+    change[:, :, 1:n] = both[:, :, 1:] != both[:, :, :-1]
+    level1 = []
+    for lines in change:
+        starts = np.flatnonzero(lines.ravel())
+        runs = np.diff(starts)
+        runs = runs[starts[:-1] % (n + 1) != n]  # drop the step from one line's end to the next
+        level1.append(int((runs[runs >= 5] - 2).sum()))
+    # 2: 2 x 2 blocks of one colour, 3 each
+    a = candidates
+    block = (a[:, :-1, :-1] == a[:, :-1, 1:]) & (a[:, :-1, :-1] == a[:, 1:, :-1]) & (a[:, :-1, :-1] == a[:, 1:, 1:])
+    level2 = 3 * block.sum(axis=(1, 2))
+    # 3: 1:1:3:1:1 with four light modules on one side, in rows and columns, 40 each
+    windows = np.lib.stride_tricks.sliding_window_view(both, 11, axis=2)
+    level3 = 40 * sum((windows == p).all(axis=3).sum(axis=(1, 2)) for p in FINDER_LIKE)
+    # 4: every 5 % the dark share departs from 50 %, 10 (qrcode's float arithmetic)
+    dark = candidates.sum(axis=(1, 2))
+    level4 = [int(abs(float(d) / (n**2) * 100 - 50) / 5) * 10 for d in dark.tolist()]
+    return [level1[m] + int(level2[m]) + int(level3[m]) + level4[m] for m in range(k)]
+
+
+def best_mask(candidates: np.ndarray) -> int:
+    """The lowest penalty, the first on a tie (as qrcode.QRCode.best_mask_pattern)."""
+    scores = penalties(candidates)
+    return scores.index(min(scores))
 
 
 def dark_runs(cells: list[list[bool]]):

@@ -204,7 +204,21 @@ def layout(document_html: str):
 
 
 def write(document) -> bytes:
-    return document.write_pdf(uncompressed_pdf=False)
+    """The PDF as WeasyPrint's write_pdf() makes it, streams compressed, but every other object
+    written plainly instead of packed into one object stream: a reader (pyHanko) finds each
+    object by its offset, where in an object stream it re-reads the stream's index for every
+    object. The draft is parsed four times when issuing (visible digest, QR stamp, signature,
+    visual digest) and again at each verification."""
+    import io
+
+    from weasyprint import DEFAULT_OPTIONS
+    from weasyprint.pdf import generate_pdf
+
+    options = {**DEFAULT_OPTIONS, "uncompressed_pdf": False}
+    pdf = generate_pdf(document, None, 1, **options)
+    out = io.BytesIO()
+    pdf.write(out, options["pdf_version"], options["pdf_identifier"], compress=False)
+    return out.getvalue()
 
 
 PX = 0.75  # CSS px in PDF points

@@ -25,6 +25,7 @@ import duckdb
 from foundation import paths
 
 OPEN_ATTEMPTS = 5
+Identity = tuple[str, int, int, int, int, int]  # path, device, inode, size, mtime_ns, ctime_ns
 OPEN_BACKOFF_S = 0.2
 
 
@@ -49,11 +50,32 @@ class Snapshot:
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
 
+    def identity(self) -> Identity:
+        """What names this version's bytes: its path, inode, size and modification time."""
+        if self._fd is None:
+            raise ValueError("snapshot closed")
+        return _identity(self.path, os.fstat(self._fd))
+
     def __enter__(self) -> Snapshot:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _identity(path: Path, st: os.stat_result) -> Identity:
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def still_current(warehouse: Path | str | None, identity: Identity) -> bool:
+    """True when the copy serving/CURRENT names now is the very file a Snapshot.identity() saw,
+    unchanged: no build was published (a publish is a new file) nor the file rewritten since.
+    False means "maybe changed": the caller reads the build to tell."""
+    try:
+        target = paths.serving_path(warehouse)
+        return _identity(target, os.stat(target)) == identity
+    except (OSError, ValueError):
+        return False
 
 
 def _missing(path: Path) -> ServingUnavailable:

@@ -89,6 +89,8 @@ def test_a_publish_while_signing_makes_the_issuer_read_the_new_build(home, tmp_p
 
 
 def test_builds_published_without_pause_give_a_clear_message(home, built_warehouse, monkeypatch, capsys):
+    # every look after signing finds another file published, each with a newer build
+    monkeypatch.setattr(issue.serving, "still_current", lambda warehouse, identity: False)
     monkeypatch.setattr(issue, "current_build", lambda warehouse: issue.Build("always-newer", None))
     code = cli.main(
         ["cert", "issue", "unit-proof", "--unit", "U001", "--from", "202401", "--to", "202406"]
@@ -97,3 +99,48 @@ def test_builds_published_without_pause_give_a_clear_message(home, built_warehou
     assert code == 2
     assert capsys.readouterr().err.strip() == "开具失败：开具期间数据副本连续更新，请稍后重试"
     assert not (home / "c.pdf").exists() and Registry().all() == []
+
+
+def test_one_serving_connection_per_issue(home, built_warehouse, monkeypatch):
+    """The stale-build check looks at the file read, without opening the copy again."""
+    opened = []
+    real_open = serving.open_snapshot
+
+    def counting(*args, **kw):
+        opened.append(args)
+        return real_open(*args, **kw)
+
+    monkeypatch.setattr(serving, "open_snapshot", counting)
+    issue_document("unit-proof", PARAMS, built_warehouse, out=home / "one.pdf")
+    assert len(opened) == 1
+
+
+def test_still_current_sees_a_rewrite_and_a_publish(tmp_path, built_warehouse):
+    warehouse = _private_copy(built_warehouse, tmp_path / "wh")
+    with serving.open_snapshot(warehouse) as snap:
+        seen = snap.identity()
+    assert serving.still_current(warehouse, seen)
+    con = duckdb.connect(str(paths.serving_path(warehouse)))  # the build rewritten in place
+    con.execute("update meta.build_info set as_of = as_of + 1")
+    con.close()
+    assert not serving.still_current(warehouse, seen)
+    with serving.open_snapshot(warehouse) as snap:
+        seen = snap.identity()
+    current = paths.serving_path(warehouse)  # a publish: another file, named by the pointer
+    shutil.copyfile(current, current.with_name("next.duckdb"))
+    (current.parent / paths.SERVING_POINTER).write_text("next.duckdb", "utf-8")
+    assert not serving.still_current(warehouse, seen)
+    assert not serving.still_current(tmp_path / "nowhere" / "warehouse.duckdb", seen)
+
+
+def test_read_build_of_old_and_bare_copies():
+    con = duckdb.connect()
+    assert issue.read_build(con) == issue.Build("unknown", None)  # no meta.build_info at all
+    con.execute("create schema meta")
+    con.execute(
+        "create table meta.build_info as select timestamp '2025-04-16 08:30:00' as published_at,"
+        " date '2025-04-15' as as_of, 'abcdef0123456789' as inputs_fingerprint"
+    )
+    assert issue.read_build(con) == issue.Build("20250416083000-abcdef01", dt.date(2025, 4, 15))
+    con.execute("alter table meta.build_info add column build_id varchar default 'b-42/../x'")
+    assert issue.read_build(con) == issue.Build("b-42..x", dt.date(2025, 4, 15))
