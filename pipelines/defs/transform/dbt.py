@@ -12,16 +12,19 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines.build_state import (
+    forget_seeds,
     inputs_fingerprint,
     last_built_fingerprint,
     ledger_period_fingerprints,
     record_build,
     scope_key,
+    seed_state,
+    seeds_in_place,
     served_fingerprint,
     touched_fee_periods,
 )
 from pipelines.defs.transform.dbt_child import ENV_OPTION, PARENT_OPTION
-from pipelines.defs.transform.dbt_events import stream_build
+from pipelines.defs.transform.dbt_events import manifest_of, stream_build
 from pipelines.defs.transform.dbt_server import server_for
 from pipelines.defs.transform.project import dbt_project
 from pipelines.engine import EngineResource, spark_dir
@@ -33,6 +36,8 @@ from pipelines.spark_marts import load_spark_tables
 AS_OF_ENV = "SHEBAO_AS_OF"  # read by the as_of_date() macro; an env var keeps dbt's partial parsing valid
 WAREHOUSE_ENV = "SHEBAO_WAREHOUSE"  # read by profiles.yml
 TEST_PERIODS_ENV = "SHEBAO_TEST_FEE_PERIODS"  # read by macros/scoped_tests.sql; empty = every period
+# The seeds and the tests on seeds alone; `cautious` keeps a test that also reads a model (relationships to a seed).
+WITHOUT_SEEDS = ["--exclude", "resource_type:seed", "--indirect-selection", "cautious"]
 
 
 class ShebaoDbtTranslator(DagsterDbtTranslator):
@@ -78,6 +83,14 @@ def keep_partial_parse(run_target: Path, target: Path, keep: int = 5) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def seed_keys() -> set[dg.AssetKey]:
+    """The seeds' assets. A build may leave them out (unchanged since loaded and tested), so no step may
+    wait on them: a Dagster step whose upstream output was not yielded is skipped."""
+    nodes = manifest_of(dbt_project())["nodes"].values()
+    translator = ShebaoDbtTranslator()
+    return {translator.get_asset_key(n) for n in nodes if n["resource_type"] == "seed"}
+
+
 @cache
 def dbt_models() -> dg.AssetsDefinition:
     """Built on first use, after the manifest is prepared (never at import)."""
@@ -101,8 +114,12 @@ def dbt_models() -> dg.AssetsDefinition:
             key = scope_key(con, project.manifest_path, engine.target) if warm else None
             periods = ledger_period_fingerprints(con) if warm else None
             touched = touched_fee_periods(con, key, periods) if key and periods is not None else None
+            forced = tags.get(FORCE_TAG) == "true"
+            seeds = seed_state(project.manifest_path, engine.target) if warm else None
+            # Same seed files, project and engine as when the seed tables were loaded and tested: leave them out.
+            keep_seeds = seeds is not None and not forced and seeds_in_place(con, seeds, project.manifest_path)
         unchanged = built == fingerprint == served_fingerprint(warehouse.serving_file)
-        if unchanged and whole_project and tags.get(FORCE_TAG) != "true":
+        if unchanged and whole_project and not forced:
             # Nothing to do: the outputs are skippable, so the serving copy is skipped too.
             context.log.info(
                 f"Inputs unchanged since the last build (same files, as-of date and dbt project); "
@@ -114,6 +131,12 @@ def dbt_models() -> dg.AssetsDefinition:
                 exported = export_raw(con, project.manifest_path, spark_dir(warehouse.file) / "raw")
             context.log.info(f"Raw tables exported to Parquet for Spark: {exported}")
         build = ["build", "--target", engine.target, "--exclude-resource-type", "unit_test"]
+        if keep_seeds:
+            build += WITHOUT_SEEDS
+            context.log.info("Seeds unchanged since they were last loaded and tested: not reloaded, not re-tested.")
+        else:  # until this build is recorded, the seed tables are not known to match their files
+            with warehouse.connect() as con:
+                forget_seeds(con)
         if warm:  # the warm dbt child: no process start, no parse
             server = server_for(project.project_dir, warm_dbt_environment(warehouse.file, engine))
             scope = "" if touched is None else (",".join(touched) or "none")
@@ -137,6 +160,6 @@ def dbt_models() -> dg.AssetsDefinition:
                 context.log.info(f"Spark tables loaded into the DuckDB warehouse: {loaded}")
         if whole_project:
             with warehouse.connect() as con:
-                record_build(con, fingerprint, as_of, key, periods)
+                record_build(con, fingerprint, as_of, key, periods, seeds)
 
     return shebao_dbt_models
