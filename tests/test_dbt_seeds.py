@@ -19,7 +19,7 @@ import pytest
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus as CheckStatus
 
 from foundation import paths
-from pipelines.build_state import SEEDS_LOADED, seed_state, seeds_in_place
+from pipelines.build_state import BUILD_STATE, SEEDS_LOADED, seed_state, seeds_in_place
 from tests.support.warehouse import _run, build_test_warehouse
 
 pytestmark = pytest.mark.dbt
@@ -87,34 +87,95 @@ def test_a_first_build_loads_and_tests_every_seed_and_records_their_state(built:
         con.close()
 
 
-def test_unchanged_seeds_are_neither_reloaded_nor_retested_and_stay_queryable(built: Path, tmp_path: Path) -> None:
-    home = shutil.copytree(built, tmp_path / "home", symlinks=True)
-    full = RunEvents(home)
-    _run(home, home / "landing", "2026-11-30")  # a new as-of date: dbt builds every model again
-    events = RunEvents(home)
-    assert events.run_id != full.run_id
+def execute_job(home: Path, as_of: str, monkeypatch: pytest.MonkeyPatch, selection: list | None = None) -> bool:
+    """The job as a sensor, the schedule or the UI launch it: every asset, unless `selection` says otherwise."""
+    from pipelines.definitions import LOAD_AND_BUILD_JOB, build_defs
+    from pipelines.run_tags import AS_OF_TAG
+
+    monkeypatch.setenv("SHEBAO_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    defs = build_defs(landing=home / "landing", warehouse=home / "warehouse.duckdb")
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        result = defs.resolve_job_def(LOAD_AND_BUILD_JOB).execute_in_process(
+            instance=instance, tags={AS_OF_TAG: as_of}, raise_on_error=False, asset_selection=selection
+        )
+    return result.success
+
+
+def assert_seeds_left_out_and_in_place(home: Path, full: RunEvents, events: RunEvents) -> None:
+    assert events.succeeded and events.run_id != full.run_id
     assert not seed_names() & events.materialized  # no seed reloaded
     assert {"fct_contributions", "dim_units", "serving_copy"} <= events.materialized
     assert not {asset for asset, _ in events.checks} & seed_names()  # no test on seeds alone
     assert events.checks[MODEL_TO_SEED_TEST] is True  # a model's test that reads a seed still runs
     assert all(events.checks.values())
-    # Fewer events than the full build: two per seed (output, materialization), two per seed-only test.
+    # Two events fewer per seed (output, materialization) and per test on seeds alone (output, evaluation).
     assert events.by_type["ASSET_MATERIALIZATION"] == full.by_type["ASSET_MATERIALIZATION"] - len(seed_names())
     assert events.by_type["ASSET_CHECK_EVALUATION"] < full.by_type["ASSET_CHECK_EVALUATION"]
     assert events.by_type["STEP_OUTPUT"] < full.by_type["STEP_OUTPUT"]
-    # The UI's latest materialization of a seed is the real one, from the build that loaded it. Its
-    # check passed there; in this run it stays planned, which Dagster shows as skipped (not failed)
-    # once the run has succeeded.
-    assert events.succeeded and events.latest_seed_run == full.run_id
-    assert events.seed_check_history == [
-        (events.run_id, CheckStatus.PLANNED, None),
-        (full.run_id, CheckStatus.SUCCEEDED, True),
-    ]
+    # The UI's latest materialization of a seed is the real one, from the build that loaded it.
+    assert events.latest_seed_run == full.run_id
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:  # the seed tables are the seeds, and the marts that read them were rebuilt over them
         for name in seed_names():
             assert con.execute(f"select count(*) from reference.{name}").fetchone() == (csv_rows(name),)
-        assert con.execute("select count(*) from dim_units where region_code is not null").fetchone() == (4,)
+        assert con.execute("select count(*) from marts.dim_units where region_code is not null").fetchone() == (4,)
+    finally:
+        con.close()
+
+
+def test_a_run_leaves_unchanged_seeds_out_of_its_selection(built: Path, tmp_path: Path) -> None:
+    home = shutil.copytree(built, tmp_path / "home", symlinks=True)
+    full = RunEvents(home)
+    _run(home, home / "landing", "2026-11-30")  # `shebao run`, a new as-of date: dbt builds every model again
+    events = RunEvents(home)
+    assert_seeds_left_out_and_in_place(home, full, events)
+    # Not selected, the seeds and their checks are not even planned: the check's last execution is the real one.
+    assert events.by_type["ASSET_MATERIALIZATION_PLANNED"] == full.by_type["ASSET_MATERIALIZATION_PLANNED"] - len(
+        seed_names()
+    )
+    assert events.by_type["ASSET_CHECK_EVALUATION_PLANNED"] < full.by_type["ASSET_CHECK_EVALUATION_PLANNED"]
+    assert events.seed_check_history == [(full.run_id, CheckStatus.SUCCEEDED, True)]
+
+
+def test_the_whole_job_leaves_unchanged_seeds_out_of_dbt_and_reports_their_checks_skipped(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = shutil.copytree(built, tmp_path / "home", symlinks=True)
+    full = RunEvents(home)
+    assert execute_job(home, "2026-11-30", monkeypatch)  # every asset selected, as a sensor run
+    events = RunEvents(home)
+    assert_seeds_left_out_and_in_place(home, full, events)
+    # Selected but left out of dbt, the seed's check stays planned, which Dagster shows as skipped
+    # (not failed) once the run has succeeded; its last evaluation is the real one.
+    assert events.seed_check_history == [
+        (events.run_id, CheckStatus.PLANNED, None),
+        (full.run_id, CheckStatus.SUCCEEDED, True),
+    ]
+
+
+def test_a_run_without_the_seeds_fails_when_they_are_not_in_place(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = shutil.copytree(built, tmp_path / "home", symlinks=True)
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:  # as if a seed file had changed after the run chose to leave the seeds out
+        con.execute(f"delete from {SEEDS_LOADED}")
+        before = con.execute(f"select count(*) from {BUILD_STATE}").fetchone()
+    finally:
+        con.close()
+    seeds = {dg.AssetKey([name]) for name in seed_names()}
+    from pipelines.definitions import build_defs
+
+    everything = build_defs(landing=home / "landing", warehouse=home / "warehouse.duckdb").resolve_asset_graph()
+    selection = [k for k in everything.materializable_asset_keys if k not in seeds]
+    assert not execute_job(home, "2026-11-30", monkeypatch, selection)
+    events = RunEvents(home)
+    assert not events.succeeded and not seed_names() & events.materialized
+    assert "fct_contributions" not in events.materialized  # dbt did not build on seeds it cannot vouch for
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute(f"select count(*) from {BUILD_STATE}").fetchone() == before
     finally:
         con.close()
 
