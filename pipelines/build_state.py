@@ -8,6 +8,7 @@ writes their DDL. The raw source, quarantine and load-file tables belong to the 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -16,6 +17,7 @@ import duckdb
 
 BUILD_STATE = "meta.dbt_build_state"
 BUILT_PERIODS = "meta.dbt_built_periods"  # per fee period, the current ledger lines the last build tested
+SEEDS_LOADED = "meta.dbt_seeds_loaded"  # the seed_state the seed tables were last loaded and tested with
 EXPECTATION_RESULTS = "raw.expectation_results"
 VALIDATED_LOADS = "raw.gx_validated_loads"
 
@@ -28,6 +30,7 @@ def ensure_build_state(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create table if not exists {BUILD_STATE} (fingerprint varchar, as_of varchar, built_at timestamp)")
     con.execute(f"alter table {BUILD_STATE} add column if not exists scope_key varchar")
     con.execute(f"create table if not exists {BUILT_PERIODS} (fee_period varchar, fingerprint varchar)")
+    con.execute(f"create table if not exists {SEEDS_LOADED} (seed_state varchar)")
 
 
 def _code(manifest_path: Path) -> str:
@@ -111,11 +114,13 @@ def record_build(
     as_of: str,
     key: str | None = None,
     periods: dict[str, str] | None = None,
+    seeds: str | None = None,
 ) -> None:
     """Written only after dbt finished with every test passed: a failed or killed build leaves the previous state.
 
     `key` and `periods` (the scope key and ledger fingerprints the build ran with) let the next
     build scope its tests to the periods changed since; without them the next build tests everything.
+    `seeds` (the build's `seed_state`) lets the next build with the same state leave the seeds out.
     """
     ensure_build_state(con)
     con.execute("begin")
@@ -127,7 +132,63 @@ def record_build(
     con.execute(f"delete from {BUILT_PERIODS}")
     if periods:
         con.executemany(f"insert into {BUILT_PERIODS} values (?, ?)", list(periods.items()))
+    con.execute(f"delete from {SEEDS_LOADED}")
+    if seeds:  # every seed table holds these files' rows and passed its tests (loaded now or before)
+        con.execute(f"insert into {SEEDS_LOADED} values (?)", [seeds])
     con.execute("commit")
+
+
+def seed_state(manifest_path: Path, engine: str = "duckdb") -> str:
+    """What the seed tables and the tests on seeds alone depend on: the dbt project, the engine, and
+    the bytes of every seed file and of dbt_project.yml (seed configs), read now.
+
+    Narrower than `scope_key`: no raw source reaches a seed, so a new employers file leaves the
+    seeds alone. The manifest was parsed when a long-lived process loaded its definitions, but
+    dbt reads the seed files when it runs: a file edited since (or a seed config, which is not in
+    a node's checksum) must still count as a change, hence the files themselves.
+    """
+    project_dir = manifest_path.parent.parent  # <project>/target/manifest.json
+    digest = hashlib.sha256(f"{_code(manifest_path)}\x00{engine}".encode())
+    files = sorted(p for p in (project_dir / "seeds").rglob("*") if p.is_file())
+    for path in [*files, project_dir / "dbt_project.yml"]:
+        digest.update(f"\x00{path.relative_to(project_dir)}\x00".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def forget_seeds(con: duckdb.DuckDBPyConnection) -> None:
+    """Before a build that loads the seeds: until it is recorded, nothing may be assumed about their tables.
+
+    A build that reloaded a changed seed and then failed leaves the seed tables changed while
+    the last record still names the old seed state; clearing first makes the next build reload them.
+    """
+    ensure_build_state(con)
+    con.execute(f"delete from {SEEDS_LOADED}")
+
+
+def seeds_in_place(con: duckdb.DuckDBPyConnection, state: str, manifest_path: Path) -> bool:
+    """Whether a build may leave the seeds out: the same `seed_state` (seed files, project, engine)
+    as when they were last loaded and tested, and every seed table still there with its file's
+    row count (a dropped or truncated table is reloaded)."""
+    try:  # read only: a warehouse from before this record has none
+        row = con.execute(f"select seed_state from {SEEDS_LOADED}").fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return False
+    if row != [(state,)]:
+        return False
+    nodes = json.loads(manifest_path.read_text("utf-8"))["nodes"].values()
+    project_dir = manifest_path.parent.parent  # <project>/target/manifest.json
+    tables = {(s, t) for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+    for node in (n for n in nodes if n["resource_type"] == "seed"):
+        schema, table = node["schema"], node.get("alias") or node["name"]
+        if (schema, table) not in tables:
+            return False
+        with open(project_dir / node["original_file_path"], encoding="utf-8", newline="") as fh:
+            rows = sum(1 for r in csv.reader(fh) if r) - 1  # less the header
+        count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+        if not count or count[0] != rows:
+            return False
+    return True
 
 
 def served_fingerprint(serving: Path) -> str | None:

@@ -268,17 +268,22 @@ def run_pipeline(
             LOAD_AND_BUILD_JOB,
             build_defs,
         )  # after the lock: a busy warehouse says so fast
-        from pipelines.defs.transform.dbt import warm_dbt_environment
+        from pipelines.defs.transform.dbt import seed_keys, seeds_unchanged, warm_dbt_environment
         from pipelines.defs.transform.dbt_server import prewarm
 
         defs = build_defs(landing=landing, warehouse=warehouse, engine=engine)
         job = defs.resolve_job_def(LOAD_AND_BUILD_JOB)
         if engine == "duckdb":  # dbt's start and parse in the warm child overlap the loading
             prewarm(settings.DBT_PROJECT_DIR, warm_dbt_environment(warehouse, EngineResource(name=engine)))
+        selection = None  # the whole job; without the seeds (and so their checks) while they are unchanged
+        if seeds_unchanged(warehouse, EngineResource(name=engine)):
+            seeds = seed_keys()
+            selection = [k for k in defs.resolve_asset_graph().materializable_asset_keys if k not in seeds]
         with dg.DagsterInstance.from_config(str(home)) as instance:
             fail_runs_of_dead_runners(instance)
             result = job.execute_in_process(
                 instance=instance,
+                asset_selection=selection,
                 tags={AS_OF_TAG: as_of, RUNNER_PID_TAG: str(os.getpid()), RUNNER_HOST_TAG: socket.gethostname()},
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},

@@ -9,19 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines.build_state import (
+    forget_seeds,
     inputs_fingerprint,
     last_built_fingerprint,
     ledger_period_fingerprints,
     record_build,
     scope_key,
+    seed_state,
+    seeds_in_place,
     served_fingerprint,
     touched_fee_periods,
 )
 from pipelines.defs.transform.dbt_child import ENV_OPTION, PARENT_OPTION
-from pipelines.defs.transform.dbt_events import stream_build
+from pipelines.defs.transform.dbt_events import manifest_of, stream_build
 from pipelines.defs.transform.dbt_server import server_for
 from pipelines.defs.transform.project import dbt_project
 from pipelines.engine import EngineResource, spark_dir
@@ -33,6 +37,8 @@ from pipelines.spark_marts import load_spark_tables
 AS_OF_ENV = "SHEBAO_AS_OF"  # read by the as_of_date() macro; an env var keeps dbt's partial parsing valid
 WAREHOUSE_ENV = "SHEBAO_WAREHOUSE"  # read by profiles.yml
 TEST_PERIODS_ENV = "SHEBAO_TEST_FEE_PERIODS"  # read by macros/scoped_tests.sql; empty = every period
+# The seeds and the tests on seeds alone; `cautious` keeps a test that also reads a model (relationships to a seed).
+WITHOUT_SEEDS = ["--exclude", "resource_type:seed", "--indirect-selection", "cautious"]
 
 
 class ShebaoDbtTranslator(DagsterDbtTranslator):
@@ -78,6 +84,31 @@ def keep_partial_parse(run_target: Path, target: Path, keep: int = 5) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def seed_keys() -> set[dg.AssetKey]:
+    """The seeds' assets. A build may leave them out (unchanged since loaded and tested), so no step may
+    wait on them: a Dagster step whose upstream output was not yielded is skipped."""
+    nodes = manifest_of(dbt_project())["nodes"].values()
+    translator = ShebaoDbtTranslator()
+    return {translator.get_asset_key(n) for n in nodes if n["resource_type"] == "seed"}
+
+
+def seeds_unchanged(warehouse: Path, engine: EngineResource) -> bool:
+    """Whether a run may leave the seed assets out of its selection, decided before it starts.
+
+    Left out of the run (not only of dbt's selection), the seeds and their checks are not even
+    planned: 86 fewer Dagster events. Nothing a run loads changes a seed, so the answer holds
+    for the run; the dbt step checks again and fails rather than build on changed seeds.
+    """
+    if engine.is_spark or not warehouse.exists():
+        return False
+    manifest = dbt_project().manifest_path
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return seeds_in_place(con, seed_state(manifest, engine.target), manifest)
+    finally:
+        con.close()
+
+
 @cache
 def dbt_models() -> dg.AssetsDefinition:
     """Built on first use, after the manifest is prepared (never at import)."""
@@ -91,7 +122,10 @@ def dbt_models() -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         tags = context.run.tags if context.run else {}
         as_of = tags.get(AS_OF_TAG) or ""
-        whole_project = context.selected_asset_keys == set(context.assets_def.keys)
+        # Every asset of the dbt project (`assets_def.keys` is only the run's selection of them).
+        left_out = set(context.assets_def.node_keys_by_output_name.values()) - context.selected_asset_keys
+        seeds_left_out = bool(left_out) and left_out == seed_keys()  # the run selected no seed (`seeds_unchanged`)
+        whole_project = not left_out or seeds_left_out
         warm = whole_project and not engine.is_spark  # a subset or Spark: dagster-dbt's one-shot dbt process
         with warehouse.connect() as con:
             fingerprint = inputs_fingerprint(
@@ -101,8 +135,12 @@ def dbt_models() -> dg.AssetsDefinition:
             key = scope_key(con, project.manifest_path, engine.target) if warm else None
             periods = ledger_period_fingerprints(con) if warm else None
             touched = touched_fee_periods(con, key, periods) if key and periods is not None else None
+            forced = tags.get(FORCE_TAG) == "true"
+            seeds = seed_state(project.manifest_path, engine.target) if warm else None
+            # Same seed files, project and engine as when the seed tables were loaded and tested: leave them out.
+            keep_seeds = seeds is not None and not forced and seeds_in_place(con, seeds, project.manifest_path)
         unchanged = built == fingerprint == served_fingerprint(warehouse.serving_file)
-        if unchanged and whole_project and tags.get(FORCE_TAG) != "true":
+        if unchanged and whole_project and not forced:
             # Nothing to do: the outputs are skippable, so the serving copy is skipped too.
             context.log.info(
                 f"Inputs unchanged since the last build (same files, as-of date and dbt project); "
@@ -114,6 +152,14 @@ def dbt_models() -> dg.AssetsDefinition:
                 exported = export_raw(con, project.manifest_path, spark_dir(warehouse.file) / "raw")
             context.log.info(f"Raw tables exported to Parquet for Spark: {exported}")
         build = ["build", "--target", engine.target, "--exclude-resource-type", "unit_test"]
+        if seeds_left_out and not keep_seeds:  # a seed file changed since the run started
+            raise dg.Failure("参考数据（种子文件）在运行开始后发生变化，请重新运行。")
+        if keep_seeds:
+            build += WITHOUT_SEEDS
+            context.log.info("Seeds unchanged since they were last loaded and tested: not reloaded, not re-tested.")
+        else:  # until this build is recorded, the seed tables are not known to match their files
+            with warehouse.connect() as con:
+                forget_seeds(con)
         if warm:  # the warm dbt child: no process start, no parse
             server = server_for(project.project_dir, warm_dbt_environment(warehouse.file, engine))
             scope = "" if touched is None else (",".join(touched) or "none")
@@ -137,6 +183,6 @@ def dbt_models() -> dg.AssetsDefinition:
                 context.log.info(f"Spark tables loaded into the DuckDB warehouse: {loaded}")
         if whole_project:
             with warehouse.connect() as con:
-                record_build(con, fingerprint, as_of, key, periods)
+                record_build(con, fingerprint, as_of, key, periods, seeds)
 
     return shebao_dbt_models
