@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -33,8 +34,21 @@ def ensure_build_state(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create table if not exists {SEEDS_LOADED} (seed_state varchar)")
 
 
+_manifests: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
+def _manifest_nodes(manifest_path: Path) -> dict[str, Any]:
+    """The manifest's nodes, parsed again only when the file changed (a 2 MB parse, several per run)."""
+    stat = manifest_path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _manifests.get(manifest_path)
+    if cached is None or cached[0] != stamp:
+        cached = _manifests[manifest_path] = (stamp, json.loads(manifest_path.read_text("utf-8"))["nodes"])
+    return cached[1]
+
+
 def _code(manifest_path: Path) -> str:
-    nodes = json.loads(manifest_path.read_text("utf-8"))["nodes"]
+    nodes = _manifest_nodes(manifest_path)
     return "\n".join(f"{k}:{v.get('checksum', {}).get('checksum', '')}" for k, v in sorted(nodes.items()))
 
 
@@ -176,7 +190,7 @@ def seeds_in_place(con: duckdb.DuckDBPyConnection, state: str, manifest_path: Pa
         return False
     if row != [(state,)]:
         return False
-    nodes = json.loads(manifest_path.read_text("utf-8"))["nodes"].values()
+    nodes = _manifest_nodes(manifest_path).values()
     project_dir = manifest_path.parent.parent  # <project>/target/manifest.json
     tables = {(s, t) for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
     for node in (n for n in nodes if n["resource_type"] == "seed"):

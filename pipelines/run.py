@@ -26,6 +26,7 @@ import duckdb
 from foundation import paths as settings
 from foundation.landing.schema import SOURCES
 from pipelines.engine import EngineResource, engine_name, require_engine
+from pipelines.event_log import runner_instance
 from pipelines.resources import writer_lock
 from pipelines.run_tags import AS_OF_TAG, RUNNER_HOST_TAG, RUNNER_PID_TAG
 
@@ -279,7 +280,7 @@ def run_pipeline(
         if seeds_unchanged(warehouse, EngineResource(name=engine)):
             seeds = seed_keys()
             selection = [k for k in defs.resolve_asset_graph().materializable_asset_keys if k not in seeds]
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        with runner_instance(home) as instance:
             fail_runs_of_dead_runners(instance)
             result = job.execute_in_process(
                 instance=instance,

@@ -132,21 +132,26 @@ def dbt_models() -> dg.AssetsDefinition:
                 con, as_of or dt.date.today().isoformat(), project.manifest_path, engine.target
             )
             built = last_built_fingerprint(con)
-            key = scope_key(con, project.manifest_path, engine.target) if warm else None
-            periods = ledger_period_fingerprints(con) if warm else None
-            touched = touched_fee_periods(con, key, periods) if key and periods is not None else None
-            forced = tags.get(FORCE_TAG) == "true"
-            seeds = seed_state(project.manifest_path, engine.target) if warm else None
-            # Same seed files, project and engine as when the seed tables were loaded and tested: leave them out.
-            keep_seeds = seeds is not None and not forced and seeds_in_place(con, seeds, project.manifest_path)
-        unchanged = built == fingerprint == served_fingerprint(warehouse.serving_file)
-        if unchanged and whole_project and not forced:
+        forced = tags.get(FORCE_TAG) == "true"
+        if (
+            built == fingerprint
+            and whole_project
+            and not forced
+            and fingerprint == served_fingerprint(warehouse.serving_file)
+        ):
             # Nothing to do: the outputs are skippable, so the serving copy is skipped too.
             context.log.info(
                 f"Inputs unchanged since the last build (same files, as-of date and dbt project); "
                 f"dbt build skipped. Tag {FORCE_TAG}=true forces it."
             )
             return
+        with warehouse.connect() as con:
+            key = scope_key(con, project.manifest_path, engine.target) if warm else None
+            periods = ledger_period_fingerprints(con) if warm else None
+            touched = touched_fee_periods(con, key, periods) if key and periods is not None else None
+            seeds = seed_state(project.manifest_path, engine.target) if warm else None
+            # Same seed files, project and engine as when the seed tables were loaded and tested: leave them out.
+            keep_seeds = seeds is not None and not forced and seeds_in_place(con, seeds, project.manifest_path)
         if engine.is_spark:  # Spark reads the raw layer from Parquet: export it first
             with warehouse.connect(read_only=True) as con:
                 exported = export_raw(con, project.manifest_path, spark_dir(warehouse.file) / "raw")
