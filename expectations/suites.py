@@ -11,7 +11,6 @@ import csv
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -25,10 +24,11 @@ from expectations.custom import (
     ExpectColumnValuesToBeValidUscc,
     ExpectColumnValuesToHaveAtMostTwoDecimals,
 )
+from foundation import paths
 from foundation.landing import schema
 from foundation.landing.schema import Source, raw_column_name
 
-SEED_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "reference"
+SEED_DIR = paths.REFERENCE_SEEDS_DIR
 
 # Only resident ID numbers carry a GB 11643 check character; passports etc. are exempt.
 # The loader fills an empty 证件类型 with DEFAULT_ID_TYPE; null is treated the same.
@@ -37,9 +37,16 @@ REGION = raw_column_name(schema.EMPLOYERS.column("region"))
 
 RESIDENT_ID_ROWS = C("id_type").is_null() | (C("id_type") == schema.DEFAULT_ID_TYPE)
 
-# Soft check on contribution lines: amount may differ from round_half_up(base x rate, 2)
-# by at most one fen (docs/domain.md section 2, soft findings).
-AMOUNT_TOLERANCE = Decimal("0.01")
+
+@cache
+def amount_tolerance() -> Decimal:
+    """The soft findings' tolerance in yuan: the dbt project's var, so GX and the models that
+    flag the same lines (int_contribution_checks, rpt_data_quality_findings) cannot disagree."""
+    import yaml  # type: ignore[import-untyped]
+
+    project = yaml.safe_load((paths.DBT_PROJECT_DIR / "dbt_project.yml").read_text("utf-8"))
+    return Decimal(str(project["vars"]["amount_tolerance"]))
+
 
 # Columns the soft suite expects from the dbt model it validates (int_contribution_checks).
 CONTRIBUTION_CHECK_COLUMNS = (
@@ -230,7 +237,8 @@ def legacy_history_suite() -> gx.ExpectationSuite:
 
 def contribution_lines_soft_suite() -> gx.ExpectationSuite:
     """Soft (reported, non-blocking): amounts against base x rate, bases against limits."""
-    tol = float(AMOUNT_TOLERANCE)
+    tolerance = amount_tolerance()
+    tol = float(tolerance)
     return _suite(
         "contribution_lines_soft",
         [
@@ -239,14 +247,14 @@ def contribution_lines_soft_suite() -> gx.ExpectationSuite:
                 min_value=-tol,
                 max_value=tol,
                 mostly=1.0,
-                description="个人缴费金额与基数×费率相差不超过0.01元",
+                description=f"个人缴费金额与基数×费率相差不超过{tolerance}元",
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="unit_amount_diff",
                 min_value=-tol,
                 max_value=tol,
                 mostly=1.0,
-                description="单位缴费金额与基数×费率相差不超过0.01元",
+                description=f"单位缴费金额与基数×费率相差不超过{tolerance}元",
             ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="base_below_floor", value_set=[False], mostly=1.0, description="缴费基数不低于当年下限"

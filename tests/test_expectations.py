@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from foundation import paths
 from foundation.landing import schema
 from foundation.landing.schema import raw_columns
 
@@ -547,6 +548,41 @@ def test_soft_suite_flags_two_fen_and_limits(con, gxrun):
     )
     out = gxrun.validate_dataframe(df, contribution_lines_soft_suite())
     assert [(f["column"], f["partial_unexpected_list"]) for f in out.failures] == [("personal_amount_diff", ["0.02"])]
+
+
+def test_soft_suite_reads_the_tolerance_the_dbt_models_use(tmp_path, monkeypatch, gxrun):
+    """One tolerance: the dbt project's var. Another value there moves GX's bounds with it."""
+    from expectations import suites
+
+    assert suites.amount_tolerance() == Decimal("0.01")
+    project = (paths.DBT_PROJECT_DIR / "dbt_project.yml").read_text("utf-8")
+    assert "amount_tolerance: 0.01" in project
+    assert "{{ var('amount_tolerance') }}" in (paths.DBT_PROJECT_DIR / "macros" / "rules" / "quality.sql").read_text()
+    other = tmp_path / "dbt_project"
+    other.mkdir()
+    (other / "dbt_project.yml").write_text(project.replace("amount_tolerance: 0.01", "amount_tolerance: 0.05"), "utf-8")
+    monkeypatch.setattr(suites.paths, "DBT_PROJECT_DIR", other)
+    suites.amount_tolerance.cache_clear()
+    try:
+        suite = suites.contribution_lines_soft_suite()
+        df = pd.DataFrame(
+            {
+                "personal_amount_diff": [Decimal("0.05"), Decimal("0.06")],
+                "unit_amount_diff": [Decimal("-0.05"), Decimal("0.00")],
+                "base_below_floor": [False, False],
+                "base_above_cap": [False, False],
+            }
+        )
+        out = gxrun.validate_dataframe(df, suite)
+        assert [(f["column"], f["partial_unexpected_list"]) for f in out.failures] == [
+            ("personal_amount_diff", ["0.06"])
+        ]
+        assert [e.description for e in suite.expectations if "0.0" in (e.description or "")] == [
+            "个人缴费金额与基数×费率相差不超过0.05元",
+            "单位缴费金额与基数×费率相差不超过0.05元",
+        ]
+    finally:
+        suites.amount_tolerance.cache_clear()
 
 
 # --------------------------------------------------------------------------- metadata

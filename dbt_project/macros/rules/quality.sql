@@ -1,10 +1,10 @@
 {#
     The one amount tolerance of the soft findings (docs/domain.md section 2): an amount that
-    differs from round_half_up(base x rate) by more than this many yuan is reported.
-    The GX suite applies the same figure (expectations/suites.py AMOUNT_TOLERANCE).
+    differs from round_half_up(base x rate) by more than this many yuan is reported. Its value
+    is the project var amount_tolerance (dbt_project.yml), which the GX soft suite reads too.
 #}
 {% macro amount_tolerance() -%}
-    0.01
+    {{ var('amount_tolerance') }}
 {%- endmacro %}
 
 {#
