@@ -394,6 +394,75 @@ def test_ledgers_validated_in_chunks_give_the_same_outcome(con, gxrun):
     assert_fails_exactly(chunked, expected)
 
 
+def test_chunk_plan_packs_small_values_and_cuts_a_large_one():
+    from expectations.run import plan_chunks
+
+    counts = [("202401", 5), ("202402", 1), ("202403", 1), ("202404", 3)]
+    assert plan_chunks(counts, 2, split=True) == [
+        (["202401"], 0, 3),
+        (["202401"], 1, 3),
+        (["202401"], 2, 3),
+        (["202402", "202403"], 0, 1),
+        (["202404"], 0, 2),
+        (["202404"], 1, 2),
+    ]
+    # without a split column a large value stays whole (its key could span any other cut)
+    assert plan_chunks(counts, 2, split=False) == [(["202401"], 0, 1), (["202402", "202403"], 0, 1), (["202404"], 0, 1)]
+
+
+def test_a_fee_period_larger_than_a_chunk_is_cut_by_person_and_stays_exact(con, gxrun, monkeypatch):
+    """SF 100 has ~2.9M lines a fee period: the period is cut by a hash of person_id, so a
+    person's lines (and so every natural key) stay in one chunk and duplicates are still found."""
+    rows = [ledger(person_id=f"P{i:03d}", insurance_type=t) for i in range(1, 13) for t in ("110", "210")]
+    rows += [
+        ledger(person_id="P005", insurance_type="210", personal_amount=Decimal("49.03")),  # same key as a row above
+        ledger(person_id="P007", id_number=ID_B_BAD, insurance_type="310"),
+    ]
+    make_raw(con, "ledgers", rows)
+    whole = gxrun.validate_table(con, "ledgers")
+    seen: list[pd.DataFrame] = []
+    real = gxrun.validate_dataframe
+    monkeypatch.setattr(gxrun, "validate_dataframe", lambda df, suite: seen.append(df) or real(df, suite))
+    chunked = gxrun.validate_table(con, "ledgers", chunk_rows=5)
+    assert len(seen) == 6  # 26 lines of one fee period in ceil(26 / 5) hash parts
+    persons = [set(df["person_id"]) for df in seen]
+    assert sum(map(len, persons)) == len(set().union(*persons)) == 12  # each person in one chunk only
+    assert sum(len(df) for df in seen) == chunked.row_count == whole.row_count == 26
+    dup = {
+        "unit_id": "U001",
+        "person_id": "P005",
+        "fee_period": "202207",
+        "insurance_type": "210",
+        "contribution_type": "正常应缴",
+    }
+    expected = {
+        ("expect_column_values_to_be_valid_cn_id_number", ("id_number",)): (1, [ID_B_BAD]),
+        ("expect_compound_columns_to_be_unique", tuple(schema.LEDGERS.natural_key)): (2, [dup, dup]),
+    }
+    assert_fails_exactly(whole, expected)
+    assert_fails_exactly(chunked, expected)
+
+
+def test_a_validated_chunk_is_freed_before_the_next_is_read(con, gxrun, monkeypatch):
+    """GX keeps a frame in reference cycles; the check frees each chunk's frame itself (the SF 100
+    ledgers check otherwise held every fee period's frame and grew past 20 GB)."""
+    import weakref
+
+    make_raw(con, "ledgers", [ledger(fee_period=f"2024{m:02d}") for m in range(1, 9)])
+    frames: list[weakref.ref] = []
+    real = gxrun.validate_dataframe
+
+    def spy(df, suite):
+        # GX's current context may still hold the frame just before this one; none older
+        assert [ref() is None for ref in frames[:-1]] == [True] * len(frames[:-1])
+        frames.append(weakref.ref(df))
+        return real(df, suite)
+
+    monkeypatch.setattr(gxrun, "validate_dataframe", spy)
+    out = gxrun.validate_table(con, "ledgers", chunk_rows=1)
+    assert len(frames) == 8 and out.row_count == 8 and out.success
+
+
 def test_ledgers_three_decimals(con, gxrun):
     # raw.ledgers is DECIMAL(18,2), so a third decimal can only appear if the table drifts
     # from the contract; the suite is the guard for that.
